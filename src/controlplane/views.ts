@@ -1,0 +1,80 @@
+import type { AdminToken, AuditEntry, Deployment, Gateway, Instance, Limit, Project, Resource } from '../domain/model.js';
+
+/** JSON shapes of the admin API (a public contract: extend, don't rename). Secrets never appear here. */
+
+export const instanceView = (i: Instance, gatewayName: string | null) => ({
+  name: i.name,
+  gateway: gatewayName,
+  eligible: gatewayName === null,
+  createdAt: i.createdAt,
+});
+
+export const resourceView = (r: Resource) => ({
+  name: r.name,
+  description: r.description,
+  createdAt: r.createdAt,
+  updatedAt: r.updatedAt,
+});
+
+export const deploymentView = (d: Deployment, resourceName: string) => ({
+  name: d.name,
+  resource: resourceName,
+  provider: d.provider,
+  upstreamUrl: d.upstreamUrl,
+  upstreamModel: d.upstreamModel,
+  apiVersion: d.apiVersion,
+  /** The key itself is write-only. */
+  hasUpstreamApiKey: d.upstreamApiKeySealed !== null,
+  defaultCompletionReservation: d.defaultCompletionReservation,
+  options: d.options,
+  createdAt: d.createdAt,
+  updatedAt: d.updatedAt,
+});
+
+export const projectView = (p: Project, resourceName: string) => ({
+  name: p.name,
+  resource: resourceName,
+  gatewayStatus: p.gatewayStatus,
+  keyHints: { primary: p.primaryKey.hint, secondary: p.secondaryKey.hint },
+  createdAt: p.createdAt,
+});
+
+export const gatewayProjectView = (p: Project) => ({ name: p.name, gatewayStatus: p.gatewayStatus });
+
+export const gatewayView = (g: Gateway, resourceName: string, instanceName: string) => ({
+  name: g.name,
+  resource: resourceName,
+  instance: instanceName,
+  status: g.status,
+  createdAt: g.createdAt,
+});
+
+export const limitView = (l: Limit, projectName: string, deploymentName: string | null) => ({
+  id: l.id,
+  project: projectName,
+  deployment: deploymentName,
+  tokensPerMinute: l.tokensPerMinute,
+  tokenQuota: l.tokenQuota,
+  quotaPeriod: l.quotaPeriod,
+  createdAt: l.createdAt,
+  updatedAt: l.updatedAt,
+});
+
+export const adminTokenView = (t: AdminToken) => ({
+  id: t.id,
+  name: t.name,
+  role: t.role,
+  resources: t.resources,
+  hint: t.hint,
+  createdAt: t.createdAt,
+});
+
+export const auditView = (e: AuditEntry) => e;
+
+export type InstanceView = ReturnType<typeof instanceView>;
+export type ResourceView = ReturnType<typeof resourceView>;
+export type DeploymentView = ReturnType<typeof deploymentView>;
+export type ProjectView = ReturnType<typeof projectView>;
+export type GatewayView = ReturnType<typeof gatewayView>;
+export type LimitView = ReturnType<typeof limitView>;
+export type AdminTokenView = ReturnType<typeof adminTokenView>;

@@ -1,0 +1,113 @@
+/** The domain model (see DESIGN.md): records as the control plane stores and returns them. */
+
+// 'anthropic' joins when its provider is built (DESIGN.md lists it).
+export const PROVIDERS = ['openai', 'openai-compatible', 'azure-openai', 'simulated'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+export const ROLES = ['owner', 'gateway-admin', 'project-admin', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const QUOTA_PERIODS = ['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
+export type QuotaPeriod = (typeof QUOTA_PERIODS)[number];
+
+export type GatewayStatus = 'provisioning' | 'enabled';
+export type ProjectGatewayStatus = 'enabled' | 'disabled';
+export type KeySlot = 'primary' | 'secondary';
+
+export interface Instance {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface Resource {
+  id: string;
+  name: string;
+  description: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Deployment {
+  id: string;
+  resourceId: string;
+  name: string;
+  provider: ProviderName;
+  upstreamUrl: string | null;
+  upstreamModel: string | null;
+  /** AES-256-GCM sealed upstream credential; never leaves the process in clear except upstream. */
+  upstreamApiKeySealed: string | null;
+  apiVersion: string | null;
+  /** Tokens reserved for the completion when a request names no max_tokens. */
+  defaultCompletionReservation: number | null;
+  /** Provider-specific settings (e.g. the simulated model's latency), validated by the provider. */
+  options: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ApiKeyHash {
+  hash: string;
+  /** First characters of the key, so people can tell keys apart without the key. */
+  hint: string;
+}
+
+export interface Project {
+  id: string;
+  resourceId: string;
+  name: string;
+  gatewayStatus: ProjectGatewayStatus;
+  primaryKey: ApiKeyHash;
+  secondaryKey: ApiKeyHash;
+  createdAt: string;
+}
+
+export interface Gateway {
+  id: string;
+  name: string;
+  resourceId: string;
+  instanceId: string;
+  status: GatewayStatus;
+  createdAt: string;
+}
+
+export interface Limit {
+  id: string;
+  gatewayId: string;
+  projectId: string;
+  /** null: the limit caps the project's use of all deployments together. */
+  deploymentId: string | null;
+  tokensPerMinute: number | null;
+  tokenQuota: number | null;
+  quotaPeriod: QuotaPeriod | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface AdminToken {
+  id: string;
+  name: string;
+  role: Role;
+  /** Resource names a project-admin may manage; null means all. */
+  resources: string[] | null;
+  hash: string;
+  hint: string;
+  createdAt: string;
+}
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  detail: Record<string, unknown> | null;
+}
+
+/** Names of resources, projects, gateways and instances: DNS-label-like. */
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** Deployment names may also hold '.' and '_', as model names do (gpt-4.1). */
+export const DEPLOYMENT_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+export const NAME_RULE = 'lowercase letters, digits and "-", 1 to 63 characters, starting with a letter or digit';
+export const DEPLOYMENT_NAME_RULE = 'lowercase letters, digits, "-", "." and "_", 1 to 63 characters, starting with a letter or digit';

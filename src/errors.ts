@@ -1,0 +1,49 @@
+/**
+ * The one catalog of errors that may reach a client. Every code here is stable (admins' scripts and
+ * clients match on it) and documented in docs/errors.md; a test keeps the two in step.
+ */
+export const ERROR_CATALOG = {
+  // Data plane (answered in the client's dialect, e.g. OpenAI error JSON).
+  invalid_api_key: { status: 401, type: 'invalid_request_error', summary: 'No API key, or an unknown or revoked one.' },
+  project_not_enabled: { status: 403, type: 'permission_error', summary: "The project is not enabled on its resource's gateway." },
+  deployment_not_found: { status: 404, type: 'invalid_request_error', summary: 'The deployment named by the request does not exist for this project.' },
+  invalid_request: { status: 400, type: 'invalid_request_error', summary: 'Malformed JSON, wrong types or a missing required field.' },
+  request_too_large: { status: 413, type: 'invalid_request_error', summary: 'The request body is larger than the configured limit.' },
+  token_rate_limit_exceeded: { status: 429, type: 'rate_limit_error', summary: 'The tokens-per-minute limit is exceeded; see Retry-After.' },
+  token_quota_exceeded: { status: 403, type: 'insufficient_quota', summary: 'The token quota for the period is exhausted; see Retry-After.' },
+  upstream_error: { status: 502, type: 'api_error', summary: 'The upstream deployment could not be reached or broke the connection.' },
+  upstream_timeout: { status: 504, type: 'api_error', summary: 'The upstream deployment did not answer in time.' },
+  route_not_found: { status: 404, type: 'invalid_request_error', summary: 'No such path or method.' },
+  internal_error: { status: 500, type: 'api_error', summary: 'An unexpected error; the message names the request id to look up in the logs.' },
+
+  // Control plane (admin API: {"error": {"code", "message"}}).
+  unauthorized: { status: 401, type: 'authentication_error', summary: 'No admin token, or an unknown or revoked one.' },
+  forbidden: { status: 403, type: 'permission_error', summary: "The admin token's role does not allow this action." },
+  not_found: { status: 404, type: 'not_found_error', summary: 'A named resource, deployment, project, gateway, instance or limit does not exist.' },
+  validation_failed: { status: 400, type: 'invalid_request_error', summary: 'A field is missing or invalid; the message names it.' },
+  already_exists: { status: 409, type: 'conflict_error', summary: 'Something with that name already exists.' },
+  instance_in_use: { status: 409, type: 'conflict_error', summary: 'The instance already backs another gateway; an instance backs at most one.' },
+  resource_has_gateway: { status: 409, type: 'conflict_error', summary: 'The resource already has a gateway (at most one), or must lose it before being deleted.' },
+  gateway_has_enabled_projects: { status: 409, type: 'conflict_error', summary: 'The gateway still has enabled projects; disable them first.' },
+  limit_exists: { status: 409, type: 'conflict_error', summary: 'A limit for that project and deployment already exists on the gateway; edit it instead.' },
+} as const satisfies Record<string, { status: number; type: string; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+export class TollgateError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly options: { headers?: Record<string, string>; param?: string } = {},
+  ) {
+    super(message);
+    this.name = 'TollgateError';
+    this.status = ERROR_CATALOG[code].status;
+  }
+}
+
+export function isTollgateError(err: unknown): err is TollgateError {
+  return err instanceof TollgateError;
+}

@@ -1,0 +1,62 @@
+import type { Readable } from 'node:stream';
+import type { ProviderName } from '../domain/model.js';
+import type { DeploymentRuntime } from '../snapshot/config-snapshot.js';
+
+/** The data-plane operations, in OpenAI's vocabulary (the dialect clients speak to us). */
+export type Operation = 'chat.completions' | 'completions' | 'embeddings' | 'responses';
+
+/** One request to forward, as the data plane has validated and prepared it. */
+export interface UpstreamCall {
+  readonly operation: Operation;
+  readonly deployment: DeploymentRuntime;
+  /** The client's JSON body, possibly amended by the data plane (e.g. stream_options). */
+  readonly body: Record<string, unknown>;
+  readonly stream: boolean;
+  /** api-version the client sent (Azure style), used when the deployment sets none. */
+  readonly clientApiVersion: string | null;
+  readonly requestId: string;
+  /** Aborted when the client goes away or the gateway gives up. */
+  readonly signal: AbortSignal;
+}
+
+/** The upstream's answer once its headers are in; the body streams. */
+export interface UpstreamResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** OpenAI-format JSON, or an SSE stream of OpenAI-format events when the call streams. */
+  readonly body: Readable;
+}
+
+/** Deployment settings a provider checks when an admin creates or edits a deployment. */
+export interface DeploymentSettings {
+  upstreamUrl: string | null;
+  upstreamModel: string | null;
+  hasUpstreamApiKey: boolean;
+  apiVersion: string | null;
+  options: Record<string, unknown>;
+}
+
+/**
+ * One model provider. Shared code never branches on provider names: everything that differs
+ * between providers (URL layout, auth header, options) lives behind this interface.
+ */
+export interface Provider {
+  readonly name: ProviderName;
+  readonly operations: ReadonlySet<Operation>;
+  /** Returns a message naming the offending field, or null when the settings are usable. */
+  validate(settings: DeploymentSettings): string | null;
+  /** Sends the call; resolves once the upstream's status and headers are in. */
+  send(call: UpstreamCall): Promise<UpstreamResponse>;
+}
+
+/** Thrown by providers for transport failures, mapped to 502/504 by the data plane. */
+export class UpstreamFailure extends Error {
+  constructor(
+    readonly kind: 'unreachable' | 'timeout',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'UpstreamFailure';
+  }
+}

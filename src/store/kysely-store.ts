@@ -1,0 +1,463 @@
+import { Migrator, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type {
+  AdminToken,
+  AuditEntry,
+  Deployment,
+  Gateway,
+  GatewayStatus,
+  Instance,
+  Limit,
+  ProjectGatewayStatus,
+  ProviderName,
+  Project,
+  QuotaPeriod,
+  Resource,
+  Role,
+} from '../domain/model.js';
+import { migrationProvider } from './migrations/index.js';
+import type { Database } from './schema.js';
+import {
+  UniqueViolationError,
+  type ConfigRecords,
+  type DeploymentPatch,
+  type LimitPatch,
+  type ProjectPatch,
+  type ResourcePatch,
+  type Store,
+} from './store.js';
+
+type Row<T extends keyof Database> = Selectable<Database[T]>;
+
+const toInstance = (r: Row<'instances'>): Instance => ({ id: r.id, name: r.name, createdAt: r.created_at });
+const toResource = (r: Row<'resources'>): Resource => ({
+  id: r.id,
+  name: r.name,
+  description: r.description,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+const toDeployment = (r: Row<'deployments'>): Deployment => ({
+  id: r.id,
+  resourceId: r.resource_id,
+  name: r.name,
+  provider: r.provider as ProviderName,
+  upstreamUrl: r.upstream_url,
+  upstreamModel: r.upstream_model,
+  upstreamApiKeySealed: r.upstream_api_key_sealed,
+  apiVersion: r.api_version,
+  defaultCompletionReservation: num(r.default_completion_reservation),
+  options: JSON.parse(r.options) as Record<string, unknown>,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+const toProject = (r: Row<'projects'>): Project => ({
+  id: r.id,
+  resourceId: r.resource_id,
+  name: r.name,
+  gatewayStatus: r.gateway_status as ProjectGatewayStatus,
+  primaryKey: { hash: r.primary_key_hash, hint: r.primary_key_hint },
+  secondaryKey: { hash: r.secondary_key_hash, hint: r.secondary_key_hint },
+  createdAt: r.created_at,
+});
+const toGateway = (r: Row<'gateways'>): Gateway => ({
+  id: r.id,
+  name: r.name,
+  resourceId: r.resource_id,
+  instanceId: r.instance_id,
+  status: r.status as GatewayStatus,
+  createdAt: r.created_at,
+});
+const toLimit = (r: Row<'limits'>): Limit => ({
+  id: r.id,
+  gatewayId: r.gateway_id,
+  projectId: r.project_id,
+  deploymentId: r.deployment_id,
+  tokensPerMinute: num(r.tokens_per_minute),
+  tokenQuota: num(r.token_quota),
+  quotaPeriod: r.quota_period as QuotaPeriod | null,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+const toAdminToken = (r: Row<'admin_tokens'>): AdminToken => ({
+  id: r.id,
+  name: r.name,
+  role: r.role as Role,
+  resources: r.resources === null ? null : (JSON.parse(r.resources) as string[]),
+  hash: r.token_hash,
+  hint: r.token_hint,
+  createdAt: r.created_at,
+});
+const toAudit = (r: Row<'audit_log'>): AuditEntry => ({
+  id: r.id,
+  at: r.at,
+  actor: r.actor,
+  action: r.action,
+  target: r.target,
+  detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>),
+});
+
+/** bigint columns come back as strings from some drivers (pg); counts here fit in a double. */
+function num(value: number | string | bigint | null): number | null {
+  return value === null ? null : Number(value);
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}
+
+async function guardUnique<T>(op: Promise<T>): Promise<T> {
+  try {
+    return await op;
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new UniqueViolationError(err);
+    throw err;
+  }
+}
+
+/** The store on any Kysely dialect: SQLite (embedded default) or PostgreSQL (cluster). */
+export class KyselyStore implements Store {
+  constructor(
+    private readonly db: Kysely<Database> | Transaction<Database>,
+    readonly dialect: 'sqlite' | 'postgres',
+    private readonly onClose: () => Promise<void> = async () => {},
+  ) {}
+
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({ db: this.db, provider: migrationProvider });
+    const { error, results } = await migrator.migrateToLatest();
+    const failed = results?.find((r) => r.status === 'Error');
+    if (error || failed) {
+      throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String((error as Error | undefined)?.message ?? error)}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.onClose();
+  }
+
+  async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return fn(this);
+    return (this.db as Kysely<Database>).transaction().execute((trx) => fn(new KyselyStore(trx, this.dialect)));
+  }
+
+  // Instances
+  async insertInstance(i: Instance): Promise<void> {
+    await guardUnique(this.db.insertInto('instances').values({ id: i.id, name: i.name, created_at: i.createdAt }).execute());
+  }
+  async listInstances(): Promise<Instance[]> {
+    return (await this.db.selectFrom('instances').selectAll().orderBy('name').execute()).map(toInstance);
+  }
+  async findInstance(name: string): Promise<Instance | undefined> {
+    const row = await this.db.selectFrom('instances').selectAll().where('name', '=', name).executeTakeFirst();
+    return row && toInstance(row);
+  }
+
+  // Resources
+  async insertResource(r: Resource): Promise<void> {
+    await guardUnique(
+      this.db
+        .insertInto('resources')
+        .values({ id: r.id, name: r.name, description: r.description, created_at: r.createdAt, updated_at: r.updatedAt })
+        .execute(),
+    );
+  }
+  async listResources(): Promise<Resource[]> {
+    return (await this.db.selectFrom('resources').selectAll().orderBy('name').execute()).map(toResource);
+  }
+  async findResource(name: string): Promise<Resource | undefined> {
+    const row = await this.db.selectFrom('resources').selectAll().where('name', '=', name).executeTakeFirst();
+    return row && toResource(row);
+  }
+  async updateResource(id: string, patch: ResourcePatch): Promise<void> {
+    await this.db
+      .updateTable('resources')
+      .set({ description: patch.description, updated_at: patch.updatedAt })
+      .where('id', '=', id)
+      .execute();
+  }
+  async deleteResource(id: string): Promise<void> {
+    await this.db.deleteFrom('resources').where('id', '=', id).execute();
+  }
+
+  // Deployments
+  async insertDeployment(d: Deployment): Promise<void> {
+    await guardUnique(
+      this.db
+        .insertInto('deployments')
+        .values({
+          id: d.id,
+          resource_id: d.resourceId,
+          name: d.name,
+          provider: d.provider,
+          upstream_url: d.upstreamUrl,
+          upstream_model: d.upstreamModel,
+          upstream_api_key_sealed: d.upstreamApiKeySealed,
+          api_version: d.apiVersion,
+          default_completion_reservation: d.defaultCompletionReservation,
+          options: JSON.stringify(d.options),
+          created_at: d.createdAt,
+          updated_at: d.updatedAt,
+        })
+        .execute(),
+    );
+  }
+  async listDeployments(resourceId?: string): Promise<Deployment[]> {
+    let q = this.db.selectFrom('deployments').selectAll();
+    if (resourceId !== undefined) q = q.where('resource_id', '=', resourceId);
+    return (await q.orderBy('name').execute()).map(toDeployment);
+  }
+  async findDeployment(resourceId: string, name: string): Promise<Deployment | undefined> {
+    const row = await this.db
+      .selectFrom('deployments')
+      .selectAll()
+      .where('resource_id', '=', resourceId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row && toDeployment(row);
+  }
+  async updateDeployment(id: string, p: DeploymentPatch): Promise<void> {
+    await this.db
+      .updateTable('deployments')
+      .set({
+        provider: p.provider,
+        upstream_url: p.upstreamUrl,
+        upstream_model: p.upstreamModel,
+        upstream_api_key_sealed: p.upstreamApiKeySealed,
+        api_version: p.apiVersion,
+        default_completion_reservation: p.defaultCompletionReservation,
+        options: p.options === undefined ? undefined : JSON.stringify(p.options),
+        updated_at: p.updatedAt,
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+  async deleteDeployment(id: string): Promise<void> {
+    await this.db.deleteFrom('deployments').where('id', '=', id).execute();
+  }
+
+  // Projects
+  async insertProject(p: Project): Promise<void> {
+    await guardUnique(
+      this.db
+        .insertInto('projects')
+        .values({
+          id: p.id,
+          resource_id: p.resourceId,
+          name: p.name,
+          gateway_status: p.gatewayStatus,
+          primary_key_hash: p.primaryKey.hash,
+          primary_key_hint: p.primaryKey.hint,
+          secondary_key_hash: p.secondaryKey.hash,
+          secondary_key_hint: p.secondaryKey.hint,
+          created_at: p.createdAt,
+        })
+        .execute(),
+    );
+  }
+  async listProjects(resourceId?: string): Promise<Project[]> {
+    let q = this.db.selectFrom('projects').selectAll();
+    if (resourceId !== undefined) q = q.where('resource_id', '=', resourceId);
+    return (await q.orderBy('name').execute()).map(toProject);
+  }
+  async findProject(resourceId: string, name: string): Promise<Project | undefined> {
+    const row = await this.db
+      .selectFrom('projects')
+      .selectAll()
+      .where('resource_id', '=', resourceId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row && toProject(row);
+  }
+  async updateProject(id: string, p: ProjectPatch): Promise<void> {
+    await guardUnique(
+      this.db
+        .updateTable('projects')
+        .set({
+          gateway_status: p.gatewayStatus,
+          primary_key_hash: p.primaryKey?.hash,
+          primary_key_hint: p.primaryKey?.hint,
+          secondary_key_hash: p.secondaryKey?.hash,
+          secondary_key_hint: p.secondaryKey?.hint,
+        })
+        .where('id', '=', id)
+        .execute(),
+    );
+  }
+  async deleteProject(id: string): Promise<void> {
+    await this.db.deleteFrom('projects').where('id', '=', id).execute();
+  }
+
+  // Gateways
+  async insertGateway(g: Gateway): Promise<void> {
+    await guardUnique(
+      this.db
+        .insertInto('gateways')
+        .values({
+          id: g.id,
+          name: g.name,
+          resource_id: g.resourceId,
+          instance_id: g.instanceId,
+          status: g.status,
+          created_at: g.createdAt,
+        })
+        .execute(),
+    );
+  }
+  async listGateways(): Promise<Gateway[]> {
+    return (await this.db.selectFrom('gateways').selectAll().orderBy('name').execute()).map(toGateway);
+  }
+  async findGateway(name: string): Promise<Gateway | undefined> {
+    const row = await this.db.selectFrom('gateways').selectAll().where('name', '=', name).executeTakeFirst();
+    return row && toGateway(row);
+  }
+  async findGatewayByResource(resourceId: string): Promise<Gateway | undefined> {
+    const row = await this.db.selectFrom('gateways').selectAll().where('resource_id', '=', resourceId).executeTakeFirst();
+    return row && toGateway(row);
+  }
+  async findGatewayByInstance(instanceId: string): Promise<Gateway | undefined> {
+    const row = await this.db.selectFrom('gateways').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
+    return row && toGateway(row);
+  }
+  async setGatewayStatus(id: string, status: GatewayStatus): Promise<void> {
+    await this.db.updateTable('gateways').set({ status }).where('id', '=', id).execute();
+  }
+  async deleteGateway(id: string): Promise<void> {
+    await this.db.deleteFrom('gateways').where('id', '=', id).execute();
+  }
+
+  // Limits
+  async insertLimit(l: Limit): Promise<void> {
+    await guardUnique(
+      this.db
+        .insertInto('limits')
+        .values({
+          id: l.id,
+          gateway_id: l.gatewayId,
+          project_id: l.projectId,
+          deployment_id: l.deploymentId,
+          scope_key: l.deploymentId ?? '',
+          tokens_per_minute: l.tokensPerMinute,
+          token_quota: l.tokenQuota,
+          quota_period: l.quotaPeriod,
+          created_at: l.createdAt,
+          updated_at: l.updatedAt,
+        })
+        .execute(),
+    );
+  }
+  async listLimits(gatewayId?: string): Promise<Limit[]> {
+    let q = this.db.selectFrom('limits').selectAll();
+    if (gatewayId !== undefined) q = q.where('gateway_id', '=', gatewayId);
+    return (await q.orderBy('created_at').orderBy('id').execute()).map(toLimit);
+  }
+  async findLimit(gatewayId: string, id: string): Promise<Limit | undefined> {
+    const row = await this.db
+      .selectFrom('limits')
+      .selectAll()
+      .where('gateway_id', '=', gatewayId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && toLimit(row);
+  }
+  async findLimitByScope(gatewayId: string, projectId: string, deploymentId: string | null): Promise<Limit | undefined> {
+    const row = await this.db
+      .selectFrom('limits')
+      .selectAll()
+      .where('gateway_id', '=', gatewayId)
+      .where('project_id', '=', projectId)
+      .where('scope_key', '=', deploymentId ?? '')
+      .executeTakeFirst();
+    return row && toLimit(row);
+  }
+  async updateLimit(id: string, p: LimitPatch): Promise<void> {
+    await this.db
+      .updateTable('limits')
+      .set({
+        tokens_per_minute: p.tokensPerMinute,
+        token_quota: p.tokenQuota,
+        quota_period: p.quotaPeriod,
+        updated_at: p.updatedAt,
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+  async deleteLimit(id: string): Promise<void> {
+    await this.db.deleteFrom('limits').where('id', '=', id).execute();
+  }
+
+  // Admin tokens
+  async insertAdminToken(t: AdminToken): Promise<void> {
+    await guardUnique(
+      this.db
+        .insertInto('admin_tokens')
+        .values({
+          id: t.id,
+          name: t.name,
+          role: t.role,
+          resources: t.resources === null ? null : JSON.stringify(t.resources),
+          token_hash: t.hash,
+          token_hint: t.hint,
+          created_at: t.createdAt,
+        })
+        .execute(),
+    );
+  }
+  async listAdminTokens(): Promise<AdminToken[]> {
+    return (await this.db.selectFrom('admin_tokens').selectAll().orderBy('created_at').execute()).map(toAdminToken);
+  }
+  async findAdminTokenByHash(hash: string): Promise<AdminToken | undefined> {
+    const row = await this.db.selectFrom('admin_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst();
+    return row && toAdminToken(row);
+  }
+  async deleteAdminToken(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('admin_tokens').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  // Audit
+  async appendAudit(e: AuditEntry): Promise<void> {
+    await this.db
+      .insertInto('audit_log')
+      .values({
+        id: e.id,
+        at: e.at,
+        actor: e.actor,
+        action: e.action,
+        target: e.target,
+        detail: e.detail === null ? null : JSON.stringify(e.detail),
+      })
+      .execute();
+  }
+  async listAudit(options: { limit: number; before?: string }): Promise<AuditEntry[]> {
+    let q = this.db.selectFrom('audit_log').selectAll();
+    if (options.before !== undefined) q = q.where('id', '<', options.before);
+    return (await q.orderBy('id', 'desc').limit(options.limit).execute()).map(toAudit);
+  }
+
+  // Config version
+  async bumpConfigVersion(): Promise<number> {
+    await this.db
+      .updateTable('config_version')
+      .set({ version: sql`version + 1` })
+      .where('id', '=', 1)
+      .execute();
+    return this.configVersion();
+  }
+  async configVersion(): Promise<number> {
+    const row = await this.db.selectFrom('config_version').select('version').where('id', '=', 1).executeTakeFirstOrThrow();
+    return Number(row.version);
+  }
+
+  async loadConfig(): Promise<ConfigRecords> {
+    return this.transaction(async (tx) => ({
+      version: await tx.configVersion(),
+      instances: await tx.listInstances(),
+      resources: await tx.listResources(),
+      deployments: await tx.listDeployments(),
+      projects: await tx.listProjects(),
+      gateways: await tx.listGateways(),
+      limits: await tx.listLimits(),
+    }));
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Table types for Kysely. The schema is portable SQL (text ids, ISO-8601 text timestamps, integer
+ * counts), so one store implementation serves SQLite and PostgreSQL through Kysely's dialects.
+ */
+export interface Database {
+  instances: { id: string; name: string; created_at: string };
+  resources: { id: string; name: string; description: string | null; created_at: string; updated_at: string };
+  deployments: {
+    id: string;
+    resource_id: string;
+    name: string;
+    provider: string;
+    upstream_url: string | null;
+    upstream_model: string | null;
+    upstream_api_key_sealed: string | null;
+    api_version: string | null;
+    default_completion_reservation: number | null;
+    options: string;
+    created_at: string;
+    updated_at: string;
+  };
+  projects: {
+    id: string;
+    resource_id: string;
+    name: string;
+    gateway_status: string;
+    primary_key_hash: string;
+    primary_key_hint: string;
+    secondary_key_hash: string;
+    secondary_key_hint: string;
+    created_at: string;
+  };
+  gateways: {
+    id: string;
+    name: string;
+    resource_id: string;
+    instance_id: string;
+    status: string;
+    created_at: string;
+  };
+  limits: {
+    id: string;
+    gateway_id: string;
+    project_id: string;
+    deployment_id: string | null;
+    /** deployment_id or '' — lets one unique index forbid two limits for the same scope. */
+    scope_key: string;
+    tokens_per_minute: number | null;
+    token_quota: number | null;
+    quota_period: string | null;
+    created_at: string;
+    updated_at: string;
+  };
+  admin_tokens: {
+    id: string;
+    name: string;
+    role: string;
+    resources: string | null;
+    token_hash: string;
+    token_hint: string;
+    created_at: string;
+  };
+  audit_log: {
+    id: string;
+    at: string;
+    actor: string;
+    action: string;
+    target: string;
+    detail: string | null;
+  };
+  config_version: { id: number; version: number };
+}

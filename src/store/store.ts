@@ -1,0 +1,114 @@
+import type {
+  AdminToken,
+  AuditEntry,
+  Deployment,
+  Gateway,
+  GatewayStatus,
+  Instance,
+  Limit,
+  Project,
+  Resource,
+} from '../domain/model.js';
+
+/** Every configuration record at one version: what a config snapshot is built from. */
+export interface ConfigRecords {
+  version: number;
+  instances: Instance[];
+  resources: Resource[];
+  deployments: Deployment[];
+  projects: Project[];
+  gateways: Gateway[];
+  limits: Limit[];
+}
+
+export type ResourcePatch = Partial<Pick<Resource, 'description' | 'updatedAt'>>;
+export type DeploymentPatch = Partial<
+  Pick<
+    Deployment,
+    | 'provider'
+    | 'upstreamUrl'
+    | 'upstreamModel'
+    | 'upstreamApiKeySealed'
+    | 'apiVersion'
+    | 'defaultCompletionReservation'
+    | 'options'
+    | 'updatedAt'
+  >
+>;
+export type ProjectPatch = Partial<Pick<Project, 'gatewayStatus' | 'primaryKey' | 'secondaryKey'>>;
+export type LimitPatch = Partial<Pick<Limit, 'tokensPerMinute' | 'tokenQuota' | 'quotaPeriod' | 'updatedAt'>>;
+
+/**
+ * Persistence for the control plane. Business rules live in the admin service; the store only
+ * reads and writes records. Uniqueness is also enforced by the database, so a race between two
+ * admins surfaces as a UniqueViolationError rather than as duplicate rows.
+ *
+ * The data plane never calls the store on the request path: it works from config snapshots.
+ */
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  /** Runs fn atomically; the store passed to fn is bound to the transaction. */
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+
+  insertInstance(instance: Instance): Promise<void>;
+  listInstances(): Promise<Instance[]>;
+  findInstance(name: string): Promise<Instance | undefined>;
+
+  insertResource(resource: Resource): Promise<void>;
+  listResources(): Promise<Resource[]>;
+  findResource(name: string): Promise<Resource | undefined>;
+  updateResource(id: string, patch: ResourcePatch): Promise<void>;
+  /** Deletes the resource with its deployments, projects and their limits. */
+  deleteResource(id: string): Promise<void>;
+
+  insertDeployment(deployment: Deployment): Promise<void>;
+  listDeployments(resourceId?: string): Promise<Deployment[]>;
+  findDeployment(resourceId: string, name: string): Promise<Deployment | undefined>;
+  updateDeployment(id: string, patch: DeploymentPatch): Promise<void>;
+  deleteDeployment(id: string): Promise<void>;
+
+  insertProject(project: Project): Promise<void>;
+  listProjects(resourceId?: string): Promise<Project[]>;
+  findProject(resourceId: string, name: string): Promise<Project | undefined>;
+  updateProject(id: string, patch: ProjectPatch): Promise<void>;
+  deleteProject(id: string): Promise<void>;
+
+  insertGateway(gateway: Gateway): Promise<void>;
+  listGateways(): Promise<Gateway[]>;
+  findGateway(name: string): Promise<Gateway | undefined>;
+  findGatewayByResource(resourceId: string): Promise<Gateway | undefined>;
+  findGatewayByInstance(instanceId: string): Promise<Gateway | undefined>;
+  setGatewayStatus(id: string, status: GatewayStatus): Promise<void>;
+  deleteGateway(id: string): Promise<void>;
+
+  insertLimit(limit: Limit): Promise<void>;
+  listLimits(gatewayId?: string): Promise<Limit[]>;
+  findLimit(gatewayId: string, id: string): Promise<Limit | undefined>;
+  findLimitByScope(gatewayId: string, projectId: string, deploymentId: string | null): Promise<Limit | undefined>;
+  updateLimit(id: string, patch: LimitPatch): Promise<void>;
+  deleteLimit(id: string): Promise<void>;
+
+  insertAdminToken(token: AdminToken): Promise<void>;
+  listAdminTokens(): Promise<AdminToken[]>;
+  findAdminTokenByHash(hash: string): Promise<AdminToken | undefined>;
+  deleteAdminToken(id: string): Promise<boolean>;
+
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** Newest first; `before` is an entry id from a previous page. */
+  listAudit(options: { limit: number; before?: string }): Promise<AuditEntry[]>;
+
+  /** Increments the config version (within the caller's transaction) and returns the new value. */
+  bumpConfigVersion(): Promise<number>;
+  configVersion(): Promise<number>;
+  /** Every config record at one consistent version. */
+  loadConfig(): Promise<ConfigRecords>;
+}
+
+export class UniqueViolationError extends Error {
+  constructor(cause: unknown) {
+    super('unique constraint violated', { cause });
+    this.name = 'UniqueViolationError';
+  }
+}
