@@ -1,0 +1,24 @@
+import { Command, CommanderError } from 'commander';
+import { registerServeCommands } from './serve-commands.js';
+
+export function buildProgram(): Command {
+  const program = new Command('tollgate')
+    .description('Tollgate: a self-hosted AI gateway with per-project token limits and quotas')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerServeCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed the reason (or the help/version asked for).
+      process.exit(err.exitCode);
+    }
+    throw err;
+  }
+}

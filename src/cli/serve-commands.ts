@@ -1,0 +1,130 @@
+import type { Command } from 'commander';
+import { loadSettings, type Settings } from '../config/settings.js';
+import { SYSTEM_PRINCIPAL } from '../controlplane/permissions.js';
+import { DEMO, seedDemo } from '../demo/seed.js';
+import { ROLES, type Role } from '../domain/model.js';
+import { createTollgate, type Tollgate } from '../server/app.js';
+import { createAdminTokenDirectly } from '../server/bootstrap.js';
+import { openSqliteStore } from '../store/open-store.js';
+import { intOption } from './options.js';
+
+interface ServeFlags {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  logLevel?: string;
+  demo?: boolean;
+  instance?: string;
+}
+
+function settingsFrom(flags: ServeFlags): Settings {
+  return loadSettings(process.env, { port: flags.port, host: flags.host, dataDir: flags.dataDir, logLevel: flags.logLevel });
+}
+
+/** Server lifecycle commands: start (embedded), serve (one node of an instance), migrate, admin-token. */
+export function registerServeCommands(program: Command): void {
+  const withServerFlags = (cmd: Command) =>
+    cmd
+      .option('-p, --port <port>', 'port to listen on (env PORT, default 8080)', intOption('--port', 0, 65535))
+      .option('--host <host>', 'address to bind (env HOST, default 0.0.0.0)')
+      .option('-d, --data-dir <dir>', 'data directory for the SQLite store and key file (env TOLLGATE_DATA_DIR, default ./data)')
+      .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env TOLLGATE_LOG_LEVEL)');
+
+  withServerFlags(program.command('start'))
+    .description('run the gateway and console in one process on the embedded SQLite store, serving every instance')
+    .option('--demo', 'on an empty data directory, seed a demo resource, simulated model, gateway and project')
+    .action(async (flags: ServeFlags) => {
+      const settings = settingsFrom(flags);
+      const tollgate = await createTollgate({ settings, served: 'all' });
+      const demoKey = flags.demo ? await seedDemo(tollgate.store, tollgate.service) : null;
+      const address = await tollgate.listen();
+      printBanner(tollgate, settings, address, demoKey);
+      stopOnSignals(tollgate);
+    });
+
+  withServerFlags(program.command('serve'))
+    .description('run one gateway node of an instance (a pool of nodes)')
+    .requiredOption('-i, --instance <name>', 'the instance this node joins')
+    .action(async (flags: ServeFlags & { instance: string }) => {
+      const settings = settingsFrom(flags);
+      const tollgate = await createTollgate({ settings, served: new Set([flags.instance]) });
+      if (!(await tollgate.store.findInstance(flags.instance))) {
+        await tollgate.service.createInstance({ ...SYSTEM_PRINCIPAL, name: `node:${flags.instance}` }, flags.instance);
+      }
+      const address = await tollgate.listen();
+      process.stdout.write(`Tollgate node of instance "${flags.instance}" listening on ${address}\n`);
+      if (tollgate.generatedAdminToken) process.stdout.write(`Owner admin token (shown once): ${tollgate.generatedAdminToken}\n`);
+      stopOnSignals(tollgate);
+    });
+
+  program
+    .command('migrate')
+    .description('apply pending store migrations and exit')
+    .option('-d, --data-dir <dir>', 'data directory (env TOLLGATE_DATA_DIR, default ./data)')
+    .action(async (flags: ServeFlags) => {
+      const settings = settingsFrom(flags);
+      const store = openSqliteStore(settings.dataDir);
+      await store.migrate();
+      await store.close();
+      process.stdout.write(`store in ${settings.dataDir} is up to date\n`);
+    });
+
+  const adminToken = program.command('admin-token').description('manage admin tokens directly in the data directory (recovery)');
+  adminToken
+    .command('create')
+    .description('create an admin token in the store without the API, e.g. when the owner token is lost')
+    .option('-d, --data-dir <dir>', 'data directory (env TOLLGATE_DATA_DIR, default ./data)')
+    .option('--name <name>', 'a name to tell the token apart', 'cli')
+    .option('--role <role>', `one of ${ROLES.join(', ')}`, 'owner')
+    .action(async (flags: ServeFlags & { name: string; role: string }) => {
+      if (!ROLES.includes(flags.role as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
+      const settings = settingsFrom(flags);
+      const store = openSqliteStore(settings.dataDir);
+      try {
+        await store.migrate();
+        const token = await createAdminTokenDirectly(store, flags.name, flags.role as Role);
+        process.stdout.write(`${token}\n`);
+        process.stderr.write(`created ${flags.role} admin token "${flags.name}"; it is shown only this once\n`);
+      } finally {
+        await store.close();
+      }
+    });
+}
+
+function printBanner(tollgate: Tollgate, settings: Settings, address: string, demoKey: string | null): void {
+  const url = address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost');
+  const lines = ['', `Tollgate is running at ${url}`, `  data directory: ${settings.dataDir}`];
+  if (tollgate.generatedAdminToken) lines.push(`  admin token (owner, shown once): ${tollgate.generatedAdminToken}`);
+  else if (settings.adminToken) lines.push('  admin token: the value of TOLLGATE_ADMIN_TOKEN');
+  if (demoKey) {
+    lines.push(
+      `  demo: resource "${DEMO.resource}", deployment "${DEMO.deployment}" (simulated), gateway "${DEMO.gateway}", project "${DEMO.project}"`,
+      `  project key (shown once): ${demoKey}`,
+      '',
+      'Try it:',
+      `  curl -s ${url}/openai/v1/chat/completions -H "Authorization: Bearer ${demoKey}" -H "Content-Type: application/json" \\`,
+      `    -d '{"model": "${DEMO.deployment}", "messages": [{"role": "user", "content": "Hello!"}]}'`,
+    );
+  } else {
+    lines.push('  (existing data: keys were shown when created; `tollgate keys regenerate` issues a new one)');
+  }
+  process.stdout.write(lines.join('\n') + '\n\n');
+}
+
+function stopOnSignals(tollgate: Tollgate): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    tollgate.logger.info({ signal }, 'shutting down');
+    tollgate.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        tollgate.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+/**
+ * Process settings: environment variables, overridden by CLI flags. Validated once at start-up
+ * and frozen; a bad value stops the process with a message naming the variable.
+ */
+const schema = z.object({
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  host: z.string().min(1).default('0.0.0.0'),
+  dataDir: z.string().min(1).default('./data'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  maxBodyBytes: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  upstreamTimeoutMs: z.coerce.number().int().min(100).default(300_000),
+  configPollMs: z.coerce.number().int().min(50).default(1000),
+  adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  secretKey: z.string().optional(),
+});
+
+export type Settings = Readonly<z.infer<typeof schema>>;
+
+/** Environment variable behind each setting (documented in README). */
+export const ENV_NAMES: Record<keyof z.infer<typeof schema>, string> = {
+  port: 'PORT',
+  host: 'HOST',
+  dataDir: 'TOLLGATE_DATA_DIR',
+  logLevel: 'TOLLGATE_LOG_LEVEL',
+  maxBodyBytes: 'TOLLGATE_MAX_BODY_BYTES',
+  upstreamTimeoutMs: 'TOLLGATE_UPSTREAM_TIMEOUT_MS',
+  configPollMs: 'TOLLGATE_CONFIG_POLL_MS',
+  adminToken: 'TOLLGATE_ADMIN_TOKEN',
+  secretKey: 'TOLLGATE_SECRET_KEY',
+};
+
+export function loadSettings(env: NodeJS.ProcessEnv, overrides: Partial<Record<keyof Settings, unknown>> = {}): Settings {
+  const raw: Record<string, unknown> = {};
+  for (const [key, envName] of Object.entries(ENV_NAMES)) {
+    const value = env[envName];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value !== undefined) raw[key] = value;
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const key = String(issue.path[0]) as keyof typeof ENV_NAMES;
+    throw new Error(`invalid setting ${ENV_NAMES[key] ?? key}: ${issue.message}`);
+  }
+  return Object.freeze(result.data);
+}

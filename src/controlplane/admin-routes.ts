@@ -1,0 +1,168 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { KeySlot } from '../domain/model.js';
+import { TollgateError } from '../errors.js';
+import { hashSecret } from '../security/keys.js';
+import type { Store } from '../store/store.js';
+import type { AdminService } from './admin-service.js';
+import { authorize, principalOf, type Principal } from './permissions.js';
+import {
+  adminTokenBody,
+  auditQuery,
+  deploymentBody,
+  deploymentPatch,
+  gatewayBody,
+  instanceBody,
+  limitBody,
+  limitPatch,
+  parse,
+  projectBody,
+  resourceBody,
+  resourcePatch,
+} from './schemas.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+type P<T extends string> = { [K in T]: string };
+
+/** The admin REST API under /admin/v1: JSON, bearer admin tokens, a role check on every route. */
+export async function adminRoutes(app: FastifyInstance, deps: { service: AdminService; store: Store }): Promise<void> {
+  const { service, store } = deps;
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization;
+    const token = typeof header === 'string' && /^bearer /i.test(header) ? header.slice(7).trim() : '';
+    if (!token) throw new TollgateError('unauthorized', 'missing admin token: send Authorization: Bearer <admin token>');
+    const found = await store.findAdminTokenByHash(hashSecret(token));
+    if (!found) throw new TollgateError('unauthorized', 'unknown or revoked admin token');
+    request.principal = principalOf(found);
+  });
+
+  const who = (request: FastifyRequest): Principal => request.principal!;
+  const list = <T>(items: T[]) => ({ items });
+
+  // Instances
+  app.get('/instances', async (r) => (authorize(who(r), 'read'), list(await service.listInstances())));
+  app.post('/instances', async (r, reply) => {
+    authorize(who(r), 'manage-gateways');
+    const body = parse(instanceBody, r.body);
+    return reply.code(201).send(await service.createInstance(who(r), body.name));
+  });
+
+  // Resources
+  app.get('/resources', async (r) => (authorize(who(r), 'read'), list(await service.listResources())));
+  app.post('/resources', async (r, reply) => {
+    authorize(who(r), 'manage-resources');
+    return reply.code(201).send(await service.createResource(who(r), parse(resourceBody, r.body)));
+  });
+  app.get<{ Params: P<'r'> }>('/resources/:r', async (r) => (authorize(who(r), 'read'), service.getResource(r.params.r)));
+  app.patch<{ Params: P<'r'> }>('/resources/:r', async (r) => {
+    authorize(who(r), 'manage-resources');
+    return service.updateResource(who(r), r.params.r, parse(resourcePatch, r.body));
+  });
+  app.delete<{ Params: P<'r'> }>('/resources/:r', async (r, reply) => {
+    authorize(who(r), 'manage-resources');
+    await service.deleteResource(who(r), r.params.r);
+    return reply.code(204).send();
+  });
+
+  // Deployments
+  app.get<{ Params: P<'r'> }>('/resources/:r/deployments', async (r) => (authorize(who(r), 'read'), list(await service.listDeployments(r.params.r))));
+  app.post<{ Params: P<'r'> }>('/resources/:r/deployments', async (r, reply) => {
+    authorize(who(r), 'manage-resources');
+    return reply.code(201).send(await service.createDeployment(who(r), r.params.r, parse(deploymentBody, r.body)));
+  });
+  app.get<{ Params: P<'r' | 'd'> }>('/resources/:r/deployments/:d', async (r) => (authorize(who(r), 'read'), service.getDeployment(r.params.r, r.params.d)));
+  app.patch<{ Params: P<'r' | 'd'> }>('/resources/:r/deployments/:d', async (r) => {
+    authorize(who(r), 'manage-resources');
+    return service.updateDeployment(who(r), r.params.r, r.params.d, parse(deploymentPatch, r.body));
+  });
+  app.delete<{ Params: P<'r' | 'd'> }>('/resources/:r/deployments/:d', async (r, reply) => {
+    authorize(who(r), 'manage-resources');
+    await service.deleteDeployment(who(r), r.params.r, r.params.d);
+    return reply.code(204).send();
+  });
+
+  // Projects and keys
+  app.get<{ Params: P<'r'> }>('/resources/:r/projects', async (r) => (authorize(who(r), 'read'), list(await service.listProjects(r.params.r))));
+  app.post<{ Params: P<'r'> }>('/resources/:r/projects', async (r, reply) => {
+    authorize(who(r), 'manage-projects', r.params.r);
+    return reply.code(201).send(await service.createProject(who(r), r.params.r, parse(projectBody, r.body).name));
+  });
+  app.get<{ Params: P<'r' | 'p'> }>('/resources/:r/projects/:p', async (r) => (authorize(who(r), 'read'), service.getProject(r.params.r, r.params.p)));
+  app.delete<{ Params: P<'r' | 'p'> }>('/resources/:r/projects/:p', async (r, reply) => {
+    authorize(who(r), 'manage-projects', r.params.r);
+    await service.deleteProject(who(r), r.params.r, r.params.p);
+    return reply.code(204).send();
+  });
+  app.post<{ Params: P<'r' | 'p' | 'slot'> }>('/resources/:r/projects/:p/keys/:slot/regenerate', async (r) => {
+    authorize(who(r), 'manage-projects', r.params.r);
+    const slot = r.params.slot;
+    if (slot !== 'primary' && slot !== 'secondary') throw new TollgateError('not_found', `key slot must be primary or secondary, not "${slot}"`);
+    return service.regenerateKey(who(r), r.params.r, r.params.p, slot as KeySlot);
+  });
+
+  // Gateways
+  app.get('/gateways', async (r) => (authorize(who(r), 'read'), list(await service.listGateways())));
+  app.post('/gateways', async (r, reply) => {
+    authorize(who(r), 'manage-gateways');
+    return reply.code(201).send(await service.createGateway(who(r), parse(gatewayBody, r.body)));
+  });
+  app.get<{ Params: P<'g'> }>('/gateways/:g', async (r) => (authorize(who(r), 'read'), service.getGateway(r.params.g)));
+  app.delete<{ Params: P<'g'> }>('/gateways/:g', async (r, reply) => {
+    authorize(who(r), 'manage-gateways');
+    await service.deleteGateway(who(r), r.params.g);
+    return reply.code(204).send();
+  });
+  app.get<{ Params: P<'g'> }>('/gateways/:g/projects', async (r) => (authorize(who(r), 'read'), list(await service.listGatewayProjects(r.params.g))));
+  app.put<{ Params: P<'g' | 'p'> }>('/gateways/:g/projects/:p', async (r) => {
+    authorize(who(r), 'manage-gateways');
+    return service.setProjectGatewayStatus(who(r), r.params.g, r.params.p, 'enabled');
+  });
+  app.delete<{ Params: P<'g' | 'p'> }>('/gateways/:g/projects/:p', async (r) => {
+    authorize(who(r), 'manage-gateways');
+    return service.setProjectGatewayStatus(who(r), r.params.g, r.params.p, 'disabled');
+  });
+
+  // Limits
+  app.get<{ Params: P<'g'> }>('/gateways/:g/limits', async (r) => (authorize(who(r), 'read'), list(await service.listLimits(r.params.g))));
+  app.post<{ Params: P<'g'> }>('/gateways/:g/limits', async (r, reply) => {
+    authorize(who(r), 'manage-gateways');
+    return reply.code(201).send(await service.createLimit(who(r), r.params.g, parse(limitBody, r.body)));
+  });
+  app.get<{ Params: P<'g' | 'id'> }>('/gateways/:g/limits/:id', async (r) => (authorize(who(r), 'read'), service.getLimit(r.params.g, r.params.id)));
+  app.patch<{ Params: P<'g' | 'id'> }>('/gateways/:g/limits/:id', async (r) => {
+    authorize(who(r), 'manage-gateways');
+    return service.updateLimit(who(r), r.params.g, r.params.id, parse(limitPatch, r.body));
+  });
+  app.delete<{ Params: P<'g' | 'id'> }>('/gateways/:g/limits/:id', async (r, reply) => {
+    authorize(who(r), 'manage-gateways');
+    await service.deleteLimit(who(r), r.params.g, r.params.id);
+    return reply.code(204).send();
+  });
+
+  // Admin tokens ("users") and the audit log
+  app.get('/tokens', async (r) => (authorize(who(r), 'manage-tokens'), list(await service.listAdminTokens())));
+  app.post('/tokens', async (r, reply) => {
+    authorize(who(r), 'manage-tokens');
+    return reply.code(201).send(await service.createAdminToken(who(r), parse(adminTokenBody, r.body)));
+  });
+  app.delete<{ Params: P<'id'> }>('/tokens/:id', async (r, reply) => {
+    authorize(who(r), 'manage-tokens');
+    await service.deleteAdminToken(who(r), r.params.id);
+    return reply.code(204).send();
+  });
+  app.get('/audit', async (r) => {
+    authorize(who(r), 'read');
+    const q = parse(auditQuery, r.query);
+    return service.listAudit({ limit: q.limit, ...(q.cursor ? { before: q.cursor } : {}) });
+  });
+  app.get('/whoami', async (r) => {
+    const p = who(r);
+    return { name: p.name, role: p.role, resources: p.resources };
+  });
+}

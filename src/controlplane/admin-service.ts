@@ -1,0 +1,585 @@
+import type {
+  AdminToken,
+  Deployment,
+  Gateway,
+  KeySlot,
+  Limit,
+  Project,
+  ProviderName,
+  QuotaPeriod,
+  Resource,
+  Role,
+} from '../domain/model.js';
+import { newId } from '../domain/ids.js';
+import { TollgateError } from '../errors.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import { generateAdminToken, generateProjectKey } from '../security/keys.js';
+import type { SecretBox } from '../security/secret-box.js';
+import { UniqueViolationError, type Store } from '../store/store.js';
+import type { Principal } from './permissions.js';
+import {
+  adminTokenView,
+  auditView,
+  deploymentView,
+  gatewayProjectView,
+  gatewayView,
+  instanceView,
+  limitView,
+  projectView,
+  resourceView,
+} from './views.js';
+
+export interface DeploymentInput {
+  name: string;
+  provider: ProviderName;
+  upstreamUrl?: string | null;
+  upstreamModel?: string | null;
+  upstreamApiKey?: string | null;
+  apiVersion?: string | null;
+  defaultCompletionReservation?: number | null;
+  options?: Record<string, unknown>;
+}
+export type DeploymentUpdate = Partial<Omit<DeploymentInput, 'name'>>;
+
+export interface GatewayInput {
+  name: string;
+  resource: string;
+  instance: { mode: 'new' } | { mode: 'existing'; name: string };
+}
+
+export interface LimitInput {
+  project: string;
+  deployment?: string | null;
+  tokensPerMinute?: number | null;
+  tokenQuota?: number | null;
+  quotaPeriod?: QuotaPeriod | null;
+}
+export type LimitUpdate = Pick<LimitInput, 'tokensPerMinute' | 'tokenQuota' | 'quotaPeriod'>;
+
+export interface AdminServiceDeps {
+  store: Store;
+  secrets: SecretBox;
+  providers: ProviderRegistry;
+  /** Publishes the committed change to the data plane; awaited so the next request sees it. */
+  onConfigChange: () => Promise<void>;
+}
+
+const now = () => new Date().toISOString();
+
+/**
+ * The control plane's rules: what may be created, linked or deleted, by whom it was done (audit),
+ * and that every committed change reaches the data plane as a new config snapshot.
+ */
+export class AdminService {
+  private readonly store: Store;
+
+  constructor(private readonly deps: AdminServiceDeps) {
+    this.store = deps.store;
+  }
+
+  // ---------------------------------------------------------------- instances
+
+  async listInstances() {
+    const [instances, gateways] = await Promise.all([this.store.listInstances(), this.store.listGateways()]);
+    const byInstance = new Map(gateways.map((g) => [g.instanceId, g.name]));
+    return instances.map((i) => instanceView(i, byInstance.get(i.id) ?? null));
+  }
+
+  async createInstance(actor: Principal, name: string) {
+    if (await this.store.findInstance(name)) throw conflict(`instance "${name}" already exists`);
+    const instance = { id: newId('ins'), name, createdAt: now() };
+    await this.change(actor, 'instance.create', `instances/${name}`, null, (tx) => tx.insertInstance(instance));
+    return instanceView(instance, null);
+  }
+
+  // ---------------------------------------------------------------- resources
+
+  async listResources() {
+    return (await this.store.listResources()).map(resourceView);
+  }
+
+  async getResource(name: string) {
+    return resourceView(await this.resource(name));
+  }
+
+  async createResource(actor: Principal, input: { name: string; description?: string | null }) {
+    if (await this.store.findResource(input.name)) throw conflict(`resource "${input.name}" already exists`);
+    const at = now();
+    const resource: Resource = { id: newId('res'), name: input.name, description: input.description ?? null, createdAt: at, updatedAt: at };
+    await this.change(actor, 'resource.create', `resources/${input.name}`, null, (tx) => tx.insertResource(resource));
+    return resourceView(resource);
+  }
+
+  async updateResource(actor: Principal, name: string, patch: { description?: string | null }) {
+    const resource = await this.resource(name);
+    const updated = { ...resource, ...patch, updatedAt: now() };
+    await this.change(actor, 'resource.update', `resources/${name}`, patch, (tx) =>
+      tx.updateResource(resource.id, { description: updated.description, updatedAt: updated.updatedAt }),
+    );
+    return resourceView(updated);
+  }
+
+  async deleteResource(actor: Principal, name: string) {
+    const resource = await this.resource(name);
+    const gateway = await this.store.findGatewayByResource(resource.id);
+    if (gateway) {
+      throw new TollgateError(
+        'resource_has_gateway',
+        `resource "${name}" is governed by gateway "${gateway.name}"; delete the gateway first`,
+      );
+    }
+    await this.change(actor, 'resource.delete', `resources/${name}`, null, (tx) => tx.deleteResource(resource.id));
+  }
+
+  // ---------------------------------------------------------------- deployments
+
+  async listDeployments(resourceName: string) {
+    const resource = await this.resource(resourceName);
+    return (await this.store.listDeployments(resource.id)).map((d) => deploymentView(d, resource.name));
+  }
+
+  async getDeployment(resourceName: string, name: string) {
+    const resource = await this.resource(resourceName);
+    return deploymentView(await this.deployment(resource, name), resource.name);
+  }
+
+  async createDeployment(actor: Principal, resourceName: string, input: DeploymentInput) {
+    const resource = await this.resource(resourceName);
+    if (await this.store.findDeployment(resource.id, input.name)) {
+      throw conflict(`deployment "${input.name}" already exists in resource "${resourceName}"`);
+    }
+    const at = now();
+    const deployment: Deployment = {
+      id: newId('dep'),
+      resourceId: resource.id,
+      name: input.name,
+      provider: input.provider,
+      upstreamUrl: input.upstreamUrl ?? null,
+      upstreamModel: input.upstreamModel ?? null,
+      upstreamApiKeySealed: input.upstreamApiKey ? this.deps.secrets.seal(input.upstreamApiKey) : null,
+      apiVersion: input.apiVersion ?? null,
+      defaultCompletionReservation: input.defaultCompletionReservation ?? null,
+      options: input.options ?? {},
+      createdAt: at,
+      updatedAt: at,
+    };
+    this.validateDeployment(deployment);
+    await this.change(actor, 'deployment.create', `resources/${resourceName}/deployments/${input.name}`, redactDeployment(input), (tx) =>
+      tx.insertDeployment(deployment),
+    );
+    return deploymentView(deployment, resource.name);
+  }
+
+  async updateDeployment(actor: Principal, resourceName: string, name: string, patch: DeploymentUpdate) {
+    const resource = await this.resource(resourceName);
+    const current = await this.deployment(resource, name);
+    const updated: Deployment = {
+      ...current,
+      provider: patch.provider ?? current.provider,
+      upstreamUrl: patch.upstreamUrl !== undefined ? patch.upstreamUrl : current.upstreamUrl,
+      upstreamModel: patch.upstreamModel !== undefined ? patch.upstreamModel : current.upstreamModel,
+      upstreamApiKeySealed:
+        patch.upstreamApiKey === undefined
+          ? current.upstreamApiKeySealed
+          : patch.upstreamApiKey === null || patch.upstreamApiKey === ''
+            ? null
+            : this.deps.secrets.seal(patch.upstreamApiKey),
+      apiVersion: patch.apiVersion !== undefined ? patch.apiVersion : current.apiVersion,
+      defaultCompletionReservation:
+        patch.defaultCompletionReservation !== undefined ? patch.defaultCompletionReservation : current.defaultCompletionReservation,
+      options: patch.options ?? current.options,
+      updatedAt: now(),
+    };
+    this.validateDeployment(updated);
+    await this.change(actor, 'deployment.update', `resources/${resourceName}/deployments/${name}`, redactDeployment(patch), (tx) =>
+      tx.updateDeployment(current.id, updated),
+    );
+    return deploymentView(updated, resource.name);
+  }
+
+  async deleteDeployment(actor: Principal, resourceName: string, name: string) {
+    const resource = await this.resource(resourceName);
+    const deployment = await this.deployment(resource, name);
+    await this.change(actor, 'deployment.delete', `resources/${resourceName}/deployments/${name}`, null, (tx) =>
+      tx.deleteDeployment(deployment.id),
+    );
+  }
+
+  private validateDeployment(d: Deployment): void {
+    const provider = this.deps.providers.get(d.provider);
+    if (!provider) throw invalid(`provider "${d.provider}" is not available`);
+    const problem = provider.validate({
+      upstreamUrl: d.upstreamUrl,
+      upstreamModel: d.upstreamModel,
+      hasUpstreamApiKey: d.upstreamApiKeySealed !== null,
+      apiVersion: d.apiVersion,
+      options: d.options,
+    });
+    if (problem) throw invalid(problem);
+  }
+
+  // ---------------------------------------------------------------- projects and keys
+
+  async listProjects(resourceName: string) {
+    const resource = await this.resource(resourceName);
+    return (await this.store.listProjects(resource.id)).map((p) => projectView(p, resource.name));
+  }
+
+  async getProject(resourceName: string, name: string) {
+    const resource = await this.resource(resourceName);
+    return projectView(await this.project(resource, name), resource.name);
+  }
+
+  /** The only time the keys are shown: they are stored as hashes. */
+  async createProject(actor: Principal, resourceName: string, name: string) {
+    const resource = await this.resource(resourceName);
+    if (await this.store.findProject(resource.id, name)) {
+      throw conflict(`project "${name}" already exists in resource "${resourceName}"`);
+    }
+    const gateway = await this.store.findGatewayByResource(resource.id);
+    const primary = generateProjectKey();
+    const secondary = generateProjectKey();
+    const project: Project = {
+      id: newId('prj'),
+      resourceId: resource.id,
+      name,
+      // Projects created once a gateway governs the resource join it; older ones must be added.
+      gatewayStatus: gateway ? 'enabled' : 'disabled',
+      primaryKey: primary.stored,
+      secondaryKey: secondary.stored,
+      createdAt: now(),
+    };
+    await this.change(actor, 'project.create', `resources/${resourceName}/projects/${name}`, null, (tx) => tx.insertProject(project));
+    return { ...projectView(project, resource.name), keys: { primary: primary.secret, secondary: secondary.secret } };
+  }
+
+  async deleteProject(actor: Principal, resourceName: string, name: string) {
+    const resource = await this.resource(resourceName);
+    const project = await this.project(resource, name);
+    await this.change(actor, 'project.delete', `resources/${resourceName}/projects/${name}`, null, (tx) => tx.deleteProject(project.id));
+  }
+
+  /** Replaces one key; the other keeps working, so clients rotate without downtime. */
+  async regenerateKey(actor: Principal, resourceName: string, name: string, slot: KeySlot) {
+    const resource = await this.resource(resourceName);
+    const project = await this.project(resource, name);
+    const key = generateProjectKey();
+    const patch = slot === 'primary' ? { primaryKey: key.stored } : { secondaryKey: key.stored };
+    await this.change(actor, 'project.key.regenerate', `resources/${resourceName}/projects/${name}/keys/${slot}`, null, (tx) =>
+      tx.updateProject(project.id, patch),
+    );
+    return { name, resource: resource.name, slot, key: key.secret, hint: key.stored.hint };
+  }
+
+  // ---------------------------------------------------------------- gateways
+
+  async listGateways() {
+    const [gateways, resources, instances] = await Promise.all([
+      this.store.listGateways(),
+      this.store.listResources(),
+      this.store.listInstances(),
+    ]);
+    const resourceNames = new Map(resources.map((r) => [r.id, r.name]));
+    const instanceNames = new Map(instances.map((i) => [i.id, i.name]));
+    return gateways.map((g) => gatewayView(g, resourceNames.get(g.resourceId) ?? '', instanceNames.get(g.instanceId) ?? ''));
+  }
+
+  async getGateway(name: string) {
+    return this.gatewayViewOf(await this.gateway(name));
+  }
+
+  async createGateway(actor: Principal, input: GatewayInput) {
+    if (await this.store.findGateway(input.name)) throw conflict(`gateway "${input.name}" already exists`);
+    const resource = await this.resource(input.resource);
+    const existing = await this.store.findGatewayByResource(resource.id);
+    if (existing) {
+      throw new TollgateError(
+        'resource_has_gateway',
+        `resource "${resource.name}" already has gateway "${existing.name}"; a resource has at most one gateway`,
+      );
+    }
+    let instance;
+    let newInstance = false;
+    if (input.instance.mode === 'existing') {
+      instance = await this.store.findInstance(input.instance.name);
+      if (!instance) throw notFound(`instance "${input.instance.name}" does not exist`);
+      const user = await this.store.findGatewayByInstance(instance.id);
+      if (user) {
+        throw new TollgateError(
+          'instance_in_use',
+          `instance "${instance.name}" already backs gateway "${user.name}"; an instance can back only one gateway — choose another instance or create a new one`,
+        );
+      }
+    } else {
+      instance = { id: newId('ins'), name: await this.freeInstanceName(input.name), createdAt: now() };
+      newInstance = true;
+    }
+    const gateway: Gateway = {
+      id: newId('gw'),
+      name: input.name,
+      resourceId: resource.id,
+      instanceId: instance.id,
+      status: 'provisioning',
+      createdAt: now(),
+    };
+    const created = instance;
+    await this.change(actor, 'gateway.create', `gateways/${input.name}`, { resource: resource.name, instance: instance.name, newInstance }, async (tx) => {
+      if (newInstance) await tx.insertInstance(created);
+      await tx.insertGateway(gateway);
+    });
+    return gatewayView(gateway, resource.name, instance.name);
+  }
+
+  async deleteGateway(actor: Principal, name: string) {
+    const gateway = await this.gateway(name);
+    const enabled = (await this.store.listProjects(gateway.resourceId)).filter((p) => p.gatewayStatus === 'enabled');
+    if (enabled.length > 0) {
+      throw new TollgateError(
+        'gateway_has_enabled_projects',
+        `gateway "${name}" still has enabled projects (${enabled.map((p) => p.name).join(', ')}); disable them first`,
+      );
+    }
+    await this.change(actor, 'gateway.delete', `gateways/${name}`, null, (tx) => tx.deleteGateway(gateway.id));
+  }
+
+  async listGatewayProjects(gatewayName: string) {
+    const gateway = await this.gateway(gatewayName);
+    return (await this.store.listProjects(gateway.resourceId)).map(gatewayProjectView);
+  }
+
+  async setProjectGatewayStatus(actor: Principal, gatewayName: string, projectName: string, status: 'enabled' | 'disabled') {
+    const gateway = await this.gateway(gatewayName);
+    const project = await this.store.findProject(gateway.resourceId, projectName);
+    if (!project) throw notFound(`project "${projectName}" does not exist in the resource of gateway "${gatewayName}"`);
+    if (project.gatewayStatus !== status) {
+      const action = status === 'enabled' ? 'gateway.project.add' : 'gateway.project.disable';
+      await this.change(actor, action, `gateways/${gatewayName}/projects/${projectName}`, null, (tx) =>
+        tx.updateProject(project.id, { gatewayStatus: status }),
+      );
+    }
+    return gatewayProjectView({ ...project, gatewayStatus: status });
+  }
+
+  // ---------------------------------------------------------------- limits
+
+  async listLimits(gatewayName: string) {
+    const gateway = await this.gateway(gatewayName);
+    const names = await this.scopeNames(gateway.resourceId);
+    return (await this.store.listLimits(gateway.id)).map((l) => limitView(l, names.project(l), names.deployment(l)));
+  }
+
+  async getLimit(gatewayName: string, id: string) {
+    const gateway = await this.gateway(gatewayName);
+    const limit = await this.limit(gateway, id);
+    const names = await this.scopeNames(gateway.resourceId);
+    return limitView(limit, names.project(limit), names.deployment(limit));
+  }
+
+  async createLimit(actor: Principal, gatewayName: string, input: LimitInput) {
+    const gateway = await this.gateway(gatewayName);
+    const project = await this.store.findProject(gateway.resourceId, input.project);
+    if (!project) throw notFound(`project "${input.project}" does not exist in the resource of gateway "${gatewayName}"`);
+    let deployment: Deployment | undefined;
+    if (input.deployment) {
+      deployment = await this.store.findDeployment(gateway.resourceId, input.deployment);
+      if (!deployment) throw notFound(`deployment "${input.deployment}" does not exist in the resource of gateway "${gatewayName}"`);
+    }
+    const deploymentId = deployment?.id ?? null;
+    const scope = deployment ? `deployment "${deployment.name}"` : 'all deployments';
+    if (await this.store.findLimitByScope(gateway.id, project.id, deploymentId)) {
+      throw new TollgateError('limit_exists', `project "${project.name}" already has a limit for ${scope} on this gateway; edit that one`);
+    }
+    const values = checkLimitValues({
+      tokensPerMinute: input.tokensPerMinute ?? null,
+      tokenQuota: input.tokenQuota ?? null,
+      quotaPeriod: input.quotaPeriod ?? null,
+    });
+    const at = now();
+    const limit: Limit = { id: newId('lim'), gatewayId: gateway.id, projectId: project.id, deploymentId, ...values, createdAt: at, updatedAt: at };
+    await this.change(actor, 'limit.create', `gateways/${gatewayName}/limits/${limit.id}`, { ...input }, async (tx) => {
+      try {
+        await tx.insertLimit(limit);
+      } catch (err) {
+        if (err instanceof UniqueViolationError) {
+          throw new TollgateError('limit_exists', `project "${project.name}" already has a limit for ${scope} on this gateway; edit that one`);
+        }
+        throw err;
+      }
+    });
+    return limitView(limit, project.name, deployment?.name ?? null);
+  }
+
+  async updateLimit(actor: Principal, gatewayName: string, id: string, patch: LimitUpdate) {
+    const gateway = await this.gateway(gatewayName);
+    const limit = await this.limit(gateway, id);
+    const values = checkLimitValues({
+      tokensPerMinute: patch.tokensPerMinute !== undefined ? patch.tokensPerMinute : limit.tokensPerMinute,
+      tokenQuota: patch.tokenQuota !== undefined ? patch.tokenQuota : limit.tokenQuota,
+      // Clearing the quota clears its period with it.
+      quotaPeriod:
+        patch.quotaPeriod !== undefined ? patch.quotaPeriod : patch.tokenQuota === null ? null : limit.quotaPeriod,
+    });
+    const updated: Limit = { ...limit, ...values, updatedAt: now() };
+    await this.change(actor, 'limit.update', `gateways/${gatewayName}/limits/${id}`, { ...patch }, (tx) => tx.updateLimit(id, updated));
+    const names = await this.scopeNames(gateway.resourceId);
+    return limitView(updated, names.project(updated), names.deployment(updated));
+  }
+
+  async deleteLimit(actor: Principal, gatewayName: string, id: string) {
+    const gateway = await this.gateway(gatewayName);
+    await this.limit(gateway, id);
+    await this.change(actor, 'limit.delete', `gateways/${gatewayName}/limits/${id}`, null, (tx) => tx.deleteLimit(id));
+  }
+
+  // ---------------------------------------------------------------- admin tokens and audit
+
+  async listAdminTokens() {
+    return (await this.store.listAdminTokens()).map(adminTokenView);
+  }
+
+  /** The token is shown once; only its hash is stored. */
+  async createAdminToken(actor: Principal, input: { name: string; role: Role; resources?: string[] | null }) {
+    const generated = generateAdminToken();
+    const token: AdminToken = {
+      id: newId('tok'),
+      name: input.name,
+      role: input.role,
+      resources: input.role === 'project-admin' ? (input.resources ?? null) : null,
+      hash: generated.stored.hash,
+      hint: generated.stored.hint,
+      createdAt: now(),
+    };
+    await this.audited(actor, 'admin-token.create', `tokens/${token.id}`, { name: token.name, role: token.role }, (tx) =>
+      tx.insertAdminToken(token),
+    );
+    return { ...adminTokenView(token), token: generated.secret };
+  }
+
+  async deleteAdminToken(actor: Principal, id: string) {
+    if (id === actor.id) throw invalid('an admin token cannot revoke itself; use another owner token');
+    let deleted = false;
+    await this.audited(actor, 'admin-token.delete', `tokens/${id}`, null, async (tx) => {
+      deleted = await tx.deleteAdminToken(id);
+    });
+    if (!deleted) throw notFound(`admin token "${id}" does not exist`);
+  }
+
+  async listAudit(options: { limit: number; before?: string }) {
+    const items = (await this.store.listAudit(options)).map(auditView);
+    return { items, nextCursor: items.length === options.limit ? (items.at(-1)?.id ?? null) : null };
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  /** Commits a config change with its audit entry and a new config version, then publishes it. */
+  private async change(
+    actor: Principal,
+    action: string,
+    target: string,
+    detail: Record<string, unknown> | null,
+    write: (tx: Store) => Promise<void>,
+  ): Promise<void> {
+    await this.audited(actor, action, target, detail, async (tx) => {
+      await write(tx);
+      await tx.bumpConfigVersion();
+    });
+    await this.deps.onConfigChange();
+  }
+
+  private async audited(
+    actor: Principal,
+    action: string,
+    target: string,
+    detail: Record<string, unknown> | null,
+    write: (tx: Store) => Promise<void>,
+  ): Promise<void> {
+    try {
+      await this.store.transaction(async (tx) => {
+        await write(tx);
+        await tx.appendAudit({ id: newId('aud'), at: now(), actor: actor.name, action, target, detail });
+      });
+    } catch (err) {
+      // Lost a race with another admin: the database's constraint is the final word.
+      if (err instanceof UniqueViolationError) throw conflict(`${target} conflicts with an existing record`);
+      throw err;
+    }
+  }
+
+  private async freeInstanceName(base: string): Promise<string> {
+    for (let n = 1; ; n++) {
+      const candidate = n === 1 ? base : `${base.slice(0, 60)}-${n}`;
+      if (!(await this.store.findInstance(candidate))) return candidate;
+    }
+  }
+
+  private async gatewayViewOf(g: Gateway) {
+    const [resources, instances] = await Promise.all([this.store.listResources(), this.store.listInstances()]);
+    return gatewayView(
+      g,
+      resources.find((r) => r.id === g.resourceId)?.name ?? '',
+      instances.find((i) => i.id === g.instanceId)?.name ?? '',
+    );
+  }
+
+  private async scopeNames(resourceId: string) {
+    const [projects, deployments] = await Promise.all([this.store.listProjects(resourceId), this.store.listDeployments(resourceId)]);
+    const projectNames = new Map(projects.map((p) => [p.id, p.name]));
+    const deploymentNames = new Map(deployments.map((d) => [d.id, d.name]));
+    return {
+      project: (l: Limit) => projectNames.get(l.projectId) ?? '',
+      deployment: (l: Limit) => (l.deploymentId === null ? null : (deploymentNames.get(l.deploymentId) ?? null)),
+    };
+  }
+
+  private async resource(name: string): Promise<Resource> {
+    const resource = await this.store.findResource(name);
+    if (!resource) throw notFound(`resource "${name}" does not exist`);
+    return resource;
+  }
+
+  private async deployment(resource: Resource, name: string): Promise<Deployment> {
+    const deployment = await this.store.findDeployment(resource.id, name);
+    if (!deployment) throw notFound(`deployment "${name}" does not exist in resource "${resource.name}"`);
+    return deployment;
+  }
+
+  private async project(resource: Resource, name: string): Promise<Project> {
+    const project = await this.store.findProject(resource.id, name);
+    if (!project) throw notFound(`project "${name}" does not exist in resource "${resource.name}"`);
+    return project;
+  }
+
+  private async gateway(name: string): Promise<Gateway> {
+    const gateway = await this.store.findGateway(name);
+    if (!gateway) throw notFound(`gateway "${name}" does not exist`);
+    return gateway;
+  }
+
+  private async limit(gateway: Gateway, id: string): Promise<Limit> {
+    const limit = await this.store.findLimit(gateway.id, id);
+    if (!limit) throw notFound(`limit "${id}" does not exist on gateway "${gateway.name}"`);
+    return limit;
+  }
+}
+
+function checkLimitValues(v: Pick<Limit, 'tokensPerMinute' | 'tokenQuota' | 'quotaPeriod'>) {
+  if (v.tokensPerMinute === null && v.tokenQuota === null) {
+    throw invalid('a limit needs tokensPerMinute, tokenQuota, or both');
+  }
+  if (v.tokenQuota !== null && v.quotaPeriod === null) {
+    throw invalid('quotaPeriod is required with tokenQuota (hourly, daily, weekly, monthly or yearly)');
+  }
+  if (v.tokenQuota === null && v.quotaPeriod !== null) {
+    throw invalid('quotaPeriod only makes sense with tokenQuota');
+  }
+  return v;
+}
+
+function redactDeployment(input: DeploymentUpdate | DeploymentInput): Record<string, unknown> {
+  const { upstreamApiKey, ...rest } = input;
+  return upstreamApiKey === undefined ? rest : { ...rest, upstreamApiKey: upstreamApiKey ? '(set)' : '(cleared)' };
+}
+
+const notFound = (message: string) => new TollgateError('not_found', message);
+const conflict = (message: string) => new TollgateError('already_exists', message);
+const invalid = (message: string) => new TollgateError('validation_failed', message);

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import {
+  DEPLOYMENT_NAME_PATTERN,
+  DEPLOYMENT_NAME_RULE,
+  NAME_PATTERN,
+  NAME_RULE,
+  PROVIDERS,
+  QUOTA_PERIODS,
+  ROLES,
+} from '../domain/model.js';
+import { TollgateError } from '../errors.js';
+
+/** Request bodies of the admin API, validated at the edge; unknown fields are an error, not ignored. */
+
+export const name = z.string().regex(NAME_PATTERN, `must be ${NAME_RULE}`);
+const deploymentName = z.string().regex(DEPLOYMENT_NAME_PATTERN, `must be ${DEPLOYMENT_NAME_RULE}`);
+const optionalText = (max: number) => z.string().max(max).nullable().optional();
+const tokens = z.number().int('must be a whole number').positive('must be greater than 0').max(Number.MAX_SAFE_INTEGER);
+
+export const instanceBody = z.strictObject({ name });
+
+export const resourceBody = z.strictObject({ name, description: optionalText(500) });
+export const resourcePatch = z.strictObject({ description: optionalText(500) });
+
+const deploymentFields = {
+  provider: z.enum(PROVIDERS, { message: `must be one of ${PROVIDERS.join(', ')}` }),
+  upstreamUrl: optionalText(2000),
+  upstreamModel: optionalText(200),
+  upstreamApiKey: optionalText(4000),
+  apiVersion: optionalText(50),
+  defaultCompletionReservation: tokens.nullable().optional(),
+  options: z.record(z.string(), z.unknown()).optional(),
+};
+export const deploymentBody = z.strictObject({ name: deploymentName, ...deploymentFields });
+export const deploymentPatch = z.strictObject({ ...deploymentFields, provider: deploymentFields.provider.optional() });
+
+export const projectBody = z.strictObject({ name });
+
+export const gatewayBody = z.strictObject({
+  name,
+  resource: name,
+  instance: z.discriminatedUnion(
+    'mode',
+    [z.strictObject({ mode: z.literal('new') }), z.strictObject({ mode: z.literal('existing'), name })],
+    { message: 'must be {"mode": "new"} or {"mode": "existing", "name": "<instance>"}' },
+  ),
+});
+
+const quotaPeriod = z.enum(QUOTA_PERIODS, { message: `must be one of ${QUOTA_PERIODS.join(', ')}` });
+export const limitBody = z.strictObject({
+  project: name,
+  deployment: deploymentName.nullable().optional(),
+  tokensPerMinute: tokens.nullable().optional(),
+  tokenQuota: tokens.nullable().optional(),
+  quotaPeriod: quotaPeriod.nullable().optional(),
+});
+export const limitPatch = z.strictObject({
+  tokensPerMinute: tokens.nullable().optional(),
+  tokenQuota: tokens.nullable().optional(),
+  quotaPeriod: quotaPeriod.nullable().optional(),
+});
+
+export const adminTokenBody = z.strictObject({
+  name: z.string().min(1).max(100),
+  role: z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` }),
+  resources: z.array(name).nullable().optional(),
+});
+
+export const auditQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().optional(),
+});
+
+/** Parses with a schema; the first problem becomes a 400 that names the field. */
+export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.join('.');
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') message = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  else if (issue.code === 'invalid_type' && issue.input === undefined) message = 'is required';
+  throw new TollgateError('validation_failed', field ? `${field}: ${message}` : message, field ? { param: field } : {});
+}

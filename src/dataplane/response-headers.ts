@@ -1,0 +1,30 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+
+/** Upstream headers the gateway must not pass on: hop-by-hop, recomputed, or its own to set. */
+const DROPPED = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  'content-encoding',
+  'date',
+  'server',
+  'set-cookie',
+  'x-request-id',
+  'proxy-authenticate',
+  'trailer',
+  'upgrade',
+]);
+
+/** Headers for the client from the upstream's; the upstream's own rate-limit headers describe our key, not theirs. */
+export function relayedHeaders(upstream: Readonly<Record<string, string | string[] | undefined>>): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const name in upstream) {
+    const value = upstream[name];
+    if (value === undefined || DROPPED.has(name) || name.startsWith('x-ratelimit-')) continue;
+    out[name] = value;
+  }
+  const upstreamId = upstream['x-request-id'];
+  if (upstreamId !== undefined) out['x-upstream-request-id'] = upstreamId;
+  return out;
+}

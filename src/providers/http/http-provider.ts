@@ -1,0 +1,105 @@
+import { errors, request, type Dispatcher } from 'undici';
+import type { ProviderName } from '../../domain/model.js';
+import {
+  UpstreamFailure,
+  type DeploymentSettings,
+  type Operation,
+  type Provider,
+  type UpstreamCall,
+  type UpstreamResponse,
+} from '../provider.js';
+
+export interface HttpProviderDeps {
+  /** One pooled keep-alive client shared by every upstream. */
+  dispatcher: Dispatcher;
+  /** Bounds the wait for response headers and the silence between body chunks. */
+  timeoutMs: number;
+}
+
+export interface UpstreamTarget {
+  url: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Shared transport for providers that speak HTTP: a subclass says where a call goes and how it
+ * authenticates; sending, timeouts and error mapping are the same for all.
+ */
+export abstract class HttpProvider implements Provider {
+  abstract readonly name: ProviderName;
+  abstract readonly operations: ReadonlySet<Operation>;
+
+  constructor(protected readonly deps: HttpProviderDeps) {}
+
+  abstract validate(settings: DeploymentSettings): string | null;
+  protected abstract target(call: UpstreamCall): UpstreamTarget;
+
+  /** The body sent upstream; by default the client's, addressed to the upstream model. */
+  protected upstreamBody(call: UpstreamCall): Record<string, unknown> {
+    return { ...call.body, model: call.deployment.upstreamModel };
+  }
+
+  async send(call: UpstreamCall): Promise<UpstreamResponse> {
+    const { url, headers } = this.target(call);
+    try {
+      const res = await request(url, {
+        method: 'POST',
+        headers: {
+          ...headers,
+          'content-type': 'application/json',
+          // Usage is read from the body, so ask for it uncompressed.
+          'accept-encoding': 'identity',
+          'x-request-id': call.requestId,
+        },
+        body: JSON.stringify(this.upstreamBody(call)),
+        signal: call.signal,
+        dispatcher: this.deps.dispatcher,
+        headersTimeout: this.deps.timeoutMs,
+        bodyTimeout: this.deps.timeoutMs,
+      });
+      return { status: res.statusCode, headers: res.headers, body: res.body };
+    } catch (err) {
+      throw toUpstreamFailure(err, url);
+    }
+  }
+}
+
+/** Maps transport errors to the two failures clients can act on; client aborts pass through. */
+export function toUpstreamFailure(err: unknown, url: string): unknown {
+  if (err instanceof errors.RequestAbortedError || (err as Error | null)?.name === 'AbortError') return err;
+  const origin = safeOrigin(url);
+  if (
+    err instanceof errors.HeadersTimeoutError ||
+    err instanceof errors.BodyTimeoutError ||
+    err instanceof errors.ConnectTimeoutError
+  ) {
+    return new UpstreamFailure('timeout', `the upstream ${origin} did not answer in time`, { cause: err });
+  }
+  const code = (err as { code?: string } | null)?.code ?? (err as { cause?: { code?: string } } | null)?.cause?.code;
+  const reason = code ? ` (${code})` : '';
+  return new UpstreamFailure('unreachable', `the upstream ${origin} could not be reached${reason}`, { cause: err });
+}
+
+function safeOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'URL';
+  }
+}
+
+export function validateHttpUrl(value: string | null, field = 'upstreamUrl'): string | null {
+  if (value === null) return `${field} is required for this provider`;
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return `${field} must be an http(s) URL`;
+  } catch {
+    return `${field} must be an absolute http(s) URL, e.g. https://api.openai.com/v1`;
+  }
+  return null;
+}
+
+/** Joins a base URL and a path without doubling or losing the slash between them. */
+export function joinUrl(base: string, path: string): string {
+  return base.replace(/\/+$/, '') + path;
+}

@@ -1,0 +1,20 @@
+import type { ProviderName } from '../../domain/model.js';
+import { validateHttpUrl } from '../http/http-provider.js';
+import { OpenAICompatibleProvider } from '../openai-compatible/index.js';
+import type { DeploymentSettings, UpstreamCall } from '../provider.js';
+
+export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
+
+/** OpenAI itself: the OpenAI-compatible provider with its base URL by default and a key required. */
+export class OpenAIProvider extends OpenAICompatibleProvider {
+  override readonly name: ProviderName = 'openai';
+
+  override validate(settings: DeploymentSettings): string | null {
+    if (!settings.hasUpstreamApiKey) return 'upstreamApiKey is required for provider openai';
+    return settings.upstreamUrl === null ? null : validateHttpUrl(settings.upstreamUrl);
+  }
+
+  protected override baseUrl(call: UpstreamCall): string {
+    return call.deployment.upstreamUrl ?? OPENAI_BASE_URL;
+  }
+}

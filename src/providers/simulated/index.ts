@@ -1,0 +1,68 @@
+import type { Operation, Provider, UpstreamCall, UpstreamResponse } from '../provider.js';
+import { chatCompletion } from './chat.js';
+import { textCompletion } from './completions.js';
+import { delay } from './delay.js';
+import { createEmbeddings } from './embeddings.js';
+import { parseOptions, type SimulatedOptions } from './options.js';
+import { errorReply } from './reply.js';
+import { InvalidRequest, isPlainObject } from './request.js';
+import { createResponse } from './responses.js';
+
+type Handler = (call: UpstreamCall, options: SimulatedOptions) => UpstreamResponse;
+
+const HANDLERS: Readonly<Record<Operation, Handler>> = {
+  'chat.completions': chatCompletion,
+  completions: textCompletion,
+  embeddings: createEmbeddings,
+  responses: createResponse,
+};
+
+async function send(call: UpstreamCall): Promise<UpstreamResponse> {
+  const parsed = parseOptions(call.deployment.options);
+  if (!parsed.ok) {
+    // validate() keeps bad options out of the store; this guards hand-built deployments.
+    return errorReply(500, {
+      message: `simulated deployment '${call.deployment.name}': ${parsed.message}`,
+      type: 'api_error',
+      code: 'invalid_simulated_options',
+    });
+  }
+  const { options } = parsed;
+  await delay(options.latencyMs, call.signal);
+  if (options.failWithStatus !== undefined) {
+    return errorReply(options.failWithStatus, {
+      message: 'simulated failure',
+      type: 'api_error',
+      code: 'simulated_failure',
+    });
+  }
+  const handler = Object.hasOwn(HANDLERS, call.operation) ? HANDLERS[call.operation] : undefined;
+  if (handler === undefined) {
+    return errorReply(404, {
+      message: `the simulated model does not serve '${String(call.operation)}'`,
+      type: 'invalid_request_error',
+      param: null,
+      code: 'unknown_operation',
+    });
+  }
+  try {
+    if (!isPlainObject(call.body)) throw new InvalidRequest('the request body must be a JSON object', null);
+    return handler(call, options);
+  } catch (error) {
+    if (!(error instanceof InvalidRequest)) throw error;
+    return errorReply(400, { message: error.message, type: 'invalid_request_error', param: error.param, code: null });
+  }
+}
+
+/** The built-in deterministic local model: no network I/O, answers produced in-process. */
+export function createSimulatedProvider(): Provider {
+  return {
+    name: 'simulated',
+    operations: new Set<Operation>(Object.keys(HANDLERS) as Operation[]),
+    validate(settings) {
+      const parsed = parseOptions(settings.options);
+      return parsed.ok ? null : parsed.message;
+    },
+    send,
+  };
+}

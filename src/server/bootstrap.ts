@@ -1,0 +1,40 @@
+import { newId } from '../domain/ids.js';
+import type { Role } from '../domain/model.js';
+import { generateAdminToken, storedFormOf } from '../security/keys.js';
+import type { Store } from '../store/store.js';
+
+/**
+ * Makes sure someone can administer the gateway. With TOLLGATE_ADMIN_TOKEN set, that token is an
+ * owner token. Otherwise, on a store with no admin token at all, an owner token is generated and
+ * returned once, for the caller to print; afterwards only its hash exists.
+ */
+export async function ensureAdminToken(store: Store, configured: string | undefined): Promise<string | null> {
+  if (configured) {
+    const stored = storedFormOf(configured);
+    if (!(await store.findAdminTokenByHash(stored.hash))) {
+      await insertToken(store, 'env:TOLLGATE_ADMIN_TOKEN', 'owner', stored.hash, stored.hint);
+    }
+    return null;
+  }
+  if ((await store.listAdminTokens()).length > 0) return null;
+  return createAdminTokenDirectly(store, 'initial owner', 'owner');
+}
+
+/**
+ * Creates an admin token straight in the store, without the API: the way back in when every token
+ * is lost (`tollgate admin-token create` on the data directory). Audited as done by the CLI.
+ */
+export async function createAdminTokenDirectly(store: Store, name: string, role: Role): Promise<string> {
+  const generated = generateAdminToken();
+  await insertToken(store, name, role, generated.stored.hash, generated.stored.hint);
+  return generated.secret;
+}
+
+async function insertToken(store: Store, name: string, role: Role, hash: string, hint: string): Promise<void> {
+  const id = newId('tok');
+  const at = new Date().toISOString();
+  await store.transaction(async (tx) => {
+    await tx.insertAdminToken({ id, name, role, resources: null, hash, hint, createdAt: at });
+    await tx.appendAudit({ id: newId('aud'), at, actor: 'system', action: 'admin-token.create', target: `tokens/${id}`, detail: { name, role } });
+  });
+}
