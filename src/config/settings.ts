@@ -12,6 +12,7 @@ const schema = z.object({
   maxBodyBytes: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   upstreamTimeoutMs: z.coerce.number().int().min(100).default(300_000),
   configPollMs: z.coerce.number().int().min(50).default(1000),
+  shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
   secretKey: z.string().optional(),
 });
@@ -27,6 +28,7 @@ export const ENV_NAMES: Record<keyof z.infer<typeof schema>, string> = {
   maxBodyBytes: 'TOLLGATE_MAX_BODY_BYTES',
   upstreamTimeoutMs: 'TOLLGATE_UPSTREAM_TIMEOUT_MS',
   configPollMs: 'TOLLGATE_CONFIG_POLL_MS',
+  shutdownGraceMs: 'TOLLGATE_SHUTDOWN_GRACE_MS',
   adminToken: 'TOLLGATE_ADMIN_TOKEN',
   secretKey: 'TOLLGATE_SECRET_KEY',
 };

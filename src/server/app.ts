@@ -15,6 +15,7 @@ import { SnapshotSource } from '../snapshot/snapshot-source.js';
 import { openSqliteStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { ensureAdminToken } from './bootstrap.js';
+import { ConnectionTracker } from './connections.js';
 import { errorBody } from './error-body.js';
 
 export interface TollgateOptions {
@@ -68,6 +69,8 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     return503OnClosing: true,
   });
 
+  const connections = new ConnectionTracker(app.server);
+
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -117,11 +120,28 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
       if (closed) return;
       closed = true;
       snapshots.stop();
-      await app.close();
+      await closeGracefully(app, connections, settings.shutdownGraceMs);
       await dispatcher.close();
       await store.close();
     },
   };
+}
+
+/**
+ * Stops accepting connections and lets in-flight requests (long streams included) finish, up to
+ * the grace period; then cuts what is left. Connections are swept as they go idle, since keep-alive
+ * clients would otherwise hold the server open.
+ */
+async function closeGracefully(app: FastifyInstance, connections: ConnectionTracker, graceMs: number): Promise<void> {
+  connections.closeIdle();
+  const sweep = setInterval(() => connections.closeIdle(), 50);
+  const deadline = setTimeout(() => app.server.closeAllConnections(), graceMs);
+  try {
+    await app.close();
+  } finally {
+    clearInterval(sweep);
+    clearTimeout(deadline);
+  }
 }
 
 /** Framework errors (body parsing, size) become catalogued ones; anything else is unexpected. */

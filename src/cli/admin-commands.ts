@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { registerGatewayCommands, registerLimitCommands } from './commands/gateways.js';
+import { registerKeyCommands, registerProjectCommands } from './commands/projects.js';
+import { registerDeploymentCommands, registerInstanceCommands, registerResourceCommands } from './commands/resources.js';
+import { registerAuditCommand, registerTokenCommands } from './commands/tokens.js';
+
+/**
+ * Admin commands: a client of a running gateway's REST API (/admin/v1), unlike the serve commands,
+ * which work on the data directory. Each takes --url, --token and --json (see commands/common.ts).
+ */
+export function registerAdminCommands(program: Command): void {
+  registerInstanceCommands(program);
+  registerResourceCommands(program);
+  registerDeploymentCommands(program);
+  registerProjectCommands(program);
+  registerKeyCommands(program);
+  registerGatewayCommands(program);
+  registerLimitCommands(program);
+  registerTokenCommands(program);
+  registerAuditCommand(program);
+}

@@ -1,0 +1,148 @@
+import { Option, type Command } from 'commander';
+import type { GatewayView, LimitView } from '../../controlplane/views.js';
+import { QUOTA_PERIODS } from '../../domain/model.js';
+import { apiPath, type ListBody } from '../admin-client.js';
+import { intOption } from '../options.js';
+import { formatTable, out, printJson, printList, when, type Column } from '../output.js';
+import { ADMIN_GROUP, connect, MAX_TOKENS, orNull, tokensOrNone, withConnection, type ConnectionFlags } from './common.js';
+
+interface GatewayProject {
+  name: string;
+  gatewayStatus: 'enabled' | 'disabled';
+}
+
+export function registerGatewayCommands(program: Command): void {
+  const gateways = program
+    .command('gateways')
+    .helpGroup(ADMIN_GROUP)
+    .description('manage gateways: each governs one resource and is served by the nodes of one instance');
+
+  withConnection(gateways.command('list').description('list gateways')).action(async (flags: ConnectionFlags) => {
+    const body = await connect(flags).get<ListBody<GatewayView>>('/gateways');
+    printList(
+      flags.json,
+      body,
+      [
+        { header: 'name', value: (g) => g.name },
+        { header: 'resource', value: (g) => g.resource },
+        { header: 'instance', value: (g) => g.instance },
+        { header: 'status', value: (g) => g.status },
+        { header: 'created', value: (g) => when(g.createdAt) },
+      ],
+      'no gateways yet — create one with: tollgate gateways create <name> --resource <resource> [--instance <instance>]',
+    );
+  });
+
+  withConnection(
+    gateways
+      .command('create')
+      .argument('<name>', 'gateway name')
+      .description('create the gateway of a resource, on an existing instance or a new one')
+      .requiredOption('-r, --resource <name>', 'the resource it governs (at most one gateway per resource)')
+      .option('-i, --instance <name>', 'an existing, unused instance to run on (default: a new instance named after the gateway)'),
+  ).action(async (name: string, flags: ConnectionFlags & { resource: string; instance?: string }) => {
+    const instance = flags.instance ? { mode: 'existing', name: flags.instance } : { mode: 'new' };
+    const created = await connect(flags).post<GatewayView>('/gateways', { name, resource: flags.resource, instance });
+    if (flags.json) printJson(created);
+    else out(`created gateway "${created.name}" for resource "${created.resource}" on ${flags.instance ? '' : 'new '}instance "${created.instance}"`);
+  });
+
+  withConnection(gateways.command('delete').argument('<name>', 'gateway name').description('delete a gateway (disable its projects first)')).action(
+    async (name: string, flags: ConnectionFlags) => {
+      await connect(flags).delete(apiPath`/gateways/${name}`);
+      if (!flags.json) out(`deleted gateway "${name}"`);
+    },
+  );
+
+  withConnection(gateways.command('projects').argument('<name>', 'gateway name').description("list the projects of a gateway's resource and whether each is enabled")).action(
+    async (name: string, flags: ConnectionFlags) => {
+      const body = await connect(flags).get<ListBody<GatewayProject>>(apiPath`/gateways/${name}/projects`);
+      printList(
+        flags.json,
+        body,
+        [
+          { header: 'project', value: (p) => p.name },
+          { header: 'status', value: (p) => p.gatewayStatus },
+        ],
+        `no projects in the resource of gateway "${name}" yet — create one with: tollgate projects create <name> --resource <resource>`,
+      );
+    },
+  );
+}
+
+const limitColumns: Column<LimitView>[] = [
+  { header: 'id', value: (l) => l.id },
+  { header: 'project', value: (l) => l.project },
+  { header: 'deployment', value: (l) => l.deployment ?? '(all)' },
+  { header: 'tpm', value: (l) => l.tokensPerMinute },
+  { header: 'quota', value: (l) => l.tokenQuota },
+  { header: 'period', value: (l) => l.quotaPeriod },
+];
+
+interface LimitFlags extends ConnectionFlags {
+  gateway: string;
+  tpm?: number | 'none';
+  quota?: number | 'none';
+  period?: string;
+}
+
+export function registerLimitCommands(program: Command): void {
+  const limits = program
+    .command('limits')
+    .helpGroup(ADMIN_GROUP)
+    .description("manage a gateway's limits: a project's tokens per minute and token quota, for one deployment or all");
+  const gatewayFlag = (cmd: Command) => cmd.requiredOption('-g, --gateway <name>', 'the gateway');
+  const show = (flags: ConnectionFlags, limit: LimitView) => (flags.json ? printJson(limit) : out(formatTable([limit], limitColumns)));
+
+  withConnection(gatewayFlag(limits.command('list').description("list a gateway's limits"))).action(async (flags: LimitFlags) => {
+    const body = await connect(flags).get<ListBody<LimitView>>(apiPath`/gateways/${flags.gateway}/limits`);
+    printList(
+      flags.json,
+      body,
+      limitColumns,
+      `no limits on gateway "${flags.gateway}" yet — create one with: tollgate limits create --gateway ${flags.gateway} --project <project> --tpm <n>`,
+    );
+  });
+
+  withConnection(
+    gatewayFlag(limits.command('create').description('create a limit; give --tpm, --quota with --period, or both'))
+      .requiredOption('--project <name>', 'the project it limits')
+      .option('--deployment <name>', 'limit only this deployment (default: all deployments together)')
+      .option('--tpm <n>', 'tokens per minute', intOption('--tpm', 1, MAX_TOKENS))
+      .option('--quota <n>', 'tokens per quota period', intOption('--quota', 1, MAX_TOKENS))
+      .addOption(new Option('--period <period>', 'the quota period').choices(QUOTA_PERIODS)),
+  ).action(async (flags: LimitFlags & { project: string; deployment?: string }) => {
+    const created = await connect(flags).post<LimitView>(apiPath`/gateways/${flags.gateway}/limits`, {
+      project: flags.project,
+      deployment: flags.deployment ?? null,
+      tokensPerMinute: orNull(flags.tpm) ?? null,
+      tokenQuota: orNull(flags.quota) ?? null,
+      quotaPeriod: flags.period ?? null,
+    });
+    show(flags, created);
+  });
+
+  withConnection(
+    gatewayFlag(limits.command('update').argument('<id>', 'limit id (see tollgate limits list)').description('change a limit; flags not given keep their value'))
+      .option('--tpm <n|none>', 'tokens per minute, or none', tokensOrNone('--tpm'))
+      .option('--quota <n|none>', 'tokens per quota period, or none (clears the period too)', tokensOrNone('--quota'))
+      .addOption(new Option('--period <period|none>', 'the quota period, or none').choices([...QUOTA_PERIODS, 'none'])),
+  ).action(async (id: string, flags: LimitFlags) => {
+    const patch = Object.fromEntries(
+      Object.entries({
+        tokensPerMinute: orNull(flags.tpm),
+        tokenQuota: orNull(flags.quota),
+        quotaPeriod: orNull(flags.period),
+      }).filter(([, v]) => v !== undefined),
+    );
+    if (Object.keys(patch).length === 0) throw new Error('nothing to update: pass --tpm, --quota or --period');
+    show(flags, await connect(flags).patch<LimitView>(apiPath`/gateways/${flags.gateway}/limits/${id}`, patch));
+  });
+
+  withConnection(gatewayFlag(limits.command('delete').argument('<id>', 'limit id').description('delete a limit'))).action(
+    async (id: string, flags: LimitFlags) => {
+      await connect(flags).delete(apiPath`/gateways/${flags.gateway}/limits/${id}`);
+      if (!flags.json) out(`deleted limit ${id} from gateway "${flags.gateway}"`);
+    },
+  );
+}
