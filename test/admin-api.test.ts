@@ -745,12 +745,60 @@ describe('config changes apply to the very next data-plane request', () => {
     expectError(await chat(gw.url, project.keys.primary), 401, 'invalid_api_key');
   });
 
+  it('deleting the gateway, then the resource: 403 project_not_enabled, then 401', async () => {
+    expectStatus(await gw.admin('POST', '/resources', { name: 'res-gone' }), 201);
+    expectStatus(await gw.admin('POST', '/resources/res-gone/deployments', { name: 'sim-chat', provider: 'simulated' }), 201);
+    expectStatus(await gw.admin('POST', '/gateways', { name: 'gw-gone', resource: 'res-gone', instance: { mode: 'new' } }), 201);
+    const key = expectStatus(await gw.admin('POST', '/resources/res-gone/projects', { name: 'pg' }), 201).keys.primary;
+    expect((await chat(gw.url, key)).status).toBe(200);
+    expectStatus(await gw.admin('DELETE', '/gateways/gw-gone/projects/pg'), 200);
+    expect((await gw.admin('DELETE', '/gateways/gw-gone')).status).toBe(204);
+    expectError(await chat(gw.url, key), 403, 'project_not_enabled');
+    expect((await gw.admin('DELETE', '/resources/res-gone')).status).toBe(204);
+    expectError(await chat(gw.url, key), 401, 'invalid_api_key');
+  });
+
   it('a deleted deployment is unknown on the next request', async () => {
     expectStatus(await gw.admin('POST', '/resources/r1/deployments', { name: 'sim-tmp', provider: 'simulated' }), 201);
     const key = expectStatus(await gw.admin('POST', '/resources/r1/projects', { name: 'dep-user' }), 201).keys.primary;
     expect((await chat(gw.url, key, 'sim-tmp')).status).toBe(200);
     expect((await gw.admin('DELETE', '/resources/r1/deployments/sim-tmp')).status).toBe(204);
     expectError(await chat(gw.url, key, 'sim-tmp'), 404, 'deployment_not_found');
+  });
+});
+
+describe('concurrent admins', () => {
+  it('racing creates of one resource name: exactly one wins, the rest get 409', async () => {
+    const results = await Promise.all(Array.from({ length: 6 }, () => gw.admin('POST', '/resources', { name: 'raced' })));
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+    for (const r of results.filter((x) => x.status === 409)) expectError(r, 409, 'already_exists');
+    expect((await gw.tollgate.store.listResources()).filter((r) => r.name === 'raced')).toHaveLength(1);
+    expect((await audit()).filter((e) => e.action === 'resource.create' && e.target === 'resources/raced')).toHaveLength(1);
+  });
+
+  it('racing limits for one scope: exactly one wins, the rest get 409 limit_exists', async () => {
+    expectStatus(await gw.admin('POST', '/resources', { name: 'res-race' }), 201);
+    expectStatus(await gw.admin('POST', '/gateways', { name: 'gw-race', resource: 'res-race', instance: { mode: 'new' } }), 201);
+    expectStatus(await gw.admin('POST', '/resources/res-race/projects', { name: 'pr' }), 201);
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, n) => gw.admin('POST', '/gateways/gw-race/limits', { project: 'pr', tokensPerMinute: 100 + n })),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+    for (const r of results.filter((x) => x.status === 409)) expectError(r, 409, 'limit_exists');
+    expect(expectStatus(await gw.admin('GET', '/gateways/gw-race/limits'), 200).items).toHaveLength(1);
+  });
+
+  it('racing gateways for one instance: exactly one wins, the instance backs one gateway', async () => {
+    expectStatus(await gw.admin('POST', '/instances', { name: 'race-inst' }), 201);
+    for (const n of [1, 2, 3, 4]) expectStatus(await gw.admin('POST', '/resources', { name: `res-irace-${n}` }), 201);
+    const results = await Promise.all(
+      [1, 2, 3, 4].map((n) =>
+        gw.admin('POST', '/gateways', { name: `gw-irace-${n}`, resource: `res-irace-${n}`, instance: { mode: 'existing', name: 'race-inst' } }),
+      ),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409]);
+    const instance = await gw.tollgate.store.findInstance('race-inst');
+    expect((await gw.tollgate.store.listGateways()).filter((g) => g.instanceId === instance!.id)).toHaveLength(1);
   });
 });
 
@@ -832,6 +880,20 @@ describe('bad input never crashes the server', () => {
     expectError(await small.admin('POST', '/resources', null), 400, 'validation_failed');
     expect(expectError(await small.admin('POST', '/tokens', { name: 'x', role: 'god' }), 400, 'validation_failed')).toMatch(/^role: /);
     await stillWorks('after-wrong-types');
+  });
+
+  it('a missing field is "required"; a field of the wrong type says what was expected, not "is required"', async () => {
+    expect(expectError(await small.admin('POST', '/resources', {}), 400, 'validation_failed')).toBe('name: is required');
+    const cases: Array<[string, unknown, RegExp]> = [
+      ['/resources', { name: 42 }, /^name: .*expected string/],
+      ['/resources', { name: 'ok-name', description: 5 }, /^description: .*expected string/],
+      ['/instances', { name: true }, /^name: .*expected string/],
+    ];
+    for (const [path, body, pattern] of cases) {
+      const msg = expectError(await small.admin('POST', path, body), 400, 'validation_failed');
+      expect(msg, `${path} ${JSON.stringify(body)}`).not.toContain('is required');
+      expect(msg).toMatch(pattern);
+    }
   });
 
   it('unknown fields → 400 naming the field', async () => {

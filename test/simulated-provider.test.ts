@@ -51,7 +51,7 @@ async function readAll(body: Readable): Promise<string> {
   return text;
 }
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;  
 
 async function sendJson(
   operation: Operation,

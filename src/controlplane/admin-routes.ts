@@ -33,6 +33,17 @@ export async function adminRoutes(app: FastifyInstance, deps: { service: AdminSe
   const { service, store } = deps;
   app.decorateRequest('principal', null);
 
+  // Many clients send Content-Type: application/json on bodiless calls (DELETE, PUT, regenerate).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if ((body as string).trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(new TollgateError('invalid_request', 'The request body is not valid JSON.'), undefined);
+    }
+  });
+
   app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization;
     const token = typeof header === 'string' && /^bearer /i.test(header) ? header.slice(7).trim() : '';

@@ -73,7 +73,7 @@ export const auditQuery = z.object({
 
 /** Parses with a schema; the first problem becomes a 400 that names the field. */
 export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value ?? {});
+  const result = schema.safeParse(value ?? {}, { reportInput: true });
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const field = issue.path.join('.');

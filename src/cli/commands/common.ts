@@ -34,11 +34,11 @@ export function connect(flags: ConnectionFlags): AdminClient {
  * parser's null into "".
  */
 export function tokensOrNone(flag: string) {
-  const parseInt = intOption(flag, 1, MAX_TOKENS);
+  const parseCount = intOption(flag, 1, MAX_TOKENS);
   return (value: string): number | 'none' => {
     if (value === 'none') return 'none';
     try {
-      return parseInt(value);
+      return parseCount(value);
     } catch {
       throw new InvalidArgumentError(`${flag} must be a whole number from 1 to ${MAX_TOKENS}, or "none" to clear it.`);
     }

@@ -95,14 +95,22 @@ interface DeploymentFlags extends ConnectionFlags {
 }
 
 /** The flags create and update share; update lets each be left out. */
-function deploymentFlags(cmd: Command, reservation: (value: string) => number | 'none'): Command {
+function deploymentFlags(cmd: Command, mode: 'create' | 'update'): Command {
+  const reservation =
+    mode === 'create'
+      ? new Option('--default-completion-reservation <n>', 'tokens reserved for the completion when a request sets no max_tokens').argParser(
+          intOption('--default-completion-reservation', 1, MAX_TOKENS),
+        )
+      : new Option('--default-completion-reservation <n|none>', 'tokens reserved for the completion when a request sets no max_tokens, or none').argParser(
+          tokensOrNone('--default-completion-reservation'),
+        );
   return cmd
     .requiredOption('-r, --resource <name>', 'the resource the deployment belongs to')
     .option('--upstream-url <url>', 'base URL of the upstream API (openai-compatible, azure-openai)')
     .option('--upstream-model <model>', 'model name sent upstream (default: the deployment name)')
     .option('--upstream-api-key <key>', 'upstream credential, stored sealed and never shown again ("" clears it on update)')
     .option('--api-version <version>', 'api-version for azure-openai')
-    .option('--default-completion-reservation <n>', 'tokens reserved for the completion when a request sets no max_tokens', reservation)
+    .addOption(reservation)
     .option('-o, --option <key=value>', 'provider option, repeatable; the value is JSON when it parses (latencyMs=0)', keyValue);
 }
 
@@ -149,7 +157,7 @@ export function registerDeploymentCommands(program: Command): void {
         .argument('<name>', 'deployment name: the model name clients send')
         .description('create a deployment in a resource')
         .addOption(providerOption().makeOptionMandatory()),
-      intOption('--default-completion-reservation', 1, MAX_TOKENS),
+      'create',
     ),
   ).action(async (name: string, flags: DeploymentFlags) => {
     const created = await connect(flags).post<DeploymentView>(apiPath`/resources/${flags.resource}/deployments`, {
@@ -168,7 +176,7 @@ export function registerDeploymentCommands(program: Command): void {
         .argument('<name>', 'deployment name')
         .description('change a deployment; flags not given keep their value, --option entries merge into the current options (key=null removes one)')
         .addOption(providerOption()),
-      tokensOrNone('--default-completion-reservation'),
+      'update',
     ),
   ).action(async (name: string, flags: DeploymentFlags) => {
     const api = connect(flags);

@@ -1,0 +1,56 @@
+import type { QuotaPeriod } from '../domain/model.js';
+
+/** A limit as the limiter sees it: its identity and its current values (which may change live). */
+export interface LimitRule {
+  readonly id: string;
+  readonly tokensPerMinute: number | null;
+  readonly tokenQuota: number | null;
+  readonly quotaPeriod: QuotaPeriod | null;
+}
+
+/** Where the request stands against the tightest applicable TPM limit and quota after a decision. */
+export interface Standing {
+  tpm: { limit: number; remaining: number; resetSeconds: number } | null;
+  quota: { limit: number; remaining: number; period: QuotaPeriod; resetAt: number } | null;
+}
+
+/** An admitted request's hold on its limits, until it is settled or released. Opaque to callers. */
+export interface Reservation {
+  readonly tokens: number;
+}
+
+export type Refusal = {
+  readonly ok: false;
+  readonly rule: LimitRule;
+  readonly kind: 'tpm' | 'quota';
+  /** The limit's value that refused: tokens per minute, or the quota. */
+  readonly limit: number;
+  /** Whole seconds until the request would fit; null when it never can (it is larger than the limit). */
+  readonly retryAfterSeconds: number | null;
+  /** For quotas: when the period ends (ms since epoch). */
+  readonly periodEnd: number | null;
+};
+
+export type ReserveResult = { readonly ok: true; readonly reservation: Reservation; readonly standing: Standing } | Refusal;
+
+/** Used and remaining for one limit now: what `GET .../limits/{id}/status` reports. */
+export interface LimitStatus {
+  tpm: { limit: number; used: number; remaining: number; resetAt: number } | null;
+  quota: { limit: number; used: number; remaining: number; period: QuotaPeriod; periodStart: number; resetAt: number } | null;
+}
+
+/**
+ * Token accounting against limits. Reserve before forwarding, all-or-nothing across every rule
+ * that applies, so concurrent requests cannot overshoot; then settle to the real usage or release.
+ * Implementations: in memory (one process) and Redis (a cluster sharing one count); both pass the
+ * same contract suite.
+ */
+export interface Limiter {
+  reserve(rules: readonly LimitRule[], tokens: number): Promise<ReserveResult>;
+  /** Replaces the reservation by the tokens actually used (less: returned; more: charged). */
+  settle(reservation: Reservation, usedTokens: number): Promise<void>;
+  /** Returns the whole reservation (the upstream call failed). */
+  release(reservation: Reservation): Promise<void>;
+  peek(rule: LimitRule): Promise<LimitStatus>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,273 @@
+import type { QuotaPeriod } from '../domain/model.js';
+import { systemClock, type Clock } from './clock.js';
+import type { LimitRule, LimitStatus, Limiter, Refusal, Reservation, ReserveResult, Standing } from './limiter.js';
+import { periodEnd, periodStart } from './quota-period.js';
+import { RollingWindow, WINDOW_SECONDS } from './rolling-window.js';
+
+/** Per-limit counters. Kept across changes of the limit's values: a change does not reset usage. */
+class LimitState {
+  readonly window = new RollingWindow();
+  quotaStart = -1;
+  quotaPeriod: QuotaPeriod | null = null;
+  quotaUsed = 0;
+
+  /** Rolls the quota over when a new period has begun (or the period kind changed). */
+  quotaUsedAt(period: QuotaPeriod, now: number): number {
+    const start = periodStart(period, now);
+    if (start !== this.quotaStart || period !== this.quotaPeriod) {
+      this.quotaStart = start;
+      this.quotaPeriod = period;
+      this.quotaUsed = 0;
+    }
+    return this.quotaUsed;
+  }
+}
+
+class MemoryReservation implements Reservation {
+  done = false;
+  /** Links in the limiter's list of outstanding reservations (oldest first). */
+  prev: MemoryReservation | null = null;
+  next: MemoryReservation | null = null;
+  /** Set when the expiry sweep released it; a late settle then charges the full usage. */
+  expired = false;
+
+  constructor(
+    readonly tokens: number,
+    readonly second: number,
+    readonly states: readonly LimitState[],
+    /** Quota period start per state at reservation time (-1: no quota). */
+    readonly quotaStarts: readonly number[],
+    readonly expiresAt: number,
+  ) {}
+}
+
+export interface MemoryLimiterOptions {
+  clock?: Clock;
+  /**
+   * A reservation neither settled nor released within this time is released, so a bug or a
+   * lost request can never hold quota forever. A settle that arrives later still charges in full.
+   */
+  reservationTtlMs?: number;
+}
+
+/**
+ * The limiter of a single process: every decision is synchronous under the hood, so check-then-
+ * apply across several limits is atomic without locks. O(1) per limit per decision, no timers.
+ */
+export class MemoryLimiter implements Limiter {
+  private readonly states = new Map<string, LimitState>();
+  private readonly clock: Clock;
+  private readonly ttlMs: number;
+  /**
+   * Outstanding reservations, oldest first. With one TTL for all, that is expiry order: the sweep
+   * looks only at the head, and settling unlinks in O(1), so the list holds only live holds.
+   */
+  private oldest: MemoryReservation | null = null;
+  private newest: MemoryReservation | null = null;
+
+  constructor(options: MemoryLimiterOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.ttlMs = options.reservationTtlMs ?? 15 * 60_000;
+  }
+
+  async reserve(rules: readonly LimitRule[], tokens: number): Promise<ReserveResult> {
+    return this.reserveNow(rules, tokens);
+  }
+
+  reserveNow(rules: readonly LimitRule[], tokens: number): ReserveResult {
+    const now = this.clock();
+    const second = Math.floor(now / 1000);
+    this.sweep(now);
+
+    const states: LimitState[] = new Array(rules.length);
+    let refusal: Refusal | null = null;
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]!;
+      const state = this.stateOf(rule.id);
+      states[i] = state;
+      const denied = this.check(rule, state, tokens, now, second);
+      if (denied && rank(denied) > (refusal ? rank(refusal) : -1)) refusal = denied;
+    }
+    if (refusal) return refusal;
+
+    const quotaStarts: number[] = new Array(rules.length);
+    for (let i = 0; i < rules.length; i++) {
+      const state = states[i]!;
+      state.window.add(second, tokens);
+      if (rules[i]!.quotaPeriod !== null && rules[i]!.tokenQuota !== null) {
+        state.quotaUsed += tokens;
+        quotaStarts[i] = state.quotaStart;
+      } else {
+        quotaStarts[i] = -1;
+      }
+    }
+    const reservation = new MemoryReservation(tokens, second, states, quotaStarts, now + this.ttlMs);
+    this.link(reservation);
+    return { ok: true, reservation, standing: this.standing(rules, states, now, second) };
+  }
+
+  async settle(reservation: Reservation, usedTokens: number): Promise<void> {
+    this.settleNow(reservation as MemoryReservation, Math.max(0, usedTokens));
+  }
+
+  async release(reservation: Reservation): Promise<void> {
+    const r = reservation as MemoryReservation;
+    if (r.done) return;
+    this.unlink(r);
+    r.done = true;
+    this.apply(r, -r.tokens);
+  }
+
+  async peek(rule: LimitRule): Promise<LimitStatus> {
+    const now = this.clock();
+    const second = Math.floor(now / 1000);
+    this.sweep(now);
+    const state = this.stateOf(rule.id);
+    const status: LimitStatus = { tpm: null, quota: null };
+    if (rule.tokensPerMinute !== null) {
+      const used = state.window.used(second);
+      status.tpm = {
+        limit: rule.tokensPerMinute,
+        used,
+        remaining: Math.max(0, rule.tokensPerMinute - used),
+        resetAt: state.window.secondWhenEmpty(second) * 1000,
+      };
+    }
+    if (rule.tokenQuota !== null && rule.quotaPeriod !== null) {
+      const used = state.quotaUsedAt(rule.quotaPeriod, now);
+      status.quota = {
+        limit: rule.tokenQuota,
+        used,
+        remaining: Math.max(0, rule.tokenQuota - used),
+        period: rule.quotaPeriod,
+        periodStart: state.quotaStart,
+        resetAt: periodEnd(rule.quotaPeriod, state.quotaStart),
+      };
+    }
+    return status;
+  }
+
+  async close(): Promise<void> {}
+
+  private settleNow(r: MemoryReservation, used: number): void {
+    if (r.done && !r.expired) return;
+    if (r.expired) {
+      // Released by the sweep; the usage still counts, as a new charge.
+      r.expired = false;
+      const now = this.clock();
+      const second = Math.floor(now / 1000);
+      for (const state of r.states) {
+        state.window.add(second, used);
+        if (state.quotaPeriod !== null) {
+          state.quotaUsedAt(state.quotaPeriod, now);
+          state.quotaUsed += used;
+        }
+      }
+      return;
+    }
+    this.unlink(r);
+    r.done = true;
+    this.apply(r, used - r.tokens);
+  }
+
+  /** Corrects the reservation's counters by delta, where they still belong to the current window/period. */
+  private apply(r: MemoryReservation, delta: number): void {
+    if (delta === 0) return;
+    const now = this.clock();
+    const second = Math.floor(now / 1000);
+    for (let i = 0; i < r.states.length; i++) {
+      const state = r.states[i]!;
+      state.window.adjust(r.second, delta, second);
+      const start = r.quotaStarts[i]!;
+      if (start === -1 || state.quotaPeriod === null) continue;
+      state.quotaUsedAt(state.quotaPeriod, now);
+      if (state.quotaStart === start) state.quotaUsed = Math.max(0, state.quotaUsed + delta);
+      else if (delta > 0) state.quotaUsed += delta; // an overrun that crossed into a new period
+    }
+  }
+
+  private check(rule: LimitRule, state: LimitState, tokens: number, now: number, second: number): Refusal | null {
+    if (rule.tokenQuota !== null && rule.quotaPeriod !== null) {
+      const used = state.quotaUsedAt(rule.quotaPeriod, now);
+      const end = periodEnd(rule.quotaPeriod, state.quotaStart);
+      if (tokens > rule.tokenQuota) return refuse(rule, 'quota', rule.tokenQuota, null, end);
+      if (used + tokens > rule.tokenQuota) {
+        return refuse(rule, 'quota', rule.tokenQuota, Math.max(1, Math.ceil((end - now) / 1000)), end);
+      }
+    }
+    if (rule.tokensPerMinute !== null) {
+      if (tokens > rule.tokensPerMinute) return refuse(rule, 'tpm', rule.tokensPerMinute, null, null);
+      const used = state.window.used(second);
+      if (used + tokens > rule.tokensPerMinute) {
+        const freedAt = state.window.secondWhenFreed(second, used + tokens - rule.tokensPerMinute) ?? second + WINDOW_SECONDS;
+        return refuse(rule, 'tpm', rule.tokensPerMinute, Math.max(1, Math.ceil((freedAt * 1000 - now) / 1000)), null);
+      }
+    }
+    return null;
+  }
+
+  private standing(rules: readonly LimitRule[], states: readonly LimitState[], now: number, second: number): Standing {
+    const standing: Standing = { tpm: null, quota: null };
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]!;
+      const state = states[i]!;
+      if (rule.tokensPerMinute !== null) {
+        const remaining = Math.max(0, rule.tokensPerMinute - state.window.used(second));
+        if (!standing.tpm || remaining < standing.tpm.remaining) {
+          standing.tpm = {
+            limit: rule.tokensPerMinute,
+            remaining,
+            resetSeconds: Math.max(0, Math.ceil((state.window.secondWhenEmpty(second) * 1000 - now) / 1000)),
+          };
+        }
+      }
+      if (rule.tokenQuota !== null && rule.quotaPeriod !== null) {
+        const remaining = Math.max(0, rule.tokenQuota - state.quotaUsed);
+        if (!standing.quota || remaining < standing.quota.remaining) {
+          standing.quota = { limit: rule.tokenQuota, remaining, period: rule.quotaPeriod, resetAt: periodEnd(rule.quotaPeriod, state.quotaStart) };
+        }
+      }
+    }
+    return standing;
+  }
+
+  private stateOf(id: string): LimitState {
+    let state = this.states.get(id);
+    if (!state) this.states.set(id, (state = new LimitState()));
+    return state;
+  }
+
+  private sweep(now: number): void {
+    while (this.oldest !== null && this.oldest.expiresAt <= now) {
+      const r = this.oldest;
+      this.unlink(r);
+      r.done = true;
+      r.expired = true;
+      this.apply(r, -r.tokens);
+    }
+  }
+
+  private link(r: MemoryReservation): void {
+    r.prev = this.newest;
+    if (this.newest) this.newest.next = r;
+    else this.oldest = r;
+    this.newest = r;
+  }
+
+  private unlink(r: MemoryReservation): void {
+    if (r.prev) r.prev.next = r.next;
+    else if (this.oldest === r) this.oldest = r.next;
+    if (r.next) r.next.prev = r.prev;
+    else if (this.newest === r) this.newest = r.prev;
+    r.prev = r.next = null;
+  }
+}
+
+function refuse(rule: LimitRule, kind: 'tpm' | 'quota', limit: number, retryAfterSeconds: number | null, periodEnd: number | null): Refusal {
+  return { ok: false, rule, kind, limit, retryAfterSeconds, periodEnd };
+}
+
+/** Which refusal to report when several limits refuse: one that can never fit, then a quota, then TPM. */
+function rank(r: Refusal): number {
+  return (r.retryAfterSeconds === null ? 2 : 0) + (r.kind === 'quota' ? 1 : 0);
+}
