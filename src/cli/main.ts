@@ -6,7 +6,6 @@ export function buildProgram(): Command {
   const program = new Command('tollgate')
     .description('Tollgate: a self-hosted AI gateway with per-project token limits and quotas')
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerServeCommands(program);
   registerAdminCommands(program);

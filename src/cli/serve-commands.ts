@@ -3,10 +3,13 @@ import { loadSettings, type Settings } from '../config/settings.js';
 import { SYSTEM_PRINCIPAL } from '../controlplane/permissions.js';
 import { DEMO, seedDemo } from '../demo/seed.js';
 import { ROLES, type Role } from '../domain/model.js';
-import { createTollgate, type Tollgate } from '../server/app.js';
-import { createAdminTokenDirectly } from '../server/bootstrap.js';
-import { openSqliteStore } from '../store/open-store.js';
+import type { Tollgate } from '../server/app.js';
 import { intOption } from './options.js';
+
+// The server stack (Fastify, SQLite, undici) loads only for the commands that run it, so the
+// admin commands, which only speak HTTP, start fast.
+const server = () => import('../server/app.js');
+const storeModule = () => import('../store/open-store.js');
 
 interface ServeFlags {
   port?: number;
@@ -35,7 +38,7 @@ export function registerServeCommands(program: Command): void {
     .option('--demo', 'on an empty data directory, seed a demo resource, simulated model, gateway and project')
     .action(async (flags: ServeFlags) => {
       const settings = settingsFrom(flags);
-      const tollgate = await createTollgate({ settings, served: 'all' });
+      const tollgate = await (await server()).createTollgate({ settings, served: 'all' });
       const demoKey = flags.demo ? await seedDemo(tollgate.store, tollgate.service) : null;
       const address = await tollgate.listen();
       printBanner(tollgate, settings, address, demoKey);
@@ -47,7 +50,7 @@ export function registerServeCommands(program: Command): void {
     .requiredOption('-i, --instance <name>', 'the instance this node joins')
     .action(async (flags: ServeFlags & { instance: string }) => {
       const settings = settingsFrom(flags);
-      const tollgate = await createTollgate({ settings, served: new Set([flags.instance]) });
+      const tollgate = await (await server()).createTollgate({ settings, served: new Set([flags.instance]) });
       if (!(await tollgate.store.findInstance(flags.instance))) {
         await tollgate.service.createInstance({ ...SYSTEM_PRINCIPAL, name: `node:${flags.instance}` }, flags.instance);
       }
@@ -63,7 +66,7 @@ export function registerServeCommands(program: Command): void {
     .option('-d, --data-dir <dir>', 'data directory (env TOLLGATE_DATA_DIR, default ./data)')
     .action(async (flags: ServeFlags) => {
       const settings = settingsFrom(flags);
-      const store = openSqliteStore(settings.dataDir);
+      const store = (await storeModule()).openSqliteStore(settings.dataDir);
       await store.migrate();
       await store.close();
       process.stdout.write(`store in ${settings.dataDir} is up to date\n`);
@@ -79,7 +82,8 @@ export function registerServeCommands(program: Command): void {
     .action(async (flags: ServeFlags & { name: string; role: string }) => {
       if (!ROLES.includes(flags.role as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
       const settings = settingsFrom(flags);
-      const store = openSqliteStore(settings.dataDir);
+      const store = (await storeModule()).openSqliteStore(settings.dataDir);
+      const { createAdminTokenDirectly } = await import('../server/bootstrap.js');
       try {
         await store.migrate();
         const token = await createAdminTokenDirectly(store, flags.name, flags.role as Role);

@@ -457,16 +457,17 @@ export class AdminService {
 
   async deleteAdminToken(actor: Principal, id: string) {
     if (id === actor.id) throw invalid('an admin token cannot revoke itself; use another owner token');
-    let deleted = false;
     await this.audited(actor, 'admin-token.delete', `tokens/${id}`, null, async (tx) => {
-      deleted = await tx.deleteAdminToken(id);
+      // Throwing inside the transaction rolls the audit entry back with it.
+      if (!(await tx.deleteAdminToken(id))) throw notFound(`admin token "${id}" does not exist`);
     });
-    if (!deleted) throw notFound(`admin token "${id}" does not exist`);
   }
 
   async listAudit(options: { limit: number; before?: string }) {
-    const items = (await this.store.listAudit(options)).map(auditView);
-    return { items, nextCursor: items.length === options.limit ? (items.at(-1)?.id ?? null) : null };
+    // One more than asked tells whether a next page exists, so no cursor leads to an empty page.
+    const rows = await this.store.listAudit({ ...options, limit: options.limit + 1 });
+    const items = rows.slice(0, options.limit).map(auditView);
+    return { items, nextCursor: rows.length > options.limit ? (items.at(-1)?.id ?? null) : null };
   }
 
   // ---------------------------------------------------------------- internals
