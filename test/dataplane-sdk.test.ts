@@ -1,6 +1,6 @@
 import OpenAI, { AzureOpenAI } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countChatPromptTokens, countTextTokens } from '../src/tokens/count.js';
+import { countChatPromptTokens, countTextTokens } from '../src/accounting/count.js';
 import { seedBasic, startGateway, type Seeded, type TestGateway } from './support/harness.js';
 
 /** The official openai SDK, unchanged, against the gateway and its simulated model. */

@@ -8,7 +8,7 @@ import type { Operation, UpstreamCall, UpstreamResponse } from '../src/providers
 import { createSimulatedProvider } from '../src/providers/simulated/index.js';
 import { FIRST_TOKEN, VOCABULARY } from '../src/providers/simulated/text.js';
 import type { DeploymentRuntime } from '../src/snapshot/config-snapshot.js';
-import { countChatPromptTokens, countTextTokens } from '../src/tokens/count.js';
+import { countChatPromptTokens, countTextTokens } from '../src/accounting/count.js';
 
 const provider = createSimulatedProvider();
 

@@ -13,6 +13,8 @@ const schema = z.object({
   upstreamTimeoutMs: z.coerce.number().int().min(100).default(300_000),
   configPollMs: z.coerce.number().int().min(50).default(1000),
   shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
+  defaultCompletionReservation: z.coerce.number().int().min(1).default(1024),
+  reservationTtlMs: z.coerce.number().int().min(1000).default(15 * 60_000),
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
   secretKey: z.string().optional(),
 });
@@ -29,6 +31,8 @@ export const ENV_NAMES: Record<keyof z.infer<typeof schema>, string> = {
   upstreamTimeoutMs: 'TOLLGATE_UPSTREAM_TIMEOUT_MS',
   configPollMs: 'TOLLGATE_CONFIG_POLL_MS',
   shutdownGraceMs: 'TOLLGATE_SHUTDOWN_GRACE_MS',
+  defaultCompletionReservation: 'TOLLGATE_DEFAULT_COMPLETION_RESERVATION',
+  reservationTtlMs: 'TOLLGATE_RESERVATION_TTL_MS',
   adminToken: 'TOLLGATE_ADMIN_TOKEN',
   secretKey: 'TOLLGATE_SECRET_KEY',
 };

@@ -1,15 +1,21 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { SseUsageTap } from '../accounting/sse-usage-tap.js';
+import { completionTextOf, usageOf, type Usage } from '../accounting/usage.js';
 import { TollgateError } from '../errors.js';
+import type { Limiter } from '../limits/limiter.js';
 import { UpstreamFailure, type Operation, type UpstreamResponse } from '../providers/provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import type { ConfigSnapshot } from '../snapshot/config-snapshot.js';
+import type { ConfigSnapshot, DeploymentRuntime, ProjectRuntime } from '../snapshot/config-snapshot.js';
 import { authenticateProject } from './authenticate.js';
-import { isEventStream, relayBuffered, relayStream } from './relay.js';
+import { countedUsage, limitHeaders, reserveTokens, type GovernanceSettings, type TokenHold } from './governance.js';
+import { isEventStream, readBody, relayStream, sendBuffered } from './relay.js';
 import { readRequestFacts } from './request-body.js';
 
 export interface DataPlaneDeps {
   snapshots: { readonly current: ConfigSnapshot };
   providers: ProviderRegistry;
+  limiter: Limiter;
+  governance: GovernanceSettings;
 }
 
 export interface ProxyRoute {
@@ -18,7 +24,9 @@ export interface ProxyRoute {
   deploymentFromPath: boolean;
 }
 
-/** What one data-plane exchange did, for its log line (and, later, the request ledger). */
+export type Outcome = 'ok' | 'rate_limited' | 'quota_exceeded' | 'rejected' | 'upstream_error' | 'client_aborted';
+
+/** What one data-plane exchange did, for its log line (and the request ledger). */
 export interface ExchangeRecord {
   project?: string;
   gateway?: string;
@@ -28,90 +36,149 @@ export interface ExchangeRecord {
   status?: number;
   upstreamStatus?: number;
   upstreamMs?: number;
-  outcome: 'ok' | 'rejected' | 'upstream_error' | 'client_aborted';
+  outcome: Outcome;
   errorCode?: string;
+  reservedTokens?: number;
+  promptTokens?: number;
+  completionTokens?: number;
+  totalTokens?: number;
+}
+
+/** One request's state on its way through the gateway. Not shared: one per request. */
+class Exchange {
+  readonly record: ExchangeRecord;
+  deployment: DeploymentRuntime | null = null;
+  hold: TokenHold | null = null;
+  tap: SseUsageTap | null = null;
+  upstreamSent = false;
+  private settled = false;
+
+  constructor(
+    private readonly limiter: Limiter,
+    operation: Operation,
+  ) {
+    this.record = { operation, stream: false, outcome: 'ok' };
+  }
+
+  /** Records what the request used: the upstream's usage, or the tokens counted without it. */
+  consumed(usage: Usage | null, generatedText: string): number {
+    const r = this.record;
+    if (usage) {
+      r.promptTokens = usage.prompt;
+      r.completionTokens = usage.completion;
+      r.totalTokens = usage.total;
+    } else {
+      r.totalTokens = countedUsage(this.hold, generatedText, this.deployment!);
+      r.promptTokens = this.hold?.promptEstimate;
+      if (r.promptTokens !== undefined) r.completionTokens = r.totalTokens - r.promptTokens;
+    }
+    return r.totalTokens;
+  }
+
+  /** Settles the reservation to what was used, or releases it in full (null). At most once. */
+  async settle(used: number | null): Promise<void> {
+    if (!this.hold || this.settled) return;
+    this.settled = true;
+    if (used === null) await this.limiter.release(this.hold.reservation);
+    else await this.limiter.settle(this.hold.reservation, used);
+  }
 }
 
 /**
- * The request path: authenticate → resolve the deployment → (reserve tokens) → forward → relay →
- * (settle). Reads only the in-memory config snapshot; never the database.
+ * The request path: authenticate → resolve the deployment → reserve tokens → forward → relay →
+ * settle. Reads only the in-memory config snapshot and the limiter; never the database.
  */
 export async function proxy(deps: DataPlaneDeps, route: ProxyRoute, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const started = performance.now();
-  const record: ExchangeRecord = { operation: route.operation, stream: false, outcome: 'ok' };
+  const x = new Exchange(deps.limiter, route.operation);
   const abort = new AbortController();
   const onClose = () => {
     if (!reply.raw.writableEnded) abort.abort();
   };
   reply.raw.once('close', onClose);
   try {
-    const project = authenticateProject(deps.snapshots.current, request.headers);
-    record.project = project.name;
-    record.gateway = project.gateway?.name;
-    const facts = readRequestFacts(request.body, route.operation);
-    record.stream = facts.stream;
-
-    const deploymentName = route.deploymentFromPath ? (request.params as { deployment: string }).deployment : facts.model;
-    if (!deploymentName) {
-      throw new TollgateError('invalid_request', "'model' is required: set it to the name of a deployment.", { param: 'model' });
-    }
-    const deployment = project.deployments.get(deploymentName);
-    if (!deployment) {
-      const known = [...project.deployments.keys()].join(', ') || 'none';
-      throw new TollgateError(
-        'deployment_not_found',
-        `The deployment "${deploymentName}" does not exist for project "${project.name}" (available: ${known}).`,
-        { param: 'model' },
-      );
-    }
-    record.deployment = deployment.name;
-    const provider = deps.providers.get(deployment.provider);
-    if (!provider || !provider.operations.has(route.operation)) {
-      throw new TollgateError('invalid_request', `Deployment "${deployment.name}" (${deployment.provider}) does not support ${route.operation}.`);
-    }
-
-    // Token limits reserve here, before forwarding (token-limit issue).
-
-    const upstreamStarted = performance.now();
-    const upstream: UpstreamResponse = await provider.send({
-      operation: route.operation,
-      deployment,
-      body: request.body as Record<string, unknown>,
-      stream: facts.stream,
-      clientApiVersion: apiVersionOf(request),
-      requestId: request.id,
-      signal: abort.signal,
-    });
-    record.upstreamStatus = upstream.status;
-    if (upstream.status >= 400) record.outcome = 'upstream_error';
-
-    if (facts.stream && isEventStream(upstream)) {
-      await relayStream(reply, upstream);
-    } else {
-      await relayBuffered(reply, upstream);
-    }
-    record.upstreamMs = performance.now() - upstreamStarted;
-    record.status = upstream.status;
-
-    // Token limits settle here, on the upstream's usage (token-limit issue).
+    await forward(deps, route, request, reply, x, abort.signal);
   } catch (err) {
-    await fail(err, record, abort.signal, reply);
+    await fail(err, x, abort.signal, reply);
   } finally {
     reply.raw.off('close', onClose);
-    request.log.info({ ...record, durationMs: round(performance.now() - started) }, 'proxied request');
+    await x.settle(null); // never leak a reservation: anything not settled by now is returned
+    request.log.info({ ...x.record, durationMs: round(performance.now() - started) }, 'proxied request');
   }
 }
 
-async function fail(err: unknown, record: ExchangeRecord, signal: AbortSignal, reply: FastifyReply): Promise<void> {
-  if (signal.aborted) {
-    record.outcome = 'client_aborted';
-    if (!reply.raw.destroyed) reply.raw.destroy();
-    return;
+async function forward(
+  deps: DataPlaneDeps,
+  route: ProxyRoute,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  x: Exchange,
+  signal: AbortSignal,
+): Promise<void> {
+  const record = x.record;
+  const project = authenticateProject(deps.snapshots.current, request.headers);
+  record.project = project.name;
+  record.gateway = project.gateway?.name;
+  const facts = readRequestFacts(request.body, route.operation);
+  record.stream = facts.stream;
+  const deployment = resolveDeployment(route, request, project, facts.model);
+  x.deployment = deployment;
+  record.deployment = deployment.name;
+  const provider = deps.providers.get(deployment.provider);
+  if (!provider || !provider.operations.has(route.operation)) {
+    throw new TollgateError('invalid_request', `Deployment "${deployment.name}" (${deployment.provider}) does not support ${route.operation}.`);
   }
-  if (reply.sent || reply.raw.headersSent) {
-    // Mid-stream failure: the status is already out; cut the stream so the client sees it broke.
-    record.outcome = 'upstream_error';
-    reply.raw.destroy();
+
+  // Reserve before forwarding: concurrent requests must not all see the same remaining budget.
+  const body = request.body as Record<string, unknown>;
+  x.hold = await reserveTokens(deps.limiter, deps.governance, project, deployment, route.operation, body, facts);
+  record.reservedTokens = x.hold?.reserved;
+
+  const { upstreamBody, stripUsageChunk } = withStreamUsage(route.operation, body, facts.stream);
+  const upstreamStarted = performance.now();
+  x.upstreamSent = true;
+  const upstream: UpstreamResponse = await provider.send({
+    operation: route.operation,
+    deployment,
+    body: upstreamBody,
+    stream: facts.stream,
+    clientApiVersion: apiVersionOf(request),
+    requestId: request.id,
+    signal,
+  });
+  record.upstreamStatus = upstream.status;
+
+  if (upstream.status < 400 && facts.stream && isEventStream(upstream)) {
+    x.tap = new SseUsageTap(route.operation, stripUsageChunk);
+    await relayStream(reply, upstream, x.tap, x.hold ? limitHeaders(x.hold, null) : {});
+    await x.settle(x.consumed(x.tap.usage, x.tap.generatedText()));
+  } else {
+    const raw = await readBody(upstream);
+    let consumed: number | null = null;
+    if (upstream.status < 400) {
+      const json = parseJson(raw);
+      consumed = x.consumed(usageOf(route.operation, json), completionTextOf(route.operation, json));
+    } else {
+      record.outcome = 'upstream_error'; // a failed call releases its reservation in full
+    }
+    // Settle before answering, so the headers and the very next request see the real count.
+    await x.settle(consumed);
+    const headers = x.hold ? limitHeaders(x.hold, consumed) : consumed === null ? {} : { 'x-tokens-consumed': String(consumed) };
+    await sendBuffered(reply, upstream, raw, headers);
+  }
+  record.upstreamMs = round(performance.now() - upstreamStarted);
+  record.status = upstream.status;
+}
+
+async function fail(err: unknown, x: Exchange, signal: AbortSignal, reply: FastifyReply): Promise<void> {
+  const record = x.record;
+  if (signal.aborted || reply.raw.headersSent) {
+    record.outcome = signal.aborted ? 'client_aborted' : 'upstream_error';
+    // The client left, or the upstream broke mid-stream: charge what was generated up to now.
+    // Without a stream to count, the upstream at least processed the prompt.
+    if (x.tap) await x.settle(x.consumed(x.tap.usage, x.tap.generatedText()));
+    else if (x.hold && x.upstreamSent) await x.settle(x.consumed(null, ''));
+    if (!reply.raw.destroyed) reply.raw.destroy();
     return;
   }
   let error: unknown = err;
@@ -119,11 +186,57 @@ async function fail(err: unknown, record: ExchangeRecord, signal: AbortSignal, r
     error = new TollgateError(err.kind === 'timeout' ? 'upstream_timeout' : 'upstream_error', `${capitalize(err.message)}.`);
   }
   if (error instanceof TollgateError) {
-    record.outcome = error.code.startsWith('upstream_') ? 'upstream_error' : 'rejected';
     record.errorCode = error.code;
     record.status = error.status;
+    record.outcome =
+      error.code === 'token_rate_limit_exceeded'
+        ? 'rate_limited'
+        : error.code === 'token_quota_exceeded'
+          ? 'quota_exceeded'
+          : error.code.startsWith('upstream_')
+            ? 'upstream_error'
+            : 'rejected';
   }
   throw error;
+}
+
+function resolveDeployment(route: ProxyRoute, request: FastifyRequest, project: ProjectRuntime, model: string | null): DeploymentRuntime {
+  const name = route.deploymentFromPath ? (request.params as { deployment: string }).deployment : model;
+  if (!name) throw new TollgateError('invalid_request', "'model' is required: set it to the name of a deployment.", { param: 'model' });
+  const deployment = project.deployments.get(name);
+  if (!deployment) {
+    const known = [...project.deployments.keys()].join(', ') || 'none';
+    throw new TollgateError(
+      'deployment_not_found',
+      `The deployment "${name}" does not exist for project "${project.name}" (available: ${known}).`,
+      { param: 'model' },
+    );
+  }
+  return deployment;
+}
+
+/**
+ * Streams are counted exactly: the upstream is asked to report usage at the end of the stream;
+ * if the client did not ask for that chunk itself, the tap removes it on the way back.
+ */
+function withStreamUsage(
+  operation: Operation,
+  body: Record<string, unknown>,
+  stream: boolean,
+): { upstreamBody: Record<string, unknown>; stripUsageChunk: boolean } {
+  if (!stream || (operation !== 'chat.completions' && operation !== 'completions')) return { upstreamBody: body, stripUsageChunk: false };
+  const options = body.stream_options;
+  const given = options !== null && typeof options === 'object' ? (options as Record<string, unknown>) : {};
+  if (given.include_usage === true) return { upstreamBody: body, stripUsageChunk: false };
+  return { upstreamBody: { ...body, stream_options: { ...given, include_usage: true } }, stripUsageChunk: true };
+}
+
+function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    return null;
+  }
 }
 
 function apiVersionOf(request: FastifyRequest): string | null {

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { FastifyReply } from 'fastify';
+import type { SseUsageTap } from '../accounting/sse-usage-tap.js';
 import type { UpstreamResponse } from '../providers/provider.js';
 import { relayedHeaders } from './response-headers.js';
 
@@ -8,30 +9,47 @@ export function isEventStream(upstream: UpstreamResponse): boolean {
   return typeof type === 'string' && type.startsWith('text/event-stream');
 }
 
-/** Buffers a JSON answer (its usage is read before the client gets it) and sends it. */
-export async function relayBuffered(reply: FastifyReply, upstream: UpstreamResponse): Promise<Buffer> {
+/** Reads a (JSON) upstream body whole: its usage is read before the client gets it. */
+export async function readBody(upstream: UpstreamResponse): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of upstream.body) chunks.push(chunk as Buffer);
-  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-  await reply.code(upstream.status).headers(relayedHeaders(upstream.headers)).send(body);
-  return body;
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+export async function sendBuffered(
+  reply: FastifyReply,
+  upstream: UpstreamResponse,
+  body: Buffer,
+  headers: Record<string, string>,
+): Promise<void> {
+  await reply.code(upstream.status).headers(relayedHeaders(upstream.headers)).headers(headers).send(body);
 }
 
 /**
- * Passes an SSE stream through chunk by chunk, as it arrives: no buffering, no re-serialising,
- * with backpressure from the client. Resolves when the stream is fully sent.
+ * Passes an SSE stream through as it arrives, event by event, through the usage tap: no
+ * buffering beyond a partial event, no re-serialising, with backpressure from the client.
+ * Resolves when the stream is fully sent.
  */
-export async function relayStream(reply: FastifyReply, upstream: UpstreamResponse): Promise<void> {
+export async function relayStream(
+  reply: FastifyReply,
+  upstream: UpstreamResponse,
+  tap: SseUsageTap,
+  headers: Record<string, string>,
+): Promise<void> {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(upstream.status, {
     ...(reply.getHeaders() as Record<string, string>),
     ...relayedHeaders(upstream.headers),
+    ...headers,
     'cache-control': 'no-cache',
   });
   res.flushHeaders();
   for await (const chunk of upstream.body) {
-    if (!res.write(chunk as Buffer)) await once(res, 'drain');
+    const out = tap.push(chunk as Buffer);
+    if (out && !res.write(out)) await once(res, 'drain');
   }
+  const rest = tap.flush();
+  if (rest) res.write(rest);
   res.end();
 }

@@ -8,6 +8,8 @@ import { AdminService } from '../controlplane/admin-service.js';
 import { adminRoutes } from '../controlplane/admin-routes.js';
 import { dataPlaneRoutes } from '../dataplane/routes.js';
 import { TollgateError } from '../errors.js';
+import type { Limiter } from '../limits/limiter.js';
+import { MemoryLimiter } from '../limits/memory-limiter.js';
 import { createProviderRegistry } from '../providers/registry.js';
 import { loadSecretKey, SecretBox } from '../security/secret-box.js';
 import type { ServedInstances } from '../snapshot/build-snapshot.js';
@@ -24,6 +26,8 @@ export interface TollgateOptions {
   served: ServedInstances;
   /** Defaults to the SQLite store in settings.dataDir. */
   store?: Store;
+  /** Defaults to the in-process limiter. */
+  limiter?: Limiter;
   logger?: Logger;
 }
 
@@ -32,6 +36,7 @@ export interface Tollgate {
   readonly store: Store;
   readonly service: AdminService;
   readonly snapshots: SnapshotSource;
+  readonly limiter: Limiter;
   readonly logger: Logger;
   /** Set when start-up generated the first owner token; shown once. */
   readonly generatedAdminToken: string | null;
@@ -55,6 +60,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
   const snapshots = new SnapshotSource({ store, secrets, served: options.served, logger, pollIntervalMs: settings.configPollMs });
   await snapshots.refresh();
   snapshots.start();
+  const limiter = options.limiter ?? new MemoryLimiter({ reservationTtlMs: settings.reservationTtlMs });
   const service = new AdminService({ store, secrets, providers, onConfigChange: () => snapshots.refresh() });
 
   const app: FastifyInstance = Fastify({
@@ -105,7 +111,12 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     return { status: 'ready', configVersion: snapshots.current.version };
   });
   await app.register(adminRoutes, { prefix: '/admin/v1', service, store });
-  await app.register(dataPlaneRoutes, { snapshots, providers });
+  await app.register(dataPlaneRoutes, {
+    snapshots,
+    providers,
+    limiter,
+    governance: { defaultCompletionReservation: settings.defaultCompletionReservation },
+  });
 
   let closed = false;
   return {
@@ -113,6 +124,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     store,
     service,
     snapshots,
+    limiter,
     logger,
     generatedAdminToken,
     listen: () => app.listen({ port: settings.port, host: settings.host }),
@@ -122,6 +134,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
       snapshots.stop();
       await closeGracefully(app, connections, settings.shutdownGraceMs);
       await dispatcher.close();
+      await limiter.close();
       await store.close();
     },
   };

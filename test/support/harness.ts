@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { loadSettings } from '../../src/config/settings.js';
+import type { Limiter } from '../../src/limits/limiter.js';
 import { createTollgate, type Tollgate } from '../../src/server/app.js';
 
 export const ADMIN_TOKEN = 'tga_test-owner-token-0123456789';
@@ -16,7 +17,7 @@ export interface TestGateway {
 }
 
 /** Starts a real gateway on 127.0.0.1, port 0, with an in-memory SQLite store. */
-export async function startGateway(overrides: Record<string, unknown> = {}): Promise<TestGateway> {
+export async function startGateway(overrides: Record<string, unknown> = {}, parts: { limiter?: Limiter } = {}): Promise<TestGateway> {
   const settings = loadSettings(
     {},
     {
@@ -30,7 +31,7 @@ export async function startGateway(overrides: Record<string, unknown> = {}): Pro
       ...overrides,
     },
   );
-  const tollgate = await createTollgate({ settings, served: 'all', logger: pino({ level: 'silent' }) });
+  const tollgate = await createTollgate({ settings, served: 'all', logger: pino({ level: 'silent' }), ...parts });
   const url = (await tollgate.listen()).replace('localhost', '127.0.0.1');
   return {
     tollgate,

@@ -1,4 +1,4 @@
-import { countChatPromptTokens } from '../../tokens/count.js';
+import { countChatPromptTokens } from '../../accounting/count.js';
 import type { UpstreamCall, UpstreamResponse } from '../provider.js';
 import { newId, unixSeconds } from './ids.js';
 import type { SimulatedOptions } from './options.js';

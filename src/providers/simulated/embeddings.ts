@@ -1,4 +1,4 @@
-import { countTextTokens } from '../../tokens/count.js';
+import { countTextTokens } from '../../accounting/count.js';
 import type { UpstreamCall, UpstreamResponse } from '../provider.js';
 import type { SimulatedOptions } from './options.js';
 import { jsonReply } from './reply.js';

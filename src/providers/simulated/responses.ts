@@ -1,4 +1,4 @@
-import { countChatPromptTokens, countTextTokens } from '../../tokens/count.js';
+import { countChatPromptTokens, countTextTokens } from '../../accounting/count.js';
 import type { UpstreamCall, UpstreamResponse } from '../provider.js';
 import { newId, unixSeconds } from './ids.js';
 import type { SimulatedOptions } from './options.js';

@@ -1,0 +1,94 @@
+import type { Operation } from '../providers/provider.js';
+import { contentText, countChatPromptTokens, countTextTokens, type Encoding } from './count.js';
+
+/**
+ * Images are priced by OpenAI in tiles; the gateway cannot see the size without decoding the
+ * image, so it reserves a fixed estimate: 85 tokens at `detail: "low"`, otherwise 765 (a
+ * 1024×1024 image at high detail). Settlement corrects to the upstream's real count.
+ */
+export const IMAGE_TOKENS = { low: 85, high: 765 } as const;
+
+/**
+ * Estimates the prompt tokens of a request before it is forwarded, with the deployment's
+ * tokenizer: message text, names, tool calls and tool definitions, images at a fixed estimate.
+ */
+export function estimatePromptTokens(operation: Operation, body: Record<string, unknown>, encoding: Encoding): number {
+  switch (operation) {
+    case 'chat.completions':
+      return chatTokens(body, encoding);
+    case 'completions':
+      return textOrTokenArrays(body.prompt, encoding);
+    case 'embeddings':
+      return textOrTokenArrays(body.input, encoding);
+    case 'responses':
+      return responsesTokens(body, encoding);
+  }
+}
+
+function chatTokens(body: Record<string, unknown>, encoding: Encoding): number {
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  let total = countChatPromptTokens(messages, encoding);
+  for (const message of messages) {
+    if (!message || typeof message !== 'object') continue;
+    const m = message as { content?: unknown; tool_calls?: unknown; function_call?: unknown };
+    total += imageTokens(m.content);
+    if (Array.isArray(m.tool_calls) || m.function_call) total += jsonTokens(m.tool_calls ?? m.function_call, encoding);
+  }
+  return total + definitionTokens(body, encoding);
+}
+
+function responsesTokens(body: Record<string, unknown>, encoding: Encoding): number {
+  let total = typeof body.instructions === 'string' ? countTextTokens(body.instructions, encoding) : 0;
+  const input = body.input;
+  if (typeof input === 'string') total += countTextTokens(input, encoding);
+  else if (Array.isArray(input)) {
+    for (const item of input) {
+      if (!item || typeof item !== 'object') continue;
+      const i = item as { content?: unknown; output?: unknown; arguments?: unknown };
+      // Messages carry `content`; tool results `output`; replayed tool calls `arguments`.
+      total += 3 + countTextTokens(contentText(i.content), encoding) + imageTokens(i.content);
+      if (typeof i.output === 'string') total += countTextTokens(i.output, encoding);
+      if (typeof i.arguments === 'string') total += countTextTokens(i.arguments, encoding);
+    }
+  }
+  return total + definitionTokens(body, encoding);
+}
+
+/** Tool and function definitions and structured-output schemas are sent to the model too. */
+function definitionTokens(body: Record<string, unknown>, encoding: Encoding): number {
+  let total = 0;
+  if (Array.isArray(body.tools) && body.tools.length > 0) total += jsonTokens(body.tools, encoding);
+  if (Array.isArray(body.functions) && body.functions.length > 0) total += jsonTokens(body.functions, encoding);
+  const format = body.response_format ?? (body.text as { format?: unknown } | undefined)?.format;
+  if (format && typeof format === 'object' && (format as { type?: unknown }).type === 'json_schema') total += jsonTokens(format, encoding);
+  return total;
+}
+
+function imageTokens(content: unknown): number {
+  if (!Array.isArray(content)) return 0;
+  let total = 0;
+  for (const part of content) {
+    const type = (part as { type?: unknown } | null)?.type;
+    if (type !== 'image_url' && type !== 'input_image') continue;
+    const p = part as { detail?: unknown; image_url?: { detail?: unknown } };
+    total += (p.image_url?.detail ?? p.detail) === 'low' ? IMAGE_TOKENS.low : IMAGE_TOKENS.high;
+  }
+  return total;
+}
+
+/** Strings, arrays of strings, or pre-tokenised input (arrays of token ids, or arrays of those). */
+function textOrTokenArrays(value: unknown, encoding: Encoding): number {
+  if (typeof value === 'string') return countTextTokens(value, encoding);
+  if (!Array.isArray(value)) return 0;
+  let total = 0;
+  for (const item of value) {
+    if (typeof item === 'string') total += countTextTokens(item, encoding);
+    else if (typeof item === 'number') total += 1;
+    else if (Array.isArray(item)) total += item.length;
+  }
+  return total;
+}
+
+function jsonTokens(value: unknown, encoding: Encoding): number {
+  return countTextTokens(JSON.stringify(value), encoding);
+}

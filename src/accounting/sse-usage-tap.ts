@@ -1,0 +1,128 @@
+import type { Operation } from '../providers/provider.js';
+import { usageOf, type Usage } from './usage.js';
+
+const LF_LF = Buffer.from('\n\n');
+const CRLF_CRLF = Buffer.from('\r\n\r\n');
+
+/**
+ * Watches an SSE stream on its way to the client: records the usage the upstream reports and the
+ * generated text (to count when no usage comes, e.g. the client left mid-stream), and can drop
+ * the usage-only chunk the gateway asked for on the client's behalf.
+ *
+ * Bytes are forwarded as they are, event by event: complete events go out at once, a partial one
+ * waits for its end. Not thread-safe: one tap per stream.
+ */
+export class SseUsageTap {
+  usage: Usage | null = null;
+  private readonly text: string[] = [];
+  private pending: Buffer | null = null;
+
+  constructor(
+    private readonly operation: Operation,
+    /** Drop the final `choices: []` usage chunk: the client did not ask for it. */
+    private readonly stripUsageChunk: boolean,
+  ) {}
+
+  /** The generated text seen so far (content, refusals, tool-call arguments). */
+  generatedText(): string {
+    return this.text.join('');
+  }
+
+  /** Feeds bytes from upstream; returns what to send to the client now (null: nothing yet). */
+  push(chunk: Buffer): Buffer | null {
+    const data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    const { end, separator } = lastBoundary(data);
+    if (end === -1) {
+      this.pending = data === chunk ? Buffer.from(chunk) : data;
+      return null;
+    }
+    this.pending = end < data.length ? Buffer.from(data.subarray(end)) : null;
+    return this.scan(data.subarray(0, end), separator);
+  }
+
+  /** The stream ended: whatever is left (an unterminated last event) goes out as is. */
+  flush(): Buffer | null {
+    const rest = this.pending;
+    this.pending = null;
+    if (rest) this.observe(rest.toString('utf8'));
+    return rest;
+  }
+
+  /** Observes every complete event in `events`; forwards them, minus a stripped usage chunk. */
+  private scan(events: Buffer, separator: Buffer): Buffer {
+    let start = 0;
+    let kept: Buffer[] | null = null;
+    while (start < events.length) {
+      let stop = events.indexOf(separator, start);
+      stop = stop === -1 ? events.length : stop + separator.length;
+      const drop = this.observe(events.toString('utf8', start, stop));
+      if (drop) {
+        if (!kept) kept = start > 0 ? [events.subarray(0, start)] : [];
+      } else if (kept) {
+        kept.push(events.subarray(start, stop));
+      }
+      start = stop;
+    }
+    if (!kept) return events;
+    return Buffer.concat(kept);
+  }
+
+  /** Reads one event; returns true when it is the usage chunk to strip. */
+  private observe(event: string): boolean {
+    const at = event.indexOf('data:');
+    if (at === -1) return false;
+    const payload = event.slice(at + 5).trim();
+    if (payload === '[DONE]' || payload.length === 0) return false;
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(payload) as Record<string, unknown>;
+    } catch {
+      return false;
+    }
+    return this.operation === 'responses' ? this.observeResponsesEvent(json) : this.observeChunk(json);
+  }
+
+  private observeChunk(chunk: Record<string, unknown>): boolean {
+    const choices = chunk.choices;
+    if (Array.isArray(choices)) {
+      for (const choice of choices) {
+        const c = choice as { delta?: Record<string, unknown>; text?: unknown };
+        if (typeof c.text === 'string') this.text.push(c.text);
+        const delta = c.delta;
+        if (!delta) continue;
+        if (typeof delta.content === 'string') this.text.push(delta.content);
+        if (typeof delta.refusal === 'string') this.text.push(delta.refusal);
+        if (Array.isArray(delta.tool_calls)) {
+          for (const call of delta.tool_calls) {
+            const fn = (call as { function?: { name?: unknown; arguments?: unknown } }).function;
+            if (typeof fn?.name === 'string') this.text.push(fn.name);
+            if (typeof fn?.arguments === 'string') this.text.push(fn.arguments);
+          }
+        }
+      }
+    }
+    const usage = chunk.usage ? usageOf(this.operation, chunk) : null;
+    if (!usage) return false;
+    this.usage = usage;
+    return this.stripUsageChunk && Array.isArray(choices) && choices.length === 0;
+  }
+
+  private observeResponsesEvent(event: Record<string, unknown>): boolean {
+    const type = event.type;
+    if (type === 'response.output_text.delta' || type === 'response.function_call_arguments.delta' || type === 'response.refusal.delta') {
+      if (typeof event.delta === 'string') this.text.push(event.delta);
+    } else if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
+      this.usage = usageOf('responses', event.response) ?? this.usage;
+    }
+    return false;
+  }
+}
+
+/** End of the last complete event in data (just past its blank line), or -1 when there is none. */
+function lastBoundary(data: Buffer): { end: number; separator: Buffer } {
+  const lf = data.lastIndexOf(LF_LF);
+  if (lf !== -1) return { end: lf + 2, separator: LF_LF };
+  const crlf = data.lastIndexOf(CRLF_CRLF);
+  if (crlf !== -1) return { end: crlf + 4, separator: CRLF_CRLF };
+  return { end: -1, separator: LF_LF };
+}

@@ -1,0 +1,49 @@
+import type { Operation } from '../providers/provider.js';
+
+/** Tokens one request actually used, as the upstream reported them (or as counted in their absence). */
+export interface Usage {
+  prompt: number;
+  completion: number;
+  total: number;
+}
+
+/**
+ * Reads `usage` from an upstream JSON object (a response, or the final stream chunk/event).
+ * Chat/completions/embeddings report prompt_tokens/completion_tokens; Responses reports
+ * input_tokens/output_tokens. Cached prompt tokens are included in the prompt count.
+ */
+export function usageOf(operation: Operation, payload: unknown): Usage | null {
+  const usage = (payload as { usage?: unknown } | null)?.usage;
+  if (!usage || typeof usage !== 'object') return null;
+  const u = usage as Record<string, unknown>;
+  const prompt = num(operation === 'responses' ? u.input_tokens : u.prompt_tokens);
+  const completion = num(operation === 'responses' ? u.output_tokens : u.completion_tokens);
+  if (prompt === null && completion === null) return null;
+  const p = prompt ?? 0;
+  const c = completion ?? 0;
+  return { prompt: p, completion: c, total: num(u.total_tokens) ?? p + c };
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null);
+
+/** Generated text of a non-streamed answer, to count when the upstream reports no usage. */
+export function completionTextOf(operation: Operation, payload: unknown): string {
+  if (!payload || typeof payload !== 'object') return '';
+  const p = payload as { choices?: unknown; output?: unknown };
+  let text = '';
+  if (operation === 'responses' && Array.isArray(p.output)) {
+    for (const item of p.output) {
+      const content = (item as { content?: unknown }).content;
+      if (!Array.isArray(content)) continue;
+      for (const part of content) if (typeof (part as { text?: unknown }).text === 'string') text += (part as { text: string }).text;
+    }
+  } else if (Array.isArray(p.choices)) {
+    for (const choice of p.choices) {
+      const c = choice as { text?: unknown; message?: { content?: unknown; tool_calls?: unknown } };
+      if (typeof c.text === 'string') text += c.text;
+      if (typeof c.message?.content === 'string') text += c.message.content;
+      if (Array.isArray(c.message?.tool_calls)) text += JSON.stringify(c.message.tool_calls);
+    }
+  }
+  return text;
+}
