@@ -15,6 +15,7 @@ const schema = z.object({
   shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
   defaultCompletionReservation: z.coerce.number().int().min(1).default(1024),
   reservationTtlMs: z.coerce.number().int().min(1000).default(15 * 60_000),
+  limiterCheckpointMs: z.coerce.number().int().min(100).default(5000),
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
   secretKey: z.string().optional(),
 });
@@ -33,6 +34,7 @@ export const ENV_NAMES: Record<keyof z.infer<typeof schema>, string> = {
   shutdownGraceMs: 'TOLLGATE_SHUTDOWN_GRACE_MS',
   defaultCompletionReservation: 'TOLLGATE_DEFAULT_COMPLETION_RESERVATION',
   reservationTtlMs: 'TOLLGATE_RESERVATION_TTL_MS',
+  limiterCheckpointMs: 'TOLLGATE_LIMITER_CHECKPOINT_MS',
   adminToken: 'TOLLGATE_ADMIN_TOKEN',
   secretKey: 'TOLLGATE_SECRET_KEY',
 };

@@ -4,9 +4,15 @@ import type { LimitRule, LimitStatus, Limiter, Refusal, Reservation, ReserveResu
 import { periodEnd, periodStart } from './quota-period.js';
 import { RollingWindow, WINDOW_SECONDS } from './rolling-window.js';
 
+/** A limit's counters as plain data: what a checkpoint stores. */
+export interface LimitStateData {
+  window: { head: number; buckets: number[] };
+  quota: { period: QuotaPeriod; start: number; used: number } | null;
+}
+
 /** Per-limit counters. Kept across changes of the limit's values: a change does not reset usage. */
 class LimitState {
-  readonly window = new RollingWindow();
+  window = new RollingWindow();
   quotaStart = -1;
   quotaPeriod: QuotaPeriod | null = null;
   quotaUsed = 0;
@@ -24,6 +30,8 @@ class LimitState {
 }
 
 class MemoryReservation implements Reservation {
+  /** The limits held, by id, for checkpointing. */
+  ids: readonly string[] = [];
   done = false;
   /** Links in the limiter's list of outstanding reservations (oldest first). */
   prev: MemoryReservation | null = null;
@@ -58,6 +66,8 @@ export class MemoryLimiter implements Limiter {
   private readonly states = new Map<string, LimitState>();
   private readonly clock: Clock;
   private readonly ttlMs: number;
+  /** Limits whose counters changed since the last checkpoint. */
+  private readonly dirty = new Set<string>();
   /**
    * Outstanding reservations, oldest first. With one TTL for all, that is expiry order: the sweep
    * looks only at the head, and settling unlinks in O(1), so the list holds only live holds.
@@ -93,6 +103,7 @@ export class MemoryLimiter implements Limiter {
     const quotaStarts: number[] = new Array(rules.length);
     for (let i = 0; i < rules.length; i++) {
       const state = states[i]!;
+      this.dirty.add(rules[i]!.id);
       state.window.add(second, tokens);
       if (rules[i]!.quotaPeriod !== null && rules[i]!.tokenQuota !== null) {
         state.quotaUsed += tokens;
@@ -102,6 +113,7 @@ export class MemoryLimiter implements Limiter {
       }
     }
     const reservation = new MemoryReservation(tokens, second, states, quotaStarts, now + this.ttlMs);
+    reservation.ids = rules.map((r) => r.id);
     this.link(reservation);
     return { ok: true, reservation, standing: this.standing(rules, states, now, second) };
   }
@@ -149,11 +161,48 @@ export class MemoryLimiter implements Limiter {
 
   async close(): Promise<void> {}
 
+  /** Counters changed since the last call, to checkpoint (off the request path). */
+  takeDirty(): Array<{ id: string; data: LimitStateData }> {
+    const out: Array<{ id: string; data: LimitStateData }> = [];
+    for (const id of this.dirty) {
+      const state = this.states.get(id);
+      if (!state) continue;
+      out.push({
+        id,
+        data: {
+          window: state.window.toJSON(),
+          quota: state.quotaPeriod === null ? null : { period: state.quotaPeriod, start: state.quotaStart, used: state.quotaUsed },
+        },
+      });
+    }
+    this.dirty.clear();
+    return out;
+  }
+
+  /** Marks counters to be written again (their checkpoint failed). */
+  markDirty(ids: Iterable<string>): void {
+    for (const id of ids) if (this.states.has(id)) this.dirty.add(id);
+  }
+
+  /** Restores counters from a checkpoint, before serving. */
+  restore(rows: Iterable<{ id: string; data: LimitStateData }>): void {
+    for (const { id, data } of rows) {
+      const state = this.stateOf(id);
+      state.window = RollingWindow.fromJSON(data.window);
+      if (data.quota) {
+        state.quotaPeriod = data.quota.period;
+        state.quotaStart = data.quota.start;
+        state.quotaUsed = data.quota.used;
+      }
+    }
+  }
+
   private settleNow(r: MemoryReservation, used: number): void {
     if (r.done && !r.expired) return;
     if (r.expired) {
       // Released by the sweep; the usage still counts, as a new charge.
       r.expired = false;
+      for (const id of r.ids) this.dirty.add(id);
       const now = this.clock();
       const second = Math.floor(now / 1000);
       for (const state of r.states) {
@@ -173,6 +222,7 @@ export class MemoryLimiter implements Limiter {
   /** Corrects the reservation's counters by delta, where they still belong to the current window/period. */
   private apply(r: MemoryReservation, delta: number): void {
     if (delta === 0) return;
+    for (const id of r.ids) this.dirty.add(id);
     const now = this.clock();
     const second = Math.floor(now / 1000);
     for (let i = 0; i < r.states.length; i++) {

@@ -15,14 +15,12 @@ export class RollingWindow {
 
   /** Tokens admitted in the 60 seconds ending with `second` (inclusive). */
   used(second: number): number {
-    this.advance(second);
+    this.at(second);
     return this.sum;
   }
 
   add(second: number, tokens: number): void {
-    this.advance(second);
-    // A clock that stepped back still charges the newest bucket, never one outside the window.
-    const s = Math.max(second, this.head);
+    const s = this.at(second);
     this.buckets[s % WINDOW_SECONDS]! += tokens;
     this.sum += tokens;
   }
@@ -31,8 +29,8 @@ export class RollingWindow {
    * Corrects tokens admitted at `admittedSecond` by `delta` (negative: returned; positive: overrun).
    * If that second has left the window, a return is moot and an overrun is charged now.
    */
-  adjust(admittedSecond: number, delta: number, nowSecond: number): void {
-    this.advance(nowSecond);
+  adjust(admittedSecond: number, delta: number, second: number): void {
+    const nowSecond = this.at(second);
     if (admittedSecond > nowSecond - WINDOW_SECONDS && admittedSecond <= nowSecond) {
       const i = admittedSecond % WINDOW_SECONDS;
       const next = Math.max(0, this.buckets[i]! + delta);
@@ -47,8 +45,8 @@ export class RollingWindow {
    * The first second at which `needed` tokens will have left the window, or null if they never
    * will (the window does not hold that many). Walks from the oldest bucket: O(60), only on refusals.
    */
-  secondWhenFreed(nowSecond: number, needed: number): number | null {
-    this.advance(nowSecond);
+  secondWhenFreed(second: number, needed: number): number | null {
+    const nowSecond = this.at(second);
     let freed = 0;
     for (let s = nowSecond - WINDOW_SECONDS + 1; s <= nowSecond; s++) {
       freed += this.buckets[s % WINDOW_SECONDS]!;
@@ -58,12 +56,38 @@ export class RollingWindow {
   }
 
   /** The second at which everything now in the window has left it (the window is empty then). */
-  secondWhenEmpty(nowSecond: number): number {
-    this.advance(nowSecond);
+  secondWhenEmpty(second: number): number {
+    const nowSecond = this.at(second);
     for (let s = nowSecond; s > nowSecond - WINDOW_SECONDS; s--) {
       if (this.buckets[s % WINDOW_SECONDS]! > 0) return s + WINDOW_SECONDS;
     }
     return nowSecond;
+  }
+
+  /** The window as plain data, for a checkpoint that survives restarts. */
+  toJSON(): { head: number; buckets: number[] } {
+    return { head: Number.isFinite(this.head) ? this.head : -1, buckets: Array.from(this.buckets) };
+  }
+
+  static fromJSON(data: { head: number; buckets: number[] }): RollingWindow {
+    const window = new RollingWindow();
+    if (data.head < 0 || data.buckets.length !== WINDOW_SECONDS) return window;
+    window.head = data.head;
+    for (let i = 0; i < WINDOW_SECONDS; i++) {
+      const v = data.buckets[i]!;
+      window.buckets[i] = v;
+      window.sum += v;
+    }
+    return window;
+  }
+
+  /**
+   * Moves the window to `second` and returns the second to act at. A clock that stepped back acts
+   * at the newest second seen, so the window never reaches outside itself.
+   */
+  private at(second: number): number {
+    this.advance(second);
+    return Math.max(second, this.head);
   }
 
   private advance(second: number): void {

@@ -9,6 +9,7 @@ import { adminRoutes } from '../controlplane/admin-routes.js';
 import { dataPlaneRoutes } from '../dataplane/routes.js';
 import { TollgateError } from '../errors.js';
 import type { Limiter } from '../limits/limiter.js';
+import { LimiterCheckpoint } from '../limits/checkpoint.js';
 import { MemoryLimiter } from '../limits/memory-limiter.js';
 import { createProviderRegistry } from '../providers/registry.js';
 import { loadSecretKey, SecretBox } from '../security/secret-box.js';
@@ -60,7 +61,17 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
   const snapshots = new SnapshotSource({ store, secrets, served: options.served, logger, pollIntervalMs: settings.configPollMs });
   await snapshots.refresh();
   snapshots.start();
-  const limiter = options.limiter ?? new MemoryLimiter({ reservationTtlMs: settings.reservationTtlMs });
+  let limiter: Limiter;
+  let checkpoint: LimiterCheckpoint | null = null;
+  if (options.limiter) {
+    limiter = options.limiter;
+  } else {
+    const memory = new MemoryLimiter({ reservationTtlMs: settings.reservationTtlMs });
+    checkpoint = new LimiterCheckpoint(memory, store, logger, settings.limiterCheckpointMs);
+    await checkpoint.restore();
+    checkpoint.start();
+    limiter = memory;
+  }
   const service = new AdminService({ store, secrets, providers, onConfigChange: () => snapshots.refresh() });
 
   const app: FastifyInstance = Fastify({
@@ -134,6 +145,8 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
       snapshots.stop();
       await closeGracefully(app, connections, settings.shutdownGraceMs);
       await dispatcher.close();
+      // After the last request has settled: the checkpoint holds the final counts.
+      await checkpoint?.stop();
       await limiter.close();
       await store.close();
     },

@@ -449,6 +449,28 @@ export class KyselyStore implements Store {
     return Number(row.version);
   }
 
+  async saveLimiterStates(rows: ReadonlyArray<{ limitId: string; state: string }>): Promise<void> {
+    if (rows.length === 0) return;
+    const at = new Date().toISOString();
+    await this.transaction(async (tx) => {
+      const db = (tx as KyselyStore).db;
+      for (let i = 0; i < rows.length; i += 500) {
+        await db
+          .insertInto('limiter_state')
+          .values(rows.slice(i, i + 500).map((r) => ({ limit_id: r.limitId, state: r.state, updated_at: at })))
+          .onConflict((oc) => oc.column('limit_id').doUpdateSet((eb) => ({ state: eb.ref('excluded.state'), updated_at: eb.ref('excluded.updated_at') })))
+          .execute();
+      }
+      // Counters of deleted limits are dropped with them.
+      await db.deleteFrom('limiter_state').where('limit_id', 'not in', db.selectFrom('limits').select('id')).execute();
+    });
+  }
+
+  async loadLimiterStates(): Promise<Array<{ limitId: string; state: string }>> {
+    const rows = await this.db.selectFrom('limiter_state').select(['limit_id', 'state']).execute();
+    return rows.map((r) => ({ limitId: r.limit_id, state: r.state }));
+  }
+
   async loadConfig(): Promise<ConfigRecords> {
     return this.transaction(async (tx) => ({
       version: await tx.configVersion(),

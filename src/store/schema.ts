@@ -69,4 +69,5 @@ export interface Database {
     detail: string | null;
   };
   config_version: { id: number; version: number };
+  limiter_state: { limit_id: string; state: string; updated_at: string };
 }

@@ -102,6 +102,10 @@ export interface Store {
   /** Increments the config version (within the caller's transaction) and returns the new value. */
   bumpConfigVersion(): Promise<number>;
   configVersion(): Promise<number>;
+  /** Upserts checkpoints of limiter counters (JSON text per limit id). */
+  saveLimiterStates(rows: ReadonlyArray<{ limitId: string; state: string }>): Promise<void>;
+  loadLimiterStates(): Promise<Array<{ limitId: string; state: string }>>;
+
   /** Every config record at one consistent version. */
   loadConfig(): Promise<ConfigRecords>;
 }

@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import { completionTextOf, usageOf } from '../../src/accounting/usage.js';
+import type { Operation } from '../../src/providers/provider.js';
+
+describe('usageOf', () => {
+  it.each<Operation>(['chat.completions', 'completions'])('reads prompt/completion/total tokens (%s)', (operation) => {
+    const payload = {
+      id: 'chatcmpl-1',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Hi' } }],
+      usage: { prompt_tokens: 17, completion_tokens: 5, total_tokens: 22, prompt_tokens_details: { cached_tokens: 10 } },
+    };
+    expect(usageOf(operation, payload)).toEqual({ prompt: 17, completion: 5, total: 22 });
+  });
+
+  it('takes the upstream total as reported, even if it is not prompt + completion', () => {
+    // e.g. reasoning or audio tokens reported only in the total.
+    expect(usageOf('chat.completions', { usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 40 } })).toEqual({ prompt: 10, completion: 5, total: 40 });
+  });
+
+  it('reads embeddings usage without completion_tokens as completion 0', () => {
+    const payload = { object: 'list', data: [], model: 'text-embedding-3-small', usage: { prompt_tokens: 8, total_tokens: 8 } };
+    expect(usageOf('embeddings', payload)).toEqual({ prompt: 8, completion: 0, total: 8 });
+  });
+
+  it('reads responses usage from input_tokens/output_tokens', () => {
+    const payload = {
+      object: 'response',
+      usage: { input_tokens: 36, input_tokens_details: { cached_tokens: 0 }, output_tokens: 87, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 123 },
+    };
+    expect(usageOf('responses', payload)).toEqual({ prompt: 36, completion: 87, total: 123 });
+  });
+
+  it('does not mix the two vocabularies', () => {
+    expect(usageOf('responses', { usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } })).toBeNull();
+    expect(usageOf('chat.completions', { usage: { input_tokens: 3, output_tokens: 4, total_tokens: 7 } })).toBeNull();
+  });
+
+  it('computes the total when absent', () => {
+    expect(usageOf('chat.completions', { usage: { prompt_tokens: 12, completion_tokens: 30 } })).toEqual({ prompt: 12, completion: 30, total: 42 });
+    expect(usageOf('responses', { usage: { input_tokens: 12, output_tokens: 30 } })).toEqual({ prompt: 12, completion: 30, total: 42 });
+    expect(usageOf('embeddings', { usage: { prompt_tokens: 9 } })).toEqual({ prompt: 9, completion: 0, total: 9 });
+  });
+
+  it('computes the total when the reported one is garbage', () => {
+    expect(usageOf('chat.completions', { usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 'lots' } })).toEqual({ prompt: 1, completion: 2, total: 3 });
+    expect(usageOf('chat.completions', { usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: -5 } })).toEqual({ prompt: 1, completion: 2, total: 3 });
+    expect(usageOf('chat.completions', { usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: null } })).toEqual({ prompt: 1, completion: 2, total: 3 });
+  });
+
+  it('treats a missing prompt count as 0 when completion is present', () => {
+    expect(usageOf('chat.completions', { usage: { completion_tokens: 4 } })).toEqual({ prompt: 0, completion: 4, total: 4 });
+  });
+
+  it('counts zero-token usage as usage', () => {
+    expect(usageOf('chat.completions', { usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 } })).toEqual({ prompt: 0, completion: 0, total: 0 });
+  });
+
+  it.each<[string, unknown]>([
+    ['null payload', null],
+    ['undefined payload', undefined],
+    ['a string payload', 'usage'],
+    ['a number payload', 42],
+    ['no usage', { id: 'x', choices: [] }],
+    ['usage: null', { usage: null }],
+    ['usage: a string', { usage: '17 tokens' }],
+    ['usage: a number', { usage: 17 }],
+    ['usage: {}', { usage: {} }],
+    ['string counts', { usage: { prompt_tokens: '17', completion_tokens: '5' } }],
+    ['negative counts', { usage: { prompt_tokens: -1, completion_tokens: -2 } }],
+    ['non-finite counts', { usage: { prompt_tokens: Number.NaN, completion_tokens: Number.POSITIVE_INFINITY } }],
+    ['only a total', { usage: { total_tokens: 22 } }],
+  ])('returns null for %s', (_name, payload) => {
+    expect(usageOf('chat.completions', payload)).toBeNull();
+    expect(usageOf('responses', payload)).toBeNull();
+  });
+});
+
+describe('completionTextOf', () => {
+  it('reads a chat message content', () => {
+    const payload = { choices: [{ index: 0, message: { role: 'assistant', content: 'The capital of France is Paris.' }, finish_reason: 'stop' }] };
+    expect(completionTextOf('chat.completions', payload)).toBe('The capital of France is Paris.');
+  });
+
+  it('reads chat tool_calls as their JSON', () => {
+    const toolCalls = [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }];
+    const payload = { choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: toolCalls }, finish_reason: 'tool_calls' }] };
+    expect(completionTextOf('chat.completions', payload)).toBe(JSON.stringify(toolCalls));
+  });
+
+  it('reads content and tool_calls together, across choices (n > 1)', () => {
+    const toolCalls = [{ id: 'call_2', type: 'function', function: { name: 'f', arguments: '{}' } }];
+    const payload = {
+      choices: [
+        { index: 0, message: { role: 'assistant', content: 'Let me check. ', tool_calls: toolCalls } },
+        { index: 1, message: { role: 'assistant', content: 'Second answer.' } },
+      ],
+    };
+    expect(completionTextOf('chat.completions', payload)).toBe(`Let me check. ${JSON.stringify(toolCalls)}Second answer.`);
+  });
+
+  it('reads legacy completions text', () => {
+    const payload = {
+      object: 'text_completion',
+      choices: [
+        { index: 0, text: ' there was a princess.', finish_reason: 'stop' },
+        { index: 1, text: ' there was a dragon.', finish_reason: 'stop' },
+      ],
+    };
+    expect(completionTextOf('completions', payload)).toBe(' there was a princess. there was a dragon.');
+  });
+
+  it('reads responses output message content', () => {
+    const payload = {
+      object: 'response',
+      output: [
+        { type: 'reasoning', id: 'rs_1', summary: [] },
+        {
+          type: 'message',
+          id: 'msg_1',
+          role: 'assistant',
+          content: [
+            { type: 'output_text', text: 'Hello, ', annotations: [] },
+            { type: 'output_text', text: 'world.', annotations: [] },
+          ],
+        },
+      ],
+    };
+    expect(completionTextOf('responses', payload)).toBe('Hello, world.');
+  });
+
+  it('reads nothing from a Responses-shaped output for chat', () => {
+    expect(completionTextOf('chat.completions', { output: [{ content: [{ type: 'output_text', text: 'x' }] }] })).toBe('');
+  });
+
+  // The stream tap counts response.function_call_arguments.delta; the non-streamed answer should count the same text,
+  // as it does for chat tool_calls.
+  it('reads responses function_call arguments', () => {
+    const payload = {
+      object: 'response',
+      output: [{ type: 'function_call', id: 'fc_1', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris","unit":"c"}', status: 'completed' }],
+    };
+    expect(completionTextOf('responses', payload)).toContain('{"city":"Paris","unit":"c"}');
+  });
+
+  // The stream tap counts delta.refusal and response.refusal.delta; the non-streamed answer should count them too.
+  it('reads refusals (chat message.refusal, responses refusal parts)', () => {
+    const refusal = "I'm sorry, I can't help with that request.";
+    expect(completionTextOf('chat.completions', { choices: [{ message: { role: 'assistant', content: null, refusal } }] })).toBe(refusal);
+    expect(completionTextOf('responses', { output: [{ type: 'message', role: 'assistant', content: [{ type: 'refusal', refusal }] }] })).toBe(refusal);
+  });
+
+  it.each<[string, unknown]>([
+    ['null', null],
+    ['a string', 'text'],
+    ['no choices', { id: 'x' }],
+    ['choices: a string', { choices: 'abc' }],
+    ['an empty message', { choices: [{ message: {} }] }],
+    ['non-string content', { choices: [{ message: { content: 42 }, text: 7 }] }],
+  ])('returns "" for %s', (_name, payload) => {
+    expect(completionTextOf('chat.completions', payload)).toBe('');
+  });
+
+  it('returns "" for responses payloads without usable output', () => {
+    expect(completionTextOf('responses', { output: 'nope' })).toBe('');
+    expect(completionTextOf('responses', { output: [{ type: 'message', content: 'plain' }] })).toBe('');
+  });
+});
