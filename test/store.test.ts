@@ -54,7 +54,7 @@ function project(resourceId: string, over: Partial<Project> = {}): Project {
   };
 }
 function gateway(resourceId: string, instanceId: string, over: Partial<Gateway> = {}): Gateway {
-  return { id: newId('gw'), name: uniq('gw'), resourceId, instanceId, status: 'provisioning', createdAt: at(1), ...over };
+  return { id: newId('gw'), name: uniq('gw'), resourceId, instanceId, status: 'provisioning', logContent: false, createdAt: at(1), ...over };
 }
 function limit(gatewayId: string, projectId: string, deploymentId: string | null, over: Partial<Limit> = {}): Limit {
   return {

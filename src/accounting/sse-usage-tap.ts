@@ -73,28 +73,32 @@ export class SseUsageTap {
     if (at === -1) return false;
     const payload = event.slice(at + 5).trim();
     if (payload === '[DONE]' || payload.length === 0) return false;
-    let json: Record<string, unknown>;
+    let json: unknown;
     try {
-      json = JSON.parse(payload) as Record<string, unknown>;
+      json = JSON.parse(payload);
     } catch {
       return false;
     }
-    return this.operation === 'responses' ? this.observeResponsesEvent(json) : this.observeChunk(json);
+    if (json === null || typeof json !== 'object') return false;
+    return this.operation === 'responses'
+      ? this.observeResponsesEvent(json as Record<string, unknown>)
+      : this.observeChunk(json as Record<string, unknown>);
   }
 
   private observeChunk(chunk: Record<string, unknown>): boolean {
     const choices = chunk.choices;
     if (Array.isArray(choices)) {
       for (const choice of choices) {
-        const c = choice as { delta?: Record<string, unknown>; text?: unknown };
+        if (!choice || typeof choice !== 'object') continue;
+        const c = choice as { delta?: Record<string, unknown> | null; text?: unknown };
         if (typeof c.text === 'string') this.text.push(c.text);
         const delta = c.delta;
-        if (!delta) continue;
+        if (!delta || typeof delta !== 'object') continue;
         if (typeof delta.content === 'string') this.text.push(delta.content);
         if (typeof delta.refusal === 'string') this.text.push(delta.refusal);
         if (Array.isArray(delta.tool_calls)) {
           for (const call of delta.tool_calls) {
-            const fn = (call as { function?: { name?: unknown; arguments?: unknown } }).function;
+            const fn = (call as { function?: { name?: unknown; arguments?: unknown } } | null)?.function;
             if (typeof fn?.name === 'string') this.text.push(fn.name);
             if (typeof fn?.arguments === 'string') this.text.push(fn.arguments);
           }

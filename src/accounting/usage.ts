@@ -33,16 +33,27 @@ export function completionTextOf(operation: Operation, payload: unknown): string
   let text = '';
   if (operation === 'responses' && Array.isArray(p.output)) {
     for (const item of p.output) {
-      const content = (item as { content?: unknown }).content;
-      if (!Array.isArray(content)) continue;
-      for (const part of content) if (typeof (part as { text?: unknown }).text === 'string') text += (part as { text: string }).text;
+      if (!item || typeof item !== 'object') continue;
+      const i = item as { content?: unknown; arguments?: unknown; name?: unknown };
+      if (typeof i.name === 'string') text += i.name;
+      if (typeof i.arguments === 'string') text += i.arguments;
+      if (!Array.isArray(i.content)) continue;
+      for (const part of i.content) {
+        const t = part as { text?: unknown; refusal?: unknown } | null;
+        if (typeof t?.text === 'string') text += t.text;
+        if (typeof t?.refusal === 'string') text += t.refusal;
+      }
     }
   } else if (Array.isArray(p.choices)) {
     for (const choice of p.choices) {
-      const c = choice as { text?: unknown; message?: { content?: unknown; tool_calls?: unknown } };
+      if (!choice || typeof choice !== 'object') continue;
+      const c = choice as { text?: unknown; message?: { content?: unknown; refusal?: unknown; tool_calls?: unknown } | null };
       if (typeof c.text === 'string') text += c.text;
-      if (typeof c.message?.content === 'string') text += c.message.content;
-      if (Array.isArray(c.message?.tool_calls)) text += JSON.stringify(c.message.tool_calls);
+      const m = c.message;
+      if (!m || typeof m !== 'object') continue;
+      if (typeof m.content === 'string') text += m.content;
+      if (typeof m.refusal === 'string') text += m.refusal;
+      if (Array.isArray(m.tool_calls)) text += JSON.stringify(m.tool_calls);
     }
   }
   return text;

@@ -16,6 +16,10 @@ const schema = z.object({
   defaultCompletionReservation: z.coerce.number().int().min(1).default(1024),
   reservationTtlMs: z.coerce.number().int().min(1000).default(15 * 60_000),
   limiterCheckpointMs: z.coerce.number().int().min(100).default(5000),
+  ledger: z.enum(['on', 'off']).default('on'),
+  ledgerRetentionDays: z.coerce.number().int().min(1).default(30),
+  ledgerFlushMs: z.coerce.number().int().min(10).default(250),
+  metricsToken: z.string().min(1).optional(),
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
   secretKey: z.string().optional(),
 });
@@ -35,6 +39,10 @@ export const ENV_NAMES: Record<keyof z.infer<typeof schema>, string> = {
   defaultCompletionReservation: 'TOLLGATE_DEFAULT_COMPLETION_RESERVATION',
   reservationTtlMs: 'TOLLGATE_RESERVATION_TTL_MS',
   limiterCheckpointMs: 'TOLLGATE_LIMITER_CHECKPOINT_MS',
+  ledger: 'TOLLGATE_LEDGER',
+  ledgerRetentionDays: 'TOLLGATE_LEDGER_RETENTION_DAYS',
+  ledgerFlushMs: 'TOLLGATE_LEDGER_FLUSH_MS',
+  metricsToken: 'TOLLGATE_METRICS_TOKEN',
   adminToken: 'TOLLGATE_ADMIN_TOKEN',
   secretKey: 'TOLLGATE_SECRET_KEY',
 };

@@ -3,7 +3,9 @@ import type { KeySlot } from '../domain/model.js';
 import { TollgateError } from '../errors.js';
 import { hashSecret } from '../security/keys.js';
 import type { Store } from '../store/store.js';
+import type { Limiter } from '../limits/limiter.js';
 import type { AdminService } from './admin-service.js';
+import { registerUsageRoutes } from './usage-routes.js';
 import { authorize, principalOf, type Principal } from './permissions.js';
 import {
   adminTokenBody,
@@ -11,6 +13,7 @@ import {
   deploymentBody,
   deploymentPatch,
   gatewayBody,
+  gatewayPatch,
   instanceBody,
   limitBody,
   limitPatch,
@@ -29,8 +32,8 @@ declare module 'fastify' {
 type P<T extends string> = { [K in T]: string };
 
 /** The admin REST API under /admin/v1: JSON, bearer admin tokens, a role check on every route. */
-export async function adminRoutes(app: FastifyInstance, deps: { service: AdminService; store: Store }): Promise<void> {
-  const { service, store } = deps;
+export async function adminRoutes(app: FastifyInstance, deps: { service: AdminService; store: Store; limiter: Limiter }): Promise<void> {
+  const { service, store, limiter } = deps;
   app.decorateRequest('principal', null);
 
   // Many clients send Content-Type: application/json on bodiless calls (DELETE, PUT, regenerate).
@@ -124,6 +127,10 @@ export async function adminRoutes(app: FastifyInstance, deps: { service: AdminSe
     return reply.code(201).send(await service.createGateway(who(r), parse(gatewayBody, r.body)));
   });
   app.get<{ Params: P<'g'> }>('/gateways/:g', async (r) => (authorize(who(r), 'read'), service.getGateway(r.params.g)));
+  app.patch<{ Params: P<'g'> }>('/gateways/:g', async (r) => {
+    authorize(who(r), 'manage-gateways');
+    return service.updateGateway(who(r), r.params.g, parse(gatewayPatch, r.body));
+  });
   app.delete<{ Params: P<'g'> }>('/gateways/:g', async (r, reply) => {
     authorize(who(r), 'manage-gateways');
     await service.deleteGateway(who(r), r.params.g);
@@ -172,6 +179,8 @@ export async function adminRoutes(app: FastifyInstance, deps: { service: AdminSe
     const q = parse(auditQuery, r.query);
     return service.listAudit({ limit: q.limit, ...(q.cursor ? { before: q.cursor } : {}) });
   });
+  registerUsageRoutes(app, { service, usage: store.usage, limiter, who });
+
   app.get('/whoami', async (r) => {
     const p = who(r);
     return { name: p.name, role: p.role, resources: p.resources };

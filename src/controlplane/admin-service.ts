@@ -320,6 +320,7 @@ export class AdminService {
       resourceId: resource.id,
       instanceId: instance.id,
       status: 'provisioning',
+      logContent: false,
       createdAt: now(),
     };
     const created = instance;
@@ -328,6 +329,16 @@ export class AdminService {
       await tx.insertGateway(gateway);
     });
     return gatewayView(gateway, resource.name, instance.name);
+  }
+
+  /** Gateway settings: whether the ledger keeps prompt and completion content. */
+  async updateGateway(actor: Principal, name: string, patch: { logContent?: boolean }) {
+    const gateway = await this.gateway(name);
+    if (patch.logContent !== undefined && patch.logContent !== gateway.logContent) {
+      const logContent = patch.logContent;
+      await this.change(actor, 'gateway.update', `gateways/${name}`, { logContent }, (tx) => tx.setGatewayLogContent(gateway.id, logContent));
+    }
+    return this.gatewayViewOf({ ...gateway, ...patch });
   }
 
   async deleteGateway(actor: Principal, name: string) {

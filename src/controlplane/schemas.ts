@@ -46,6 +46,8 @@ export const gatewayBody = z.strictObject({
   ),
 });
 
+export const gatewayPatch = z.strictObject({ logContent: z.boolean().optional() });
+
 const quotaPeriod = z.enum(QUOTA_PERIODS, { message: `must be one of ${QUOTA_PERIODS.join(', ')}` });
 export const limitBody = z.strictObject({
   project: name,

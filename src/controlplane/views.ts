@@ -46,6 +46,7 @@ export const gatewayView = (g: Gateway, resourceName: string, instanceName: stri
   resource: resourceName,
   instance: instanceName,
   status: g.status,
+  logContent: g.logContent,
   createdAt: g.createdAt,
 });
 

@@ -7,6 +7,7 @@ import { UpstreamFailure, type Operation, type UpstreamResponse } from '../provi
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ConfigSnapshot, DeploymentRuntime, ProjectRuntime } from '../snapshot/config-snapshot.js';
 import { authenticateProject } from './authenticate.js';
+import type { ExchangeObserver, ExchangeRecord } from './exchange-observer.js';
 import { countedUsage, limitHeaders, reserveTokens, type GovernanceSettings, type TokenHold } from './governance.js';
 import { isEventStream, readBody, relayStream, sendBuffered } from './relay.js';
 import { readRequestFacts } from './request-body.js';
@@ -16,32 +17,17 @@ export interface DataPlaneDeps {
   providers: ProviderRegistry;
   limiter: Limiter;
   governance: GovernanceSettings;
+  /** The ledger and the metrics; told about every exchange once it is over. */
+  observers: readonly ExchangeObserver[];
 }
+
+/** Content kept in the ledger is cut at this many characters per side. */
+const CONTENT_LIMIT = 32_768;
 
 export interface ProxyRoute {
   operation: Operation;
   /** Azure style: the deployment is in the path; OpenAI style: it is the body's `model`. */
   deploymentFromPath: boolean;
-}
-
-export type Outcome = 'ok' | 'rate_limited' | 'quota_exceeded' | 'rejected' | 'upstream_error' | 'client_aborted';
-
-/** What one data-plane exchange did, for its log line (and the request ledger). */
-export interface ExchangeRecord {
-  project?: string;
-  gateway?: string;
-  deployment?: string;
-  operation: Operation;
-  stream: boolean;
-  status?: number;
-  upstreamStatus?: number;
-  upstreamMs?: number;
-  outcome: Outcome;
-  errorCode?: string;
-  reservedTokens?: number;
-  promptTokens?: number;
-  completionTokens?: number;
-  totalTokens?: number;
 }
 
 /** One request's state on its way through the gateway. Not shared: one per request. */
@@ -53,11 +39,23 @@ class Exchange {
   upstreamSent = false;
   private settled = false;
 
+  /** Set when the gateway keeps content: the prompt side, captured before forwarding. */
+  requestContent: unknown = undefined;
+
   constructor(
     private readonly limiter: Limiter,
     operation: Operation,
+    requestId: string,
   ) {
-    this.record = { operation, stream: false, outcome: 'ok' };
+    this.record = { requestId, startedAtMs: Date.now(), durationMs: 0, operation, stream: false, outcome: 'ok' };
+  }
+
+  keepContent(responseText: string): void {
+    if (this.requestContent === undefined) return;
+    this.record.content = JSON.stringify({
+      request: truncate(JSON.stringify(this.requestContent)),
+      response: truncate(responseText),
+    });
   }
 
   /** Records what the request used: the upstream's usage, or the tokens counted without it. */
@@ -90,7 +88,7 @@ class Exchange {
  */
 export async function proxy(deps: DataPlaneDeps, route: ProxyRoute, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const started = performance.now();
-  const x = new Exchange(deps.limiter, route.operation);
+  const x = new Exchange(deps.limiter, route.operation, request.id);
   const abort = new AbortController();
   const onClose = () => {
     if (!reply.raw.writableEnded) abort.abort();
@@ -103,7 +101,13 @@ export async function proxy(deps: DataPlaneDeps, route: ProxyRoute, request: Fas
   } finally {
     reply.raw.off('close', onClose);
     await x.settle(null); // never leak a reservation: anything not settled by now is returned
-    request.log.info({ ...x.record, durationMs: round(performance.now() - started) }, 'proxied request');
+    const record = x.record;
+    record.durationMs = round(performance.now() - started);
+    if (record.status === undefined) record.status = record.outcome === 'client_aborted' ? 499 : (record.upstreamStatus ?? 502);
+    if (x.tap) x.keepContent(x.tap.generatedText());
+    for (const observer of deps.observers) observer.exchangeFinished(record);
+    const { content: _content, ...line } = record;
+    request.log.info(line, 'proxied request');
   }
 }
 
@@ -119,6 +123,7 @@ async function forward(
   const project = authenticateProject(deps.snapshots.current, request.headers);
   record.project = project.name;
   record.gateway = project.gateway?.name;
+  if (project.gateway?.logContent) x.requestContent = request.body;
   const facts = readRequestFacts(request.body, route.operation);
   record.stream = facts.stream;
   const deployment = resolveDeployment(route, request, project, facts.model);
@@ -161,6 +166,7 @@ async function forward(
     } else {
       record.outcome = 'upstream_error'; // a failed call releases its reservation in full
     }
+    x.keepContent(raw.toString('utf8'));
     // Settle before answering, so the headers and the very next request see the real count.
     await x.settle(consumed);
     const headers = x.hold ? limitHeaders(x.hold, consumed) : consumed === null ? {} : { 'x-tokens-consumed': String(consumed) };
@@ -244,5 +250,6 @@ function apiVersionOf(request: FastifyRequest): string | null {
   return typeof value === 'string' && value.length > 0 ? value : null;
 }
 
+const truncate = (text: string) => (text.length > CONTENT_LIMIT ? `${text.slice(0, CONTENT_LIMIT)}…[truncated]` : text);
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const round = (ms: number) => Math.round(ms * 100) / 100;

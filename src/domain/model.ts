@@ -68,6 +68,8 @@ export interface Gateway {
   resourceId: string;
   instanceId: string;
   status: GatewayStatus;
+  /** Whether the request ledger keeps prompt and completion content for this gateway. */
+  logContent: boolean;
   createdAt: string;
 }
 

@@ -95,8 +95,7 @@ export class MemoryLimiter implements Limiter {
       const rule = rules[i]!;
       const state = this.stateOf(rule.id);
       states[i] = state;
-      const denied = this.check(rule, state, tokens, now, second);
-      if (denied && rank(denied) > (refusal ? rank(refusal) : -1)) refusal = denied;
+      refusal = worse(refusal, this.check(rule, state, tokens, now, second));
     }
     if (refusal) return refusal;
 
@@ -236,24 +235,27 @@ export class MemoryLimiter implements Limiter {
     }
   }
 
+  /** The refusal this rule gives the request, if any (the worst, when both its TPM and quota refuse). */
   private check(rule: LimitRule, state: LimitState, tokens: number, now: number, second: number): Refusal | null {
+    let quota: Refusal | null = null;
+    let tpm: Refusal | null = null;
     if (rule.tokenQuota !== null && rule.quotaPeriod !== null) {
       const used = state.quotaUsedAt(rule.quotaPeriod, now);
       const end = periodEnd(rule.quotaPeriod, state.quotaStart);
-      if (tokens > rule.tokenQuota) return refuse(rule, 'quota', rule.tokenQuota, null, end);
-      if (used + tokens > rule.tokenQuota) {
-        return refuse(rule, 'quota', rule.tokenQuota, Math.max(1, Math.ceil((end - now) / 1000)), end);
+      if (tokens > rule.tokenQuota) quota = refuse(rule, 'quota', rule.tokenQuota, null, end);
+      else if (used + tokens > rule.tokenQuota) {
+        quota = refuse(rule, 'quota', rule.tokenQuota, Math.max(1, Math.ceil((end - now) / 1000)), end);
       }
     }
     if (rule.tokensPerMinute !== null) {
-      if (tokens > rule.tokensPerMinute) return refuse(rule, 'tpm', rule.tokensPerMinute, null, null);
       const used = state.window.used(second);
-      if (used + tokens > rule.tokensPerMinute) {
+      if (tokens > rule.tokensPerMinute) tpm = refuse(rule, 'tpm', rule.tokensPerMinute, null, null);
+      else if (used + tokens > rule.tokensPerMinute) {
         const freedAt = state.window.secondWhenFreed(second, used + tokens - rule.tokensPerMinute) ?? second + WINDOW_SECONDS;
-        return refuse(rule, 'tpm', rule.tokensPerMinute, Math.max(1, Math.ceil((freedAt * 1000 - now) / 1000)), null);
+        tpm = refuse(rule, 'tpm', rule.tokensPerMinute, Math.max(1, Math.ceil((freedAt * 1000 - now) / 1000)), null);
       }
     }
-    return null;
+    return worse(quota, tpm);
   }
 
   private standing(rules: readonly LimitRule[], states: readonly LimitState[], now: number, second: number): Standing {
@@ -317,7 +319,19 @@ function refuse(rule: LimitRule, kind: 'tpm' | 'quota', limit: number, retryAfte
   return { ok: false, rule, kind, limit, retryAfterSeconds, periodEnd };
 }
 
-/** Which refusal to report when several limits refuse: one that can never fit, then a quota, then TPM. */
+/**
+ * Which refusal to report when several refuse: one that can never fit, then a quota, then TPM;
+ * between equals, the one that lasts longest, so the request does fit after its Retry-After.
+ */
+function worse(a: Refusal | null, b: Refusal | null): Refusal | null {
+  if (!a) return b;
+  if (!b) return a;
+  const ra = rank(a);
+  const rb = rank(b);
+  if (ra !== rb) return ra > rb ? a : b;
+  return (b.retryAfterSeconds ?? 0) > (a.retryAfterSeconds ?? 0) ? b : a;
+}
+
 function rank(r: Refusal): number {
   return (r.retryAfterSeconds === null ? 2 : 0) + (r.kind === 'quota' ? 1 : 0);
 }

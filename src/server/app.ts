@@ -1,13 +1,10 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { Agent } from 'undici';
 import type { Settings } from '../config/settings.js';
 import { AdminService } from '../controlplane/admin-service.js';
 import { adminRoutes } from '../controlplane/admin-routes.js';
 import { dataPlaneRoutes } from '../dataplane/routes.js';
-import { TollgateError } from '../errors.js';
 import type { Limiter } from '../limits/limiter.js';
 import { LimiterCheckpoint } from '../limits/checkpoint.js';
 import { MemoryLimiter } from '../limits/memory-limiter.js';
@@ -19,7 +16,12 @@ import { openSqliteStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { ensureAdminToken } from './bootstrap.js';
 import { ConnectionTracker } from './connections.js';
-import { errorBody } from './error-body.js';
+import { TollgateError } from '../errors.js';
+import { Metrics } from '../observability/metrics.js';
+import { LedgerRecorder } from '../usage/ledger-recorder.js';
+import { LedgerRetention } from '../usage/ledger-retention.js';
+import { LedgerWriter } from '../usage/ledger-writer.js';
+import { createHttpServer } from './http-server.js';
 
 export interface TollgateOptions {
   settings: Settings;
@@ -38,14 +40,15 @@ export interface Tollgate {
   readonly service: AdminService;
   readonly snapshots: SnapshotSource;
   readonly limiter: Limiter;
+  readonly metrics: Metrics;
+  /** null when TOLLGATE_LEDGER=off. */
+  readonly ledger: LedgerWriter | null;
   readonly logger: Logger;
   /** Set when start-up generated the first owner token; shown once. */
   readonly generatedAdminToken: string | null;
   listen(): Promise<string>;
   close(): Promise<void>;
 }
-
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** Assembles one node: store, config snapshots, control plane and data plane on one HTTP server. */
 export async function createTollgate(options: TollgateOptions): Promise<Tollgate> {
@@ -72,45 +75,23 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     checkpoint.start();
     limiter = memory;
   }
+  const metrics = new Metrics();
+  let ledger: LedgerWriter | null = null;
+  if (settings.ledger === 'on') {
+    ledger = new LedgerWriter(store.usage, logger, {
+      flushIntervalMs: settings.ledgerFlushMs,
+      batchSize: 1000,
+      maxQueue: 100_000,
+      onDropped: (n) => metrics.ledgerDropped.inc(n),
+    });
+    ledger.start();
+  }
+  const retention = new LedgerRetention(store.usage, logger, settings.ledgerRetentionDays);
+  retention.start();
   const service = new AdminService({ store, secrets, providers, onConfigChange: () => snapshots.refresh() });
 
-  const app: FastifyInstance = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
-    // One line per request, written by our own hooks rather than Fastify's two.
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: settings.maxBodyBytes,
-    genReqId: (req: IncomingMessage) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
-    return503OnClosing: true,
-  });
-
+  const app = createHttpServer(settings, logger);
   const connections = new ConnectionTracker(app.server);
-
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    // The data plane writes its own, richer line per request.
-    if (!request.url.startsWith('/openai/')) {
-      request.log.info({ method: request.method, url: request.url, status: reply.statusCode, durationMs: Math.round(reply.elapsedTime) }, 'request');
-    }
-  });
-
-  app.setErrorHandler((err: FastifyError | TollgateError, request, reply) => {
-    const error = asCatalogued(err, settings.maxBodyBytes);
-    if (error) {
-      if (error.options.headers) reply.headers(error.options.headers);
-      return reply.code(error.status).send(errorBody(error));
-    }
-    request.log.error({ err }, 'unexpected error');
-    return reply.code(500).send(errorBody(new TollgateError('internal_error', `Internal error; quote request id ${request.id} when reporting it.`)));
-  });
-  app.setNotFoundHandler((request, reply) => {
-    const error = new TollgateError('route_not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`);
-    return reply.code(404).send(errorBody(error));
-  });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
@@ -121,12 +102,19 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     }
     return { status: 'ready', configVersion: snapshots.current.version };
   });
-  await app.register(adminRoutes, { prefix: '/admin/v1', service, store });
+  app.get('/metrics', async (request, reply) => {
+    if (settings.metricsToken && request.headers.authorization !== `Bearer ${settings.metricsToken}`) {
+      throw new TollgateError('unauthorized', 'metrics need Authorization: Bearer <TOLLGATE_METRICS_TOKEN>');
+    }
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  await app.register(adminRoutes, { prefix: '/admin/v1', service, store, limiter });
   await app.register(dataPlaneRoutes, {
     snapshots,
     providers,
     limiter,
     governance: { defaultCompletionReservation: settings.defaultCompletionReservation },
+    observers: ledger ? [metrics, new LedgerRecorder(ledger)] : [metrics],
   });
 
   let closed = false;
@@ -136,6 +124,8 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     service,
     snapshots,
     limiter,
+    metrics,
+    ledger,
     logger,
     generatedAdminToken,
     listen: () => app.listen({ port: settings.port, host: settings.host }),
@@ -145,6 +135,9 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
       snapshots.stop();
       await closeGracefully(app, connections, settings.shutdownGraceMs);
       await dispatcher.close();
+      // Every request has finished: write what the ledger still holds.
+      await ledger?.stop();
+      retention.stop();
       // After the last request has settled: the checkpoint holds the final counts.
       await checkpoint?.stop();
       await limiter.close();
@@ -170,15 +163,3 @@ async function closeGracefully(app: FastifyInstance, connections: ConnectionTrac
   }
 }
 
-/** Framework errors (body parsing, size) become catalogued ones; anything else is unexpected. */
-function asCatalogued(err: FastifyError | TollgateError, maxBodyBytes: number): TollgateError | null {
-  if (err instanceof TollgateError) return err;
-  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413) {
-    return new TollgateError('request_too_large', `The request body is larger than the limit of ${maxBodyBytes} bytes.`);
-  }
-  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.statusCode === 415) {
-    return new TollgateError('invalid_request', 'Send the request body as JSON (Content-Type: application/json).');
-  }
-  if (err.statusCode === 400) return new TollgateError('invalid_request', err.message);
-  return null;
-}

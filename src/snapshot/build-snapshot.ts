@@ -33,6 +33,7 @@ export function buildSnapshot(records: ConfigRecords, secrets: SecretBox, served
       name: g.name,
       resourceName: resourceNames.get(g.resourceId) ?? '',
       instanceName,
+      logContent: g.logContent,
     });
     gatewaysByResource.set(g.resourceId, runtime);
     gatewaysById.set(g.id, runtime);

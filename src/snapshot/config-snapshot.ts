@@ -18,6 +18,8 @@ export interface GatewayRuntime {
   readonly name: string;
   readonly resourceName: string;
   readonly instanceName: string;
+  /** Keep prompt and completion content in the request ledger. */
+  readonly logContent: boolean;
 }
 
 export interface ProjectRuntime {

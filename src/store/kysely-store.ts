@@ -14,6 +14,8 @@ import type {
   Resource,
   Role,
 } from '../domain/model.js';
+import type { UsageStore } from '../usage/ledger.js';
+import { KyselyUsageStore } from './kysely-usage-store.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import {
@@ -65,6 +67,7 @@ const toGateway = (r: Row<'gateways'>): Gateway => ({
   resourceId: r.resource_id,
   instanceId: r.instance_id,
   status: r.status as GatewayStatus,
+  logContent: Number(r.log_content) === 1,
   createdAt: r.created_at,
 });
 const toLimit = (r: Row<'limits'>): Limit => ({
@@ -117,11 +120,15 @@ async function guardUnique<T>(op: Promise<T>): Promise<T> {
 
 /** The store on any Kysely dialect: SQLite (embedded default) or PostgreSQL (cluster). */
 export class KyselyStore implements Store {
+  readonly usage: UsageStore;
+
   constructor(
     private readonly db: Kysely<Database> | Transaction<Database>,
     readonly dialect: 'sqlite' | 'postgres',
     private readonly onClose: () => Promise<void> = async () => {},
-  ) {}
+  ) {
+    this.usage = new KyselyUsageStore(db as Kysely<Database>);
+  }
 
   async migrate(): Promise<void> {
     const migrator = new Migrator({ db: this.db, provider: migrationProvider });
@@ -299,6 +306,7 @@ export class KyselyStore implements Store {
           resource_id: g.resourceId,
           instance_id: g.instanceId,
           status: g.status,
+          log_content: g.logContent ? 1 : 0,
           created_at: g.createdAt,
         })
         .execute(),
@@ -321,6 +329,9 @@ export class KyselyStore implements Store {
   }
   async setGatewayStatus(id: string, status: GatewayStatus): Promise<void> {
     await this.db.updateTable('gateways').set({ status }).where('id', '=', id).execute();
+  }
+  async setGatewayLogContent(id: string, logContent: boolean): Promise<void> {
+    await this.db.updateTable('gateways').set({ log_content: logContent ? 1 : 0 }).where('id', '=', id).execute();
   }
   async deleteGateway(id: string): Promise<void> {
     await this.db.deleteFrom('gateways').where('id', '=', id).execute();

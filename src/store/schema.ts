@@ -37,6 +37,7 @@ export interface Database {
     instance_id: string;
     status: string;
     created_at: string;
+    log_content: number;
   };
   limits: {
     id: string;
@@ -70,4 +71,47 @@ export interface Database {
   };
   config_version: { id: number; version: number };
   limiter_state: { limit_id: string; state: string; updated_at: string };
+  request_log: {
+    id: string;
+    at_ms: number;
+    request_id: string;
+    gateway: string;
+    project: string;
+    deployment: string | null;
+    operation: string;
+    stream: number;
+    status: number;
+    outcome: string;
+    error_code: string | null;
+    upstream_status: number | null;
+    prompt_tokens: number;
+    completion_tokens: number;
+    total_tokens: number;
+    latency_ms: number;
+    upstream_ms: number | null;
+    overhead_ms: number | null;
+    content: string | null;
+  };
+  usage_minute: RollupRow;
+  usage_hour: RollupRow;
+  usage_day: RollupRow;
+}
+
+export interface RollupRow {
+  gateway: string;
+  project: string;
+  /** '' for requests refused before a deployment was known. */
+  deployment: string;
+  bucket_ms: number;
+  requests: number;
+  ok: number;
+  rate_limited: number;
+  quota_exceeded: number;
+  rejected: number;
+  upstream_error: number;
+  client_aborted: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  latency_ms: number;
 }

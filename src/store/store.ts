@@ -9,6 +9,7 @@ import type {
   Project,
   Resource,
 } from '../domain/model.js';
+import type { UsageStore } from '../usage/ledger.js';
 
 /** Every configuration record at one version: what a config snapshot is built from. */
 export interface ConfigRecords {
@@ -47,6 +48,8 @@ export type LimitPatch = Partial<Pick<Limit, 'tokensPerMinute' | 'tokenQuota' | 
  */
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  /** The request ledger and usage rollups. */
+  readonly usage: UsageStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
   /** Runs fn atomically; the store passed to fn is bound to the transaction. */
@@ -81,6 +84,7 @@ export interface Store {
   findGatewayByResource(resourceId: string): Promise<Gateway | undefined>;
   findGatewayByInstance(instanceId: string): Promise<Gateway | undefined>;
   setGatewayStatus(id: string, status: GatewayStatus): Promise<void>;
+  setGatewayLogContent(id: string, logContent: boolean): Promise<void>;
   deleteGateway(id: string): Promise<void>;
 
   insertLimit(limit: Limit): Promise<void>;

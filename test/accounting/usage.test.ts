@@ -143,10 +143,12 @@ describe('completionTextOf', () => {
   });
 
   // The stream tap counts delta.refusal and response.refusal.delta; the non-streamed answer should count them too.
-  it('reads refusals (chat message.refusal, responses refusal parts)', () => {
-    const refusal = "I'm sorry, I can't help with that request.";
-    expect(completionTextOf('chat.completions', { choices: [{ message: { role: 'assistant', content: null, refusal } }] })).toBe(refusal);
-    expect(completionTextOf('responses', { output: [{ type: 'message', role: 'assistant', content: [{ type: 'refusal', refusal }] }] })).toBe(refusal);
+  const refusal = "I'm sorry, I can't help with that request.";
+  it.each<[Operation, unknown]>([
+    ['chat.completions', { choices: [{ message: { role: 'assistant', content: null, refusal } }] }],
+    ['responses', { output: [{ type: 'message', role: 'assistant', content: [{ type: 'refusal', refusal }] }] }],
+  ])('reads refusals (%s)', (operation, payload) => {
+    expect(completionTextOf(operation, payload)).toBe(refusal);
   });
 
   it.each<[string, unknown]>([
@@ -158,6 +160,16 @@ describe('completionTextOf', () => {
     ['non-string content', { choices: [{ message: { content: 42 }, text: 7 }] }],
   ])('returns "" for %s', (_name, payload) => {
     expect(completionTextOf('chat.completions', payload)).toBe('');
+  });
+
+  // BUG: array entries are cast without a null check, so a null choice/output item/part throws a TypeError.
+  it.each<[Operation, unknown, string]>([
+    ['chat.completions', { choices: [null, { message: { content: 'ok' } }] }, 'ok'],
+    ['completions', { choices: [{ text: 'ok' }, null] }, 'ok'],
+    ['responses', { output: [null, { type: 'message', content: [null, { type: 'output_text', text: 'ok' }] }] }, 'ok'],
+  ])('skips null entries without throwing (%s)', (operation, payload, text) => {
+    expect(() => completionTextOf(operation, payload)).not.toThrow();
+    expect(completionTextOf(operation, payload)).toBe(text);
   });
 
   it('returns "" for responses payloads without usable output', () => {

@@ -1,0 +1,151 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Limiter } from '../limits/limiter.js';
+import { OUTCOMES, type LedgerEntry, type UsagePoint } from '../usage/ledger.js';
+import type { UsageStore } from '../usage/ledger.js';
+import type { AdminService } from './admin-service.js';
+import { authorize, type Principal } from './permissions.js';
+import { parse } from './schemas.js';
+
+const DAY = 86_400_000;
+const time = z.union([z.coerce.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
+
+const usageQuery = z.strictObject({
+  from: time.optional(),
+  to: time.optional(),
+  interval: z.enum(['minute', 'hour', 'day']).optional(),
+  project: z.string().optional(),
+  deployment: z.string().optional(),
+  groupBy: z.enum(['project', 'deployment']).optional(),
+});
+
+const logsQuery = z.strictObject({
+  from: time.optional(),
+  to: time.optional(),
+  project: z.string().optional(),
+  deployment: z.string().optional(),
+  outcome: z.enum(OUTCOMES).optional(),
+  cursor: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+export interface UsageRouteDeps {
+  service: AdminService;
+  usage: UsageStore;
+  limiter: Limiter;
+  who: (request: FastifyRequest) => Principal;
+}
+
+/** Usage time series, request logs and limit standing: read from rollups, the ledger and the limiter. */
+export function registerUsageRoutes(app: FastifyInstance, { service, usage, limiter, who }: UsageRouteDeps): void {
+  app.get<{ Params: { g: string } }>('/gateways/:g/usage', async (r) => {
+    authorize(who(r), 'read');
+    const gateway = await service.getGateway(r.params.g);
+    const q = parse(usageQuery, r.query);
+    const to = q.to ?? Date.now();
+    const from = q.from ?? to - DAY;
+    // Without an interval, the finest one that keeps the series short.
+    const interval = q.interval ?? (to - from <= 6 * 3_600_000 ? 'minute' : to - from <= 14 * DAY ? 'hour' : 'day');
+    const points = await usage.usage({
+      gateway: gateway.name,
+      fromMs: from,
+      toMs: to,
+      interval,
+      ...(q.project ? { project: q.project } : {}),
+      ...(q.deployment ? { deployment: q.deployment } : {}),
+      ...(q.groupBy ? { groupBy: q.groupBy } : {}),
+    });
+    return {
+      gateway: gateway.name,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      interval,
+      groupBy: q.groupBy ?? null,
+      series: toSeries(points, q.groupBy ?? null),
+      totals: sum(points),
+    };
+  });
+
+  app.get<{ Params: { g: string } }>('/gateways/:g/logs', async (r) => {
+    authorize(who(r), 'read');
+    const gateway = await service.getGateway(r.params.g);
+    const q = parse(logsQuery, r.query);
+    // One more than asked tells whether a next page exists.
+    const rows = await usage.logs({
+      gateway: gateway.name,
+      limit: q.limit + 1,
+      ...(q.from !== undefined ? { fromMs: q.from } : {}),
+      ...(q.to !== undefined ? { toMs: q.to } : {}),
+      ...(q.project ? { project: q.project } : {}),
+      ...(q.deployment ? { deployment: q.deployment } : {}),
+      ...(q.outcome ? { outcome: q.outcome } : {}),
+      ...(q.cursor ? { before: q.cursor } : {}),
+    });
+    const items = rows.slice(0, q.limit).map(logView);
+    return { items, nextCursor: rows.length > q.limit ? (items.at(-1)?.id ?? null) : null };
+  });
+
+  app.get<{ Params: { g: string; id: string } }>('/gateways/:g/limits/:id/status', async (r) => {
+    authorize(who(r), 'read');
+    const limit = await service.getLimit(r.params.g, r.params.id);
+    const status = await limiter.peek(limit);
+    return {
+      id: limit.id,
+      project: limit.project,
+      deployment: limit.deployment,
+      tpm: status.tpm && { ...status.tpm, resetAt: iso(status.tpm.resetAt) },
+      quota: status.quota && { ...status.quota, periodStart: iso(status.quota.periodStart), resetAt: iso(status.quota.resetAt) },
+    };
+  });
+}
+
+function toSeries(points: UsagePoint[], groupBy: 'project' | 'deployment' | null) {
+  const byGroup = new Map<string, ReturnType<typeof pointView>[]>();
+  for (const p of points) {
+    const key = p.group ?? '';
+    let list = byGroup.get(key);
+    if (!list) byGroup.set(key, (list = []));
+    list.push(pointView(p));
+  }
+  return [...byGroup.entries()].map(([group, list]) => (groupBy ? { [groupBy]: group === '' ? null : group, points: list } : { points: list }));
+}
+
+function pointView(p: UsagePoint) {
+  return { t: iso(p.bucketMs), requests: p.requests, tokens: p.tokens, avgLatencyMs: p.requests.total ? round(p.latencyMsSum / p.requests.total) : 0 };
+}
+
+function sum(points: UsagePoint[]) {
+  const requests: Record<string, number> = { total: 0, ...Object.fromEntries(OUTCOMES.map((o) => [o, 0])) };
+  const tokens = { prompt: 0, completion: 0, total: 0 };
+  for (const p of points) {
+    for (const key of Object.keys(requests)) requests[key]! += p.requests[key as keyof UsagePoint['requests']];
+    tokens.prompt += p.tokens.prompt;
+    tokens.completion += p.tokens.completion;
+    tokens.total += p.tokens.total;
+  }
+  return { requests, tokens };
+}
+
+function logView(e: LedgerEntry) {
+  return {
+    id: e.id,
+    time: iso(e.atMs),
+    requestId: e.requestId,
+    project: e.project,
+    deployment: e.deployment,
+    operation: e.operation,
+    stream: e.stream,
+    status: e.status,
+    outcome: e.outcome,
+    errorCode: e.errorCode,
+    upstreamStatus: e.upstreamStatus,
+    tokens: { prompt: e.promptTokens, completion: e.completionTokens, total: e.totalTokens },
+    latencyMs: e.latencyMs,
+    upstreamMs: e.upstreamMs,
+    overheadMs: e.overheadMs,
+    content: e.content === null ? null : (JSON.parse(e.content) as unknown),
+  };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const round = (n: number) => Math.round(n * 100) / 100;

@@ -1,0 +1,30 @@
+import type { Operation } from '../providers/provider.js';
+import type { Outcome } from '../usage/ledger.js';
+
+/** What one data-plane exchange did, for the log line, the request ledger and the metrics. */
+export interface ExchangeRecord {
+  requestId: string;
+  startedAtMs: number;
+  durationMs: number;
+  project?: string;
+  gateway?: string;
+  deployment?: string;
+  operation: Operation;
+  stream: boolean;
+  status?: number;
+  upstreamStatus?: number;
+  upstreamMs?: number;
+  outcome: Outcome;
+  errorCode?: string;
+  reservedTokens?: number;
+  promptTokens?: number;
+  completionTokens?: number;
+  totalTokens?: number;
+  /** Prompt and completion, captured only for gateways that log content. */
+  content?: string;
+}
+
+/** Told about every finished exchange, on the request path: must not block or do I/O. */
+export interface ExchangeObserver {
+  exchangeFinished(record: Readonly<ExchangeRecord>): void;
+}

@@ -1,0 +1,74 @@
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { ExchangeObserver, ExchangeRecord } from '../dataplane/exchange-observer.js';
+
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+/**
+ * Prometheus metrics. Labels are names only (gateway, project, deployment, outcome), never keys or
+ * ids, so cardinality stays that of the configuration. Requests without a known project are
+ * labelled "none".
+ */
+export class Metrics implements ExchangeObserver {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'gateway' | 'project' | 'deployment' | 'outcome'>;
+  private readonly tokens: Counter<'gateway' | 'project' | 'deployment' | 'type'>;
+  private readonly duration: Histogram<'gateway' | 'deployment'>;
+  private readonly upstreamDuration: Histogram<'gateway' | 'deployment'>;
+  private readonly decisions: Counter<'decision'>;
+  readonly ledgerDropped: Counter;
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.requests = new Counter({
+      name: 'tollgate_requests_total',
+      help: 'Data-plane requests by outcome (ok, rate_limited, quota_exceeded, rejected, upstream_error, client_aborted).',
+      labelNames: ['gateway', 'project', 'deployment', 'outcome'],
+      registers,
+    });
+    this.tokens = new Counter({
+      name: 'tollgate_tokens_total',
+      help: 'Tokens used (as settled), by type: prompt or completion.',
+      labelNames: ['gateway', 'project', 'deployment', 'type'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'tollgate_request_duration_seconds',
+      help: 'Time from request to the end of the response, gateway and upstream together.',
+      labelNames: ['gateway', 'deployment'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.upstreamDuration = new Histogram({
+      name: 'tollgate_upstream_duration_seconds',
+      help: 'Time spent waiting on and reading from the upstream.',
+      labelNames: ['gateway', 'deployment'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.decisions = new Counter({
+      name: 'tollgate_limiter_decisions_total',
+      help: 'Limiter decisions for governed requests: admitted, rate_limited (429) or quota_exceeded (403).',
+      labelNames: ['decision'],
+      registers,
+    });
+    this.ledgerDropped = new Counter({
+      name: 'tollgate_ledger_dropped_total',
+      help: 'Ledger entries dropped because the write queue was full (the store could not keep up).',
+      registers,
+    });
+  }
+
+  exchangeFinished(r: Readonly<ExchangeRecord>): void {
+    const gateway = r.gateway ?? 'none';
+    const project = r.project ?? 'none';
+    const deployment = r.deployment ?? 'none';
+    this.requests.inc({ gateway, project, deployment, outcome: r.outcome });
+    if (r.promptTokens) this.tokens.inc({ gateway, project, deployment, type: 'prompt' }, r.promptTokens);
+    if (r.completionTokens) this.tokens.inc({ gateway, project, deployment, type: 'completion' }, r.completionTokens);
+    this.duration.observe({ gateway, deployment }, r.durationMs / 1000);
+    if (r.upstreamMs !== undefined) this.upstreamDuration.observe({ gateway, deployment }, r.upstreamMs / 1000);
+    if (r.reservedTokens !== undefined) this.decisions.inc({ decision: 'admitted' });
+    else if (r.outcome === 'rate_limited' || r.outcome === 'quota_exceeded') this.decisions.inc({ decision: r.outcome });
+  }
+}

@@ -1,0 +1,67 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { Settings } from '../config/settings.js';
+import { TollgateError } from '../errors.js';
+import { errorBody } from './error-body.js';
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/**
+ * The HTTP shell shared by both planes: request ids, one log line per request, and errors that
+ * reach clients only as catalogued codes (anything unexpected is logged and answered with a 500
+ * naming the request id).
+ */
+export function createHttpServer(settings: Settings, logger: Logger): FastifyInstance {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // One line per request, written by our own hooks rather than Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: settings.maxBodyBytes,
+    genReqId: (req: IncomingMessage) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // The data plane writes its own, richer line per request.
+    if (!request.url.startsWith('/openai/')) {
+      request.log.info({ method: request.method, url: request.url, status: reply.statusCode, durationMs: Math.round(reply.elapsedTime) }, 'request');
+    }
+  });
+
+  app.setErrorHandler((err: FastifyError | TollgateError, request, reply) => {
+    const error = asCatalogued(err, settings.maxBodyBytes);
+    if (error) {
+      if (error.options.headers) reply.headers(error.options.headers);
+      return reply.code(error.status).send(errorBody(error));
+    }
+    request.log.error({ err }, 'unexpected error');
+    return reply.code(500).send(errorBody(new TollgateError('internal_error', `Internal error; quote request id ${request.id} when reporting it.`)));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const error = new TollgateError('route_not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`);
+    return reply.code(404).send(errorBody(error));
+  });
+
+  return app;
+}
+
+/** Framework errors (body parsing, size) become catalogued ones; anything else is unexpected. */
+function asCatalogued(err: FastifyError | TollgateError, maxBodyBytes: number): TollgateError | null {
+  if (err instanceof TollgateError) return err;
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413) {
+    return new TollgateError('request_too_large', `The request body is larger than the limit of ${maxBodyBytes} bytes.`);
+  }
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.statusCode === 415) {
+    return new TollgateError('invalid_request', 'Send the request body as JSON (Content-Type: application/json).');
+  }
+  if (err.statusCode === 400) return new TollgateError('invalid_request', err.message);
+  return null;
+}

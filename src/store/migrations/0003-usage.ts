@@ -1,0 +1,58 @@
+import { sql, type Kysely } from 'kysely';
+
+const ROLLUPS = ['usage_minute', 'usage_hour', 'usage_day'] as const;
+
+/**
+ * The request ledger (one row per data-plane request) and usage rollups per minute, hour and day,
+ * maintained as the ledger is written, so usage queries never scan raw logs.
+ */
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('request_log')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('at_ms', 'bigint', (c) => c.notNull())
+    .addColumn('request_id', 'text', (c) => c.notNull())
+    .addColumn('gateway', 'text', (c) => c.notNull())
+    .addColumn('project', 'text', (c) => c.notNull())
+    .addColumn('deployment', 'text')
+    .addColumn('operation', 'text', (c) => c.notNull())
+    .addColumn('stream', 'integer', (c) => c.notNull())
+    .addColumn('status', 'integer', (c) => c.notNull())
+    .addColumn('outcome', 'text', (c) => c.notNull())
+    .addColumn('error_code', 'text')
+    .addColumn('upstream_status', 'integer')
+    .addColumn('prompt_tokens', 'bigint', (c) => c.notNull())
+    .addColumn('completion_tokens', 'bigint', (c) => c.notNull())
+    .addColumn('total_tokens', 'bigint', (c) => c.notNull())
+    .addColumn('latency_ms', 'real', (c) => c.notNull())
+    .addColumn('upstream_ms', 'real')
+    .addColumn('overhead_ms', 'real')
+    .addColumn('content', 'text')
+    .execute();
+  await db.schema.createIndex('request_log_gateway_time').on('request_log').columns(['gateway', 'id']).execute();
+  await db.schema.createIndex('request_log_time').on('request_log').column('at_ms').execute();
+
+  for (const table of ROLLUPS) {
+    await db.schema
+      .createTable(table)
+      .addColumn('gateway', 'text', (c) => c.notNull())
+      .addColumn('project', 'text', (c) => c.notNull())
+      .addColumn('deployment', 'text', (c) => c.notNull())
+      .addColumn('bucket_ms', 'bigint', (c) => c.notNull())
+      .addColumn('requests', 'bigint', (c) => c.notNull())
+      .addColumn('ok', 'bigint', (c) => c.notNull())
+      .addColumn('rate_limited', 'bigint', (c) => c.notNull())
+      .addColumn('quota_exceeded', 'bigint', (c) => c.notNull())
+      .addColumn('rejected', 'bigint', (c) => c.notNull())
+      .addColumn('upstream_error', 'bigint', (c) => c.notNull())
+      .addColumn('client_aborted', 'bigint', (c) => c.notNull())
+      .addColumn('prompt_tokens', 'bigint', (c) => c.notNull())
+      .addColumn('completion_tokens', 'bigint', (c) => c.notNull())
+      .addColumn('total_tokens', 'bigint', (c) => c.notNull())
+      .addColumn('latency_ms', 'real', (c) => c.notNull())
+      .addPrimaryKeyConstraint(`${table}_pk`, ['gateway', 'bucket_ms', 'project', 'deployment'])
+      .execute();
+  }
+
+  await db.schema.alterTable('gateways').addColumn('log_content', 'integer', (c) => c.notNull().defaultTo(sql`0`)).execute();
+}

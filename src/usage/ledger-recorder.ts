@@ -1,0 +1,37 @@
+import type { ExchangeObserver, ExchangeRecord } from '../dataplane/exchange-observer.js';
+import { newId } from '../domain/ids.js';
+import type { LedgerWriter } from './ledger-writer.js';
+
+/**
+ * Turns finished exchanges into ledger entries. Requests that never reached a project (no or bad
+ * key) have no gateway to belong to: they are counted in the metrics, not kept in the ledger.
+ */
+export class LedgerRecorder implements ExchangeObserver {
+  constructor(private readonly writer: LedgerWriter) {}
+
+  exchangeFinished(r: Readonly<ExchangeRecord>): void {
+    if (r.gateway === undefined || r.project === undefined) return;
+    const upstreamMs = r.upstreamMs ?? null;
+    this.writer.record({
+      id: newId('req', r.startedAtMs),
+      atMs: r.startedAtMs,
+      requestId: r.requestId,
+      gateway: r.gateway,
+      project: r.project,
+      deployment: r.deployment ?? null,
+      operation: r.operation,
+      stream: r.stream,
+      status: r.status ?? 0,
+      outcome: r.outcome,
+      errorCode: r.errorCode ?? null,
+      upstreamStatus: r.upstreamStatus ?? null,
+      promptTokens: r.promptTokens ?? 0,
+      completionTokens: r.completionTokens ?? 0,
+      totalTokens: r.totalTokens ?? 0,
+      latencyMs: r.durationMs,
+      upstreamMs,
+      overheadMs: upstreamMs === null ? null : Math.max(0, Math.round((r.durationMs - upstreamMs) * 100) / 100),
+      content: r.content ?? null,
+    });
+  }
+}
