@@ -3,6 +3,7 @@ import { registerGatewayCommands, registerLimitCommands } from './commands/gatew
 import { registerKeyCommands, registerProjectCommands } from './commands/projects.js';
 import { registerDeploymentCommands, registerInstanceCommands, registerResourceCommands } from './commands/resources.js';
 import { registerAuditCommand, registerTokenCommands } from './commands/tokens.js';
+import { registerUsageCommands } from './commands/usage.js';
 
 /**
  * Admin commands: a client of a running gateway's REST API (/admin/v1), unlike the serve commands,
@@ -16,6 +17,7 @@ export function registerAdminCommands(program: Command): void {
   registerKeyCommands(program);
   registerGatewayCommands(program);
   registerLimitCommands(program);
+  registerUsageCommands(program);
   registerTokenCommands(program);
   registerAuditCommand(program);
 }

@@ -126,8 +126,9 @@ export class KyselyStore implements Store {
     private readonly db: Kysely<Database> | Transaction<Database>,
     readonly dialect: 'sqlite' | 'postgres',
     private readonly onClose: () => Promise<void> = async () => {},
+    usage?: UsageStore,
   ) {
-    this.usage = new KyselyUsageStore(db as Kysely<Database>);
+    this.usage = usage ?? new KyselyUsageStore(db as Kysely<Database>);
   }
 
   async migrate(): Promise<void> {

@@ -1,7 +1,9 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Operation } from '../providers/provider.js';
+import { idBoundAt } from '../domain/ids.js';
 import {
   INTERVAL_MS,
+  LEDGER_ID_PREFIX,
   OUTCOMES,
   type LedgerEntry,
   type LogQuery,
@@ -13,12 +15,12 @@ import {
 } from '../usage/ledger.js';
 import type { Database, RollupRow } from './schema.js';
 
-const ROLLUP_TABLE = { minute: 'usage_minute', hour: 'usage_hour', day: 'usage_day' } as const satisfies Record<UsageInterval, keyof Database>;
-const COUNTERS = ['requests', ...OUTCOMES, 'prompt_tokens', 'completion_tokens', 'total_tokens', 'latency_ms'] as const;
+export const ROLLUP_TABLE = { minute: 'usage_minute', hour: 'usage_hour', day: 'usage_day' } as const satisfies Record<UsageInterval, keyof Database>;
+export const COUNTERS = ['requests', ...OUTCOMES, 'prompt_tokens', 'completion_tokens', 'total_tokens', 'latency_ms'] as const;
 
 /** The ledger and its rollups on Kysely (SQLite or PostgreSQL). */
 export class KyselyUsageStore implements UsageStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(protected readonly db: Kysely<Database>) {}
 
   async append(entries: readonly LedgerEntry[]): Promise<void> {
     if (entries.length === 0) return;
@@ -46,8 +48,9 @@ export class KyselyUsageStore implements UsageStore {
 
   async logs(q: LogQuery): Promise<LedgerEntry[]> {
     let query = this.db.selectFrom('request_log').selectAll().where('gateway', '=', q.gateway);
-    if (q.fromMs !== undefined) query = query.where('at_ms', '>=', q.fromMs);
-    if (q.toMs !== undefined) query = query.where('at_ms', '<', q.toMs);
+    // Ids are time-ordered: time bounds become id bounds, served by the (gateway, id) index.
+    if (q.fromMs !== undefined) query = query.where('id', '>=', idBoundAt(LEDGER_ID_PREFIX, q.fromMs));
+    if (q.toMs !== undefined) query = query.where('id', '<', idBoundAt(LEDGER_ID_PREFIX, q.toMs));
     if (q.project !== undefined) query = query.where('project', '=', q.project);
     if (q.deployment !== undefined) query = query.where('deployment', '=', q.deployment);
     if (q.outcome !== undefined) query = query.where('outcome', '=', q.outcome);
@@ -89,7 +92,7 @@ export class KyselyUsageStore implements UsageStore {
   }
 
   async prune(beforeMs: number, rollupsBeforeMs: number): Promise<number> {
-    const result = await this.db.deleteFrom('request_log').where('at_ms', '<', beforeMs).executeTakeFirst();
+    const result = await this.db.deleteFrom('request_log').where('id', '<', idBoundAt(LEDGER_ID_PREFIX, beforeMs)).executeTakeFirst();
     await this.db.deleteFrom('usage_minute').where('bucket_ms', '<', beforeMs).execute();
     await this.db.deleteFrom('usage_hour').where('bucket_ms', '<', rollupsBeforeMs).execute();
     return Number(result.numDeletedRows);
@@ -97,7 +100,7 @@ export class KyselyUsageStore implements UsageStore {
 }
 
 /** Sums entries per (gateway, project, deployment, bucket) so each batch costs one upsert per bucket. */
-function aggregate(entries: readonly LedgerEntry[], step: number): RollupRow[] {
+export function aggregate(entries: readonly LedgerEntry[], step: number): RollupRow[] {
   const rows = new Map<string, RollupRow>();
   for (const e of entries) {
     const bucket = Math.floor(e.atMs / step) * step;
@@ -134,7 +137,7 @@ function aggregate(entries: readonly LedgerEntry[], step: number): RollupRow[] {
   return [...rows.values()];
 }
 
-function toRow(e: LedgerEntry): Database['request_log'] {
+export function toRow(e: LedgerEntry): Database['request_log'] {
   return {
     id: e.id,
     at_ms: e.atMs,

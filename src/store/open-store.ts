@@ -3,6 +3,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { KyselyStore } from './kysely-store.js';
+import { SqliteUsageStore } from './sqlite-usage-store.js';
 import type { Database } from './schema.js';
 import type { Store } from './store.js';
 
@@ -19,5 +20,5 @@ export function openSqliteStore(dataDir: string | ':memory:'): Store {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return new KyselyStore(db, 'sqlite', () => db.destroy());
+  return new KyselyStore(db, 'sqlite', () => db.destroy(), new SqliteUsageStore(db, sqlite));
 }

@@ -1,5 +1,6 @@
 import type { ExchangeObserver, ExchangeRecord } from '../dataplane/exchange-observer.js';
-import { newId } from '../domain/ids.js';
+import { SequentialIds } from '../domain/ids.js';
+import { LEDGER_ID_PREFIX } from './ledger.js';
 import type { LedgerWriter } from './ledger-writer.js';
 
 /**
@@ -7,13 +8,15 @@ import type { LedgerWriter } from './ledger-writer.js';
  * key) have no gateway to belong to: they are counted in the metrics, not kept in the ledger.
  */
 export class LedgerRecorder implements ExchangeObserver {
+  private readonly ids = new SequentialIds(LEDGER_ID_PREFIX);
+
   constructor(private readonly writer: LedgerWriter) {}
 
   exchangeFinished(r: Readonly<ExchangeRecord>): void {
     if (r.gateway === undefined || r.project === undefined) return;
     const upstreamMs = r.upstreamMs ?? null;
     this.writer.record({
-      id: newId('req', r.startedAtMs),
+      id: this.ids.next(r.startedAtMs),
       atMs: r.startedAtMs,
       requestId: r.requestId,
       gateway: r.gateway,

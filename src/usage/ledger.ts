@@ -1,5 +1,8 @@
 import type { Operation } from '../providers/provider.js';
 
+/** Ledger ids are `req_<time><node><seq>`: ordered by time, so time bounds are id bounds. */
+export const LEDGER_ID_PREFIX = 'req';
+
 export const OUTCOMES = ['ok', 'rate_limited', 'quota_exceeded', 'rejected', 'upstream_error', 'client_aborted'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 

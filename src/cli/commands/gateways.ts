@@ -47,6 +47,22 @@ export function registerGatewayCommands(program: Command): void {
     else out(`created gateway "${created.name}" for resource "${created.resource}" on ${flags.instance ? '' : 'new '}instance "${created.instance}"`);
   });
 
+  withConnection(
+    gateways
+      .command('update')
+      .argument('<name>', 'gateway name')
+      .description("change a gateway's settings; flags not given keep their value")
+      .addOption(
+        new Option('--log-content <on|off>', 'keep the prompts and completions of new requests in the request log (tollgate logs --json)').choices(['on', 'off']),
+      ),
+  ).action(async (name: string, flags: ConnectionFlags & { logContent?: 'on' | 'off' }) => {
+    if (flags.logContent === undefined) throw new Error('nothing to update: pass --log-content on|off');
+    const updated = await connect(flags).patch<GatewayView>(apiPath`/gateways/${name}`, { logContent: flags.logContent === 'on' });
+    if (flags.json) printJson(updated);
+    else if (updated.logContent) out(`gateway "${updated.name}" now keeps the prompts and completions of new requests in its request log`);
+    else out(`gateway "${updated.name}" no longer keeps prompts and completions in its request log`);
+  });
+
   withConnection(gateways.command('delete').argument('<name>', 'gateway name').description('delete a gateway (disable its projects first)')).action(
     async (name: string, flags: ConnectionFlags) => {
       await connect(flags).delete(apiPath`/gateways/${name}`);
