@@ -1,11 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { registerAdminCommands } from './admin-commands.js';
 import { registerServeCommands } from './serve-commands.js';
+import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
   const program = new Command('tollgate')
     .description('Tollgate: a self-hosted AI gateway with per-project token limits and quotas')
-    .version('0.1.0')
+    .version(VERSION)
     .exitOverride();
   registerServeCommands(program);
   registerAdminCommands(program);

@@ -20,6 +20,7 @@ const schema = z.object({
   ledgerRetentionDays: z.coerce.number().int().min(1).default(30),
   ledgerFlushMs: z.coerce.number().int().min(10).default(250),
   metricsToken: z.string().min(1).optional(),
+  heartbeatMs: z.coerce.number().int().min(100).default(5000),
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
   secretKey: z.string().optional(),
 });
@@ -43,6 +44,7 @@ export const ENV_NAMES: Record<keyof z.infer<typeof schema>, string> = {
   ledgerRetentionDays: 'TOLLGATE_LEDGER_RETENTION_DAYS',
   ledgerFlushMs: 'TOLLGATE_LEDGER_FLUSH_MS',
   metricsToken: 'TOLLGATE_METRICS_TOKEN',
+  heartbeatMs: 'TOLLGATE_HEARTBEAT_MS',
   adminToken: 'TOLLGATE_ADMIN_TOKEN',
   secretKey: 'TOLLGATE_SECRET_KEY',
 };

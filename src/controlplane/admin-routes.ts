@@ -32,7 +32,10 @@ declare module 'fastify' {
 type P<T extends string> = { [K in T]: string };
 
 /** The admin REST API under /admin/v1: JSON, bearer admin tokens, a role check on every route. */
-export async function adminRoutes(app: FastifyInstance, deps: { service: AdminService; store: Store; limiter: Limiter }): Promise<void> {
+export async function adminRoutes(
+  app: FastifyInstance,
+  deps: { service: AdminService; store: Store; limiter: Limiter; heartbeatMs: number },
+): Promise<void> {
   const { service, store, limiter } = deps;
   app.decorateRequest('principal', null);
 
@@ -66,6 +69,9 @@ export async function adminRoutes(app: FastifyInstance, deps: { service: AdminSe
     const body = parse(instanceBody, r.body);
     return reply.code(201).send(await service.createInstance(who(r), body.name));
   });
+
+  // Nodes (gateway processes) and their health
+  app.get('/nodes', async (r) => (authorize(who(r), 'read'), list(await service.listNodes(deps.heartbeatMs))));
 
   // Resources
   app.get('/resources', async (r) => (authorize(who(r), 'read'), list(await service.listResources())));

@@ -10,6 +10,7 @@ import type {
   Resource,
   Role,
 } from '../domain/model.js';
+import { isLive } from '../cluster/node-registry.js';
 import { newId } from '../domain/ids.js';
 import { TollgateError } from '../errors.js';
 import type { ProviderRegistry } from '../providers/registry.js';
@@ -440,6 +441,25 @@ export class AdminService {
     const gateway = await this.gateway(gatewayName);
     await this.limit(gateway, id);
     await this.change(actor, 'limit.delete', `gateways/${gatewayName}/limits/${id}`, null, (tx) => tx.deleteLimit(id));
+  }
+
+  // ---------------------------------------------------------------- nodes
+
+  /** The gateway nodes that reported in, with their health and whether they serve the latest config. */
+  async listNodes(heartbeatMs: number) {
+    const [nodes, version] = await Promise.all([this.store.listNodes(), this.store.configVersion()]);
+    const now = Date.now();
+    return nodes.map((n) => ({
+      id: n.id,
+      instance: n.instance ?? '*',
+      address: n.address,
+      version: n.version,
+      configVersion: n.configVersion,
+      configCurrent: n.configVersion === version,
+      status: isLive(n, heartbeatMs, now) ? ('live' as const) : ('stale' as const),
+      startedAt: n.startedAt,
+      heartbeatAt: n.heartbeatAt,
+    }));
   }
 
   // ---------------------------------------------------------------- admin tokens and audit

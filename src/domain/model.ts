@@ -97,6 +97,18 @@ export interface AdminToken {
   createdAt: string;
 }
 
+/** A running gateway process, as it last reported itself. */
+export interface NodeRecord {
+  id: string;
+  /** The instance it serves; null for an embedded node (`tollgate start`) serving all of them. */
+  instance: string | null;
+  address: string;
+  version: string;
+  configVersion: number;
+  startedAt: string;
+  heartbeatAt: string;
+}
+
 export interface AuditEntry {
   id: string;
   at: string;

@@ -16,7 +16,10 @@ import { openSqliteStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { ensureAdminToken } from './bootstrap.js';
 import { ConnectionTracker } from './connections.js';
+import { consoleRoutes } from './console-routes.js';
+import { NodeRegistry } from '../cluster/node-registry.js';
 import { TollgateError } from '../errors.js';
+import { VERSION } from '../version.js';
 import { Metrics } from '../observability/metrics.js';
 import { LedgerRecorder } from '../usage/ledger-recorder.js';
 import { LedgerRetention } from '../usage/ledger-retention.js';
@@ -91,6 +94,16 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
   const service = new AdminService({ store, secrets, providers, onConfigChange: () => snapshots.refresh() });
 
   const app = createHttpServer(settings, logger);
+  const nodes = new NodeRegistry(store, logger, {
+    instance: options.served === 'all' ? null : [...options.served].join(','),
+    version: VERSION,
+    heartbeatMs: settings.heartbeatMs,
+    address: () => {
+      const a = app.server.address();
+      return a && typeof a === 'object' ? `${a.address}:${a.port}` : '';
+    },
+    configVersion: () => snapshots.current.version,
+  });
   const connections = new ConnectionTracker(app.server);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -108,7 +121,8 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     }
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  await app.register(adminRoutes, { prefix: '/admin/v1', service, store, limiter });
+  await app.register(adminRoutes, { prefix: '/admin/v1', service, store, limiter, heartbeatMs: settings.heartbeatMs });
+  await app.register(consoleRoutes);
   await app.register(dataPlaneRoutes, {
     snapshots,
     providers,
@@ -128,10 +142,15 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     ledger,
     logger,
     generatedAdminToken,
-    listen: () => app.listen({ port: settings.port, host: settings.host }),
+    async listen() {
+      const address = await app.listen({ port: settings.port, host: settings.host });
+      await nodes.start();
+      return address;
+    },
     async close() {
       if (closed) return;
       closed = true;
+      await nodes.stop();
       snapshots.stop();
       await closeGracefully(app, connections, settings.shutdownGraceMs);
       await dispatcher.close();

@@ -7,6 +7,7 @@ import type {
   GatewayStatus,
   Instance,
   Limit,
+  NodeRecord,
   ProjectGatewayStatus,
   ProviderName,
   Project,
@@ -459,6 +460,41 @@ export class KyselyStore implements Store {
   async configVersion(): Promise<number> {
     const row = await this.db.selectFrom('config_version').select('version').where('id', '=', 1).executeTakeFirstOrThrow();
     return Number(row.version);
+  }
+
+  async upsertNode(n: NodeRecord): Promise<void> {
+    await this.db
+      .insertInto('nodes')
+      .values({
+        id: n.id,
+        instance: n.instance,
+        address: n.address,
+        version: n.version,
+        config_version: n.configVersion,
+        started_at: n.startedAt,
+        heartbeat_at: n.heartbeatAt,
+      })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_at: n.heartbeatAt, config_version: n.configVersion, address: n.address }))
+      .execute();
+  }
+  async listNodes(): Promise<NodeRecord[]> {
+    const rows = await this.db.selectFrom('nodes').selectAll().orderBy('started_at').execute();
+    return rows.map((r) => ({
+      id: r.id,
+      instance: r.instance,
+      address: r.address,
+      version: r.version,
+      configVersion: Number(r.config_version),
+      startedAt: r.started_at,
+      heartbeatAt: r.heartbeat_at,
+    }));
+  }
+  async deleteNode(id: string): Promise<void> {
+    await this.db.deleteFrom('nodes').where('id', '=', id).execute();
+  }
+  async deleteStaleNodes(heartbeatBefore: string): Promise<number> {
+    const result = await this.db.deleteFrom('nodes').where('heartbeat_at', '<', heartbeatBefore).executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   async saveLimiterStates(rows: ReadonlyArray<{ limitId: string; state: string }>): Promise<void> {

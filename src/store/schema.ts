@@ -92,6 +92,16 @@ export interface Database {
     overhead_ms: number | null;
     content: string | null;
   };
+  nodes: {
+    id: string;
+    /** null: an embedded node serving every instance. */
+    instance: string | null;
+    address: string;
+    version: string;
+    config_version: number;
+    started_at: string;
+    heartbeat_at: string;
+  };
   usage_minute: RollupRow;
   usage_hour: RollupRow;
   usage_day: RollupRow;

@@ -6,6 +6,7 @@ import type {
   GatewayStatus,
   Instance,
   Limit,
+  NodeRecord,
   Project,
   Resource,
 } from '../domain/model.js';
@@ -106,6 +107,13 @@ export interface Store {
   /** Increments the config version (within the caller's transaction) and returns the new value. */
   bumpConfigVersion(): Promise<number>;
   configVersion(): Promise<number>;
+  /** Inserts or refreshes a node's record (its heartbeat). */
+  upsertNode(node: NodeRecord): Promise<void>;
+  listNodes(): Promise<NodeRecord[]>;
+  deleteNode(id: string): Promise<void>;
+  /** Forgets nodes silent since before `heartbeatBefore` (ISO time). */
+  deleteStaleNodes(heartbeatBefore: string): Promise<number>;
+
   /** Upserts checkpoints of limiter counters (JSON text per limit id). */
   saveLimiterStates(rows: ReadonlyArray<{ limitId: string; state: string }>): Promise<void>;
   loadLimiterStates(): Promise<Array<{ limitId: string; state: string }>>;
