@@ -8,7 +8,20 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
  * ids, so cardinality stays that of the configuration. Requests without a known project are
  * labelled "none".
  */
+/** The label children of one (gateway, project, deployment), resolved once rather than per request. */
+interface Series {
+  gateway: string;
+  project: string;
+  deployment: string;
+  requests: Map<string, Counter.Internal<string>>;
+  prompt: Counter.Internal<string>;
+  completion: Counter.Internal<string>;
+  duration: Histogram.Internal;
+  upstream: Histogram.Internal;
+}
+
 export class Metrics implements ExchangeObserver {
+  private readonly series = new Map<string, Series>();
   readonly registry = new Registry();
   private readonly requests: Counter<'gateway' | 'project' | 'deployment' | 'outcome'>;
   private readonly tokens: Counter<'gateway' | 'project' | 'deployment' | 'type'>;
@@ -60,15 +73,34 @@ export class Metrics implements ExchangeObserver {
   }
 
   exchangeFinished(r: Readonly<ExchangeRecord>): void {
-    const gateway = r.gateway ?? 'none';
-    const project = r.project ?? 'none';
-    const deployment = r.deployment ?? 'none';
-    this.requests.inc({ gateway, project, deployment, outcome: r.outcome });
-    if (r.promptTokens) this.tokens.inc({ gateway, project, deployment, type: 'prompt' }, r.promptTokens);
-    if (r.completionTokens) this.tokens.inc({ gateway, project, deployment, type: 'completion' }, r.completionTokens);
-    this.duration.observe({ gateway, deployment }, r.durationMs / 1000);
-    if (r.upstreamMs !== undefined) this.upstreamDuration.observe({ gateway, deployment }, r.upstreamMs / 1000);
+    const series = this.seriesOf(r.gateway ?? 'none', r.project ?? 'none', r.deployment ?? 'none');
+    let requests = series.requests.get(r.outcome);
+    if (!requests) series.requests.set(r.outcome, (requests = this.requests.labels(series.gateway, series.project, series.deployment, r.outcome)));
+    requests.inc();
+    if (r.promptTokens) series.prompt.inc(r.promptTokens);
+    if (r.completionTokens) series.completion.inc(r.completionTokens);
+    series.duration.observe(r.durationMs / 1000);
+    if (r.upstreamMs !== undefined) series.upstream.observe(r.upstreamMs / 1000);
     if (r.reservedTokens !== undefined) this.decisions.inc({ decision: 'admitted' });
     else if (r.outcome === 'rate_limited' || r.outcome === 'quota_exceeded') this.decisions.inc({ decision: r.outcome });
+  }
+
+  private seriesOf(gateway: string, project: string, deployment: string): Series {
+    const key = `${gateway}\u0000${project}\u0000${deployment}`;
+    let s = this.series.get(key);
+    if (!s) {
+      s = {
+        gateway,
+        project,
+        deployment,
+        requests: new Map(),
+        prompt: this.tokens.labels(gateway, project, deployment, 'prompt'),
+        completion: this.tokens.labels(gateway, project, deployment, 'completion'),
+        duration: this.duration.labels(gateway, deployment),
+        upstream: this.upstreamDuration.labels(gateway, deployment),
+      };
+      this.series.set(key, s);
+    }
+    return s;
   }
 }
