@@ -13,11 +13,11 @@ interface Series {
   gateway: string;
   project: string;
   deployment: string;
-  requests: Map<string, Counter.Internal<string>>;
-  prompt: Counter.Internal<string>;
-  completion: Counter.Internal<string>;
-  duration: Histogram.Internal;
-  upstream: Histogram.Internal;
+  requests: Map<string, Counter.Internal>;
+  prompt: Counter.Internal;
+  completion: Counter.Internal;
+  duration: Histogram.Internal<string>;
+  upstream: Histogram.Internal<string>;
 }
 
 export class Metrics implements ExchangeObserver {
