@@ -472,7 +472,7 @@ describe('usage accounting end to end', () => {
         expect(new Set(keys).size).toBe(keys.length);
         expect([...keys].sort()).toEqual([...groups.keys()].sort());
         for (const series of grouped.series as any[]) {
-          expect(Object.keys(series).sort()).toEqual([groupBy, 'points'].sort());
+          expect(Object.keys(series).sort()).toEqual(['group', groupBy, 'points'].sort());
           expect(sumPoints(series.points), `${interval} ${groupBy}=${series[groupBy]}`).toEqual(tally(groups.get(series[groupBy])!));
         }
       }

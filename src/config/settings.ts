@@ -21,6 +21,11 @@ const schema = z.object({
   ledgerFlushMs: z.coerce.number().int().min(10).default(250),
   metricsToken: z.string().min(1).optional(),
   heartbeatMs: z.coerce.number().int().min(100).default(5000),
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  redisPrefix: z.string().min(1).default('tollgate:'),
+  limiterFailurePolicy: z.enum(['fail-closed', 'fail-open']).default('fail-closed'),
+  failOpenShare: z.coerce.number().gt(0).max(1).default(1),
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
   secretKey: z.string().optional(),
 });
@@ -45,6 +50,11 @@ export const ENV_NAMES: Record<keyof z.infer<typeof schema>, string> = {
   ledgerFlushMs: 'TOLLGATE_LEDGER_FLUSH_MS',
   metricsToken: 'TOLLGATE_METRICS_TOKEN',
   heartbeatMs: 'TOLLGATE_HEARTBEAT_MS',
+  databaseUrl: 'DATABASE_URL',
+  redisUrl: 'REDIS_URL',
+  redisPrefix: 'TOLLGATE_REDIS_PREFIX',
+  limiterFailurePolicy: 'TOLLGATE_LIMITER_FAILURE_POLICY',
+  failOpenShare: 'TOLLGATE_FAIL_OPEN_SHARE',
   adminToken: 'TOLLGATE_ADMIN_TOKEN',
   secretKey: 'TOLLGATE_SECRET_KEY',
 };

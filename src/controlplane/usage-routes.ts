@@ -107,7 +107,10 @@ function toSeries(points: UsagePoint[], groupBy: 'project' | 'deployment' | null
     if (!list) byGroup.set(key, (list = []));
     list.push(pointView(p));
   }
-  return [...byGroup.entries()].map(([group, list]) => (groupBy ? { [groupBy]: group === '' ? null : group, points: list } : { points: list }));
+  return [...byGroup.entries()].map(([group, list]) => {
+    const name = group === '' ? null : group;
+    return groupBy ? { group: name, [groupBy]: name, points: list } : { points: list };
+  });
 }
 
 function pointView(p: UsagePoint) {

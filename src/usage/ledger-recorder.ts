@@ -16,7 +16,9 @@ export class LedgerRecorder implements ExchangeObserver {
     if (r.gateway === undefined || r.project === undefined) return;
     const upstreamMs = r.upstreamMs ?? null;
     this.writer.record({
-      id: this.ids.next(r.startedAtMs),
+      // Ordered by completion, the order entries are written in: a follower polling for ids above
+      // the newest it saw never misses a long request that started earlier.
+      id: this.ids.next(r.startedAtMs + r.durationMs),
       atMs: r.startedAtMs,
       requestId: r.requestId,
       gateway: r.gateway,

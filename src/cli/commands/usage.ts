@@ -191,7 +191,7 @@ function printUsage(body: UsageBody): void {
   const groupBy = body.groupBy;
   const rows: UsageRow[] = body.series
     .flatMap((s) => s.points.map((p) => ({ t: p.t, group: groupBy ? (s[groupBy] ?? '(none)') : null, requests: p.requests, tokens: p.tokens })))
-    .sort((a, b) => a.t!.localeCompare(b.t!) || (a.group ?? '').localeCompare(b.group ?? ''));
+    .sort((a, b) => a.t.localeCompare(b.t) || (a.group ?? '').localeCompare(b.group ?? ''));
   if (rows.length === 0) {
     out(`no usage for gateway "${body.gateway}" in that range (${when(body.from)} to ${when(body.to)}) — send requests through it and try again`);
     return;
@@ -274,6 +274,8 @@ function continueCommand(flags: LogsFlags, cursor: string): string {
   return ['tollgate logs', ...args.filter(([, v]) => v !== undefined).map(([flag, v]) => `${flag} ${shellWord(v!)}`)].join(' ');
 }
 
+const lines = (text: string) => text.replace(/\n$/, '').split('\n');
+
 const shellWord = (text: string) => (/^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`);
 
 /** New entries per check at most: beyond that, the oldest of them are skipped (with a note). */
@@ -291,13 +293,14 @@ async function follow(client: AdminClient, flags: LogsFlags): Promise<void> {
     throw e;
   };
   process.stdout.on('error', onStdoutError);
-  let headerPrinted = false;
+  // Lines printed before: later batches are laid out with them, so the columns stay aligned
+  // (unless a new value is wider); the header is printed once.
+  let printed: LogView[] | null = null;
   const print = (entries: LogView[]) => {
     if (entries.length === 0) return;
     if (flags.json) out(entries.map((e) => JSON.stringify(e)).join('\n'));
-    // Without headers after the first page: aligned per batch is good enough for a stream.
-    else out(formatTable(entries, logColumns).split('\n').slice(headerPrinted ? 1 : 0).join('\n'));
-    headerPrinted = true;
+    else out(lines(formatTable([...(printed ?? []), ...entries], logColumns)).slice(printed ? -entries.length : 0).join('\n'));
+    printed = [...(printed ?? []), ...entries].slice(-100);
   };
   try {
     const first = await untilStopped(stop.signal, client.get<LogsBody>(logsPath(flags, flags.limit, undefined)));
