@@ -4,6 +4,7 @@ import { registerKeyCommands, registerProjectCommands } from './commands/project
 import { registerDeploymentCommands, registerInstanceCommands, registerResourceCommands } from './commands/resources.js';
 import { registerAuditCommand, registerTokenCommands } from './commands/tokens.js';
 import { registerUsageCommands } from './commands/usage.js';
+import { registerNodeCommands } from './commands/nodes.js';
 
 /**
  * Admin commands: a client of a running gateway's REST API (/admin/v1), unlike the serve commands,
@@ -11,6 +12,7 @@ import { registerUsageCommands } from './commands/usage.js';
  */
 export function registerAdminCommands(program: Command): void {
   registerInstanceCommands(program);
+  registerNodeCommands(program);
   registerResourceCommands(program);
   registerDeploymentCommands(program);
   registerProjectCommands(program);
