@@ -12,6 +12,7 @@ import { createProviderRegistry } from '../providers/registry.js';
 import { loadSecretKey, SecretBox } from '../security/secret-box.js';
 import type { ServedInstances } from '../snapshot/build-snapshot.js';
 import { SnapshotSource } from '../snapshot/snapshot-source.js';
+import { openPostgresStore } from '../store/open-postgres-store.js';
 import { openSqliteStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { ensureAdminToken } from './bootstrap.js';
@@ -60,8 +61,15 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
   const logger =
     options.logger ??
     pino({ level: settings.logLevel, base: { service: 'tollgate' } }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
-  const store = options.store ?? openSqliteStore(settings.dataDir);
+  const store =
+    options.store ??
+    (settings.databaseUrl
+      ? openPostgresStore(settings.databaseUrl, { onError: (err) => logger.warn({ err }, 'PostgreSQL connection error') })
+      : openSqliteStore(settings.dataDir));
   await store.migrate();
+  if (settings.databaseUrl && !settings.secretKey) {
+    throw new Error('TOLLGATE_SECRET_KEY is required with DATABASE_URL: every node must share the key that seals upstream credentials');
+  }
   const secrets = new SecretBox(loadSecretKey(settings.secretKey, settings.dataDir === ':memory:' ? undefined : settings.dataDir));
   const generatedAdminToken = await ensureAdminToken(store, settings.adminToken);
 
@@ -69,7 +77,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
   const providers = createProviderRegistry({ dispatcher, timeoutMs: settings.upstreamTimeoutMs });
   const snapshots = new SnapshotSource({ store, secrets, served: options.served, logger, pollIntervalMs: settings.configPollMs });
   await snapshots.refresh();
-  snapshots.start();
+  await snapshots.start();
   let limiter: Limiter;
   let checkpoint: LimiterCheckpoint | null = null;
   if (options.limiter) {
@@ -154,7 +162,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
       if (closed) return;
       closed = true;
       await nodes.stop();
-      snapshots.stop();
+      await snapshots.stop();
       await closeGracefully(app, connections, settings.shutdownGraceMs);
       await dispatcher.close();
       // Every request has finished: write what the ledger still holds.

@@ -1,7 +1,7 @@
 import { newId } from '../domain/ids.js';
 import type { Role } from '../domain/model.js';
 import { generateAdminToken, storedFormOf } from '../security/keys.js';
-import type { Store } from '../store/store.js';
+import { UniqueViolationError, type Store } from '../store/store.js';
 
 /**
  * Makes sure someone can administer the gateway. With TOLLGATE_ADMIN_TOKEN set, that token is an
@@ -12,7 +12,12 @@ export async function ensureAdminToken(store: Store, configured: string | undefi
   if (configured) {
     const stored = storedFormOf(configured);
     if (!(await store.findAdminTokenByHash(stored.hash))) {
-      await insertToken(store, 'env:TOLLGATE_ADMIN_TOKEN', 'owner', stored.hash, stored.hint);
+      try {
+        await insertToken(store, 'env:TOLLGATE_ADMIN_TOKEN', 'owner', stored.hash, stored.hint);
+      } catch (err) {
+        // Another node starting at the same moment stored it first.
+        if (!(err instanceof UniqueViolationError)) throw err;
+      }
     }
     return null;
   }

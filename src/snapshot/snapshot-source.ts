@@ -24,6 +24,7 @@ export class SnapshotSource {
   private inFlight: Promise<void> | null = null;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
+  private unwatch: (() => Promise<void>) | null = null;
   private readonly listeners = new Set<(s: ConfigSnapshot) => void>();
 
   constructor(private readonly options: SnapshotSourceOptions) {}
@@ -56,17 +57,28 @@ export class SnapshotSource {
     return this.inFlight;
   }
 
-  start(): void {
+  /**
+   * Follows changes made elsewhere: pushed notifications where the store has them (PostgreSQL
+   * LISTEN/NOTIFY: milliseconds), and a periodic version check as the safety net.
+   */
+  async start(): Promise<void> {
     if (this.timer) return;
+    if (this.options.store.watchConfig) {
+      this.unwatch = await this.options.store.watchConfig((version) => {
+        if (version !== this.snapshot.version) void this.refresh().catch((err: unknown) => this.options.logger.error({ err }, 'config reload failed'));
+      });
+    }
     this.timer = setInterval(() => {
       void this.checkVersion().catch((err: unknown) => this.options.logger.error({ err }, 'config version check failed'));
     }, this.options.pollIntervalMs);
     this.timer.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    await this.unwatch?.();
+    this.unwatch = null;
   }
 
   private async checkVersion(): Promise<void> {

@@ -100,6 +100,9 @@ const toAudit = (r: Row<'audit_log'>): AuditEntry => ({
   detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>),
 });
 
+/** The PostgreSQL channel on which bumpConfigVersion announces each new config version. */
+export const PG_CONFIG_CHANNEL = 'tollgate_config';
+
 /** bigint columns come back as strings from some drivers (pg); counts here fit in a double. */
 function num(value: number | string | bigint | null): number | null {
   return value === null ? null : Number(value);
@@ -450,12 +453,29 @@ export class KyselyStore implements Store {
 
   // Config version
   async bumpConfigVersion(): Promise<number> {
+    if (this.dialect === 'postgres') return this.transaction((tx) => (tx as KyselyStore).bumpAndNotify());
     await this.db
       .updateTable('config_version')
       .set({ version: sql`version + 1` })
       .where('id', '=', 1)
       .execute();
     return this.configVersion();
+  }
+  /**
+   * PostgreSQL: one statement increments and answers the version (no read that could see a
+   * concurrent bump), and the notification is queued in the same transaction: PostgreSQL delivers
+   * it to listeners (see watchConfig) only when that transaction commits, never on rollback.
+   */
+  private async bumpAndNotify(): Promise<number> {
+    const row = await this.db
+      .updateTable('config_version')
+      .set({ version: sql`version + 1` })
+      .where('id', '=', 1)
+      .returning('version')
+      .executeTakeFirstOrThrow();
+    const version = Number(row.version);
+    await sql`select pg_notify(${PG_CONFIG_CHANNEL}, ${String(version)})`.execute(this.db);
+    return version;
   }
   async configVersion(): Promise<number> {
     const row = await this.db.selectFrom('config_version').select('version').where('id', '=', 1).executeTakeFirstOrThrow();
@@ -500,12 +520,15 @@ export class KyselyStore implements Store {
   async saveLimiterStates(rows: ReadonlyArray<{ limitId: string; state: string }>): Promise<void> {
     if (rows.length === 0) return;
     const at = new Date().toISOString();
+    // Upserts lock rows in the order given: one order for every writer, or two PostgreSQL nodes
+    // checkpointing the same limits in different orders can deadlock. (Same result on SQLite.)
+    const sorted = [...rows].sort((a, b) => (a.limitId < b.limitId ? -1 : a.limitId > b.limitId ? 1 : 0));
     await this.transaction(async (tx) => {
       const db = (tx as KyselyStore).db;
-      for (let i = 0; i < rows.length; i += 500) {
+      for (let i = 0; i < sorted.length; i += 500) {
         await db
           .insertInto('limiter_state')
-          .values(rows.slice(i, i + 500).map((r) => ({ limit_id: r.limitId, state: r.state, updated_at: at })))
+          .values(sorted.slice(i, i + 500).map((r) => ({ limit_id: r.limitId, state: r.state, updated_at: at })))
           .onConflict((oc) => oc.column('limit_id').doUpdateSet((eb) => ({ state: eb.ref('excluded.state'), updated_at: eb.ref('excluded.updated_at') })))
           .execute();
       }

@@ -107,6 +107,14 @@ export interface Store {
   /** Increments the config version (within the caller's transaction) and returns the new value. */
   bumpConfigVersion(): Promise<number>;
   configVersion(): Promise<number>;
+  /**
+   * Optional push of config changes made by any node: calls onChange with each new version once
+   * its transaction commits (PostgreSQL: LISTEN/NOTIFY). Resolves when listening; answers the
+   * function that stops. Not implemented on SQLite, where the periodic version poll covers it.
+   * Delivery is best effort (a dropped connection loses notifications until it reconnects), so
+   * keep the poll as the safety net.
+   */
+  watchConfig?(onChange: (version: number) => void): Promise<() => Promise<void>>;
   /** Inserts or refreshes a node's record (its heartbeat). */
   upsertNode(node: NodeRecord): Promise<void>;
   listNodes(): Promise<NodeRecord[]>;

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { PostgresAdapter, sql, type Kysely } from 'kysely';
 
 const ROLLUPS = ['usage_minute', 'usage_hour', 'usage_day'] as const;
 
@@ -7,6 +7,11 @@ const ROLLUPS = ['usage_minute', 'usage_hour', 'usage_day'] as const;
  * maintained as the ledger is written, so usage queries never scan raw logs.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  // Millisecond latencies are 8-byte floats. SQLite's `real` is one (unchanged here, so SQLite
+  // databases are created exactly as before); PostgreSQL's `real` is a 4-byte float4, whose 24-bit
+  // mantissa would round latency sums in the rollups (and sum(real) is float4 too), so there the
+  // same columns are `double precision`.
+  const float8 = db.getExecutor().adapter instanceof PostgresAdapter ? 'double precision' : 'real';
   await db.schema
     .createTable('request_log')
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -24,9 +29,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('prompt_tokens', 'bigint', (c) => c.notNull())
     .addColumn('completion_tokens', 'bigint', (c) => c.notNull())
     .addColumn('total_tokens', 'bigint', (c) => c.notNull())
-    .addColumn('latency_ms', 'real', (c) => c.notNull())
-    .addColumn('upstream_ms', 'real')
-    .addColumn('overhead_ms', 'real')
+    .addColumn('latency_ms', float8, (c) => c.notNull())
+    .addColumn('upstream_ms', float8)
+    .addColumn('overhead_ms', float8)
     .addColumn('content', 'text')
     .execute();
   // Ids are time-ordered, so (gateway, id) serves time ranges too; one index keeps inserts cheap.
@@ -49,7 +54,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       .addColumn('prompt_tokens', 'bigint', (c) => c.notNull())
       .addColumn('completion_tokens', 'bigint', (c) => c.notNull())
       .addColumn('total_tokens', 'bigint', (c) => c.notNull())
-      .addColumn('latency_ms', 'real', (c) => c.notNull())
+      .addColumn('latency_ms', float8, (c) => c.notNull())
       .addPrimaryKeyConstraint(`${table}_pk`, ['gateway', 'bucket_ms', 'project', 'deployment'])
       .execute();
   }
