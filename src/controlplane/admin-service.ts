@@ -387,6 +387,14 @@ export class AdminService {
     return limitView(limit, names.project(limit), names.deployment(limit));
   }
 
+  /** A limit as the limiter knows it (same identity and tag as in the data plane), with its view. */
+  async getLimitRule(gatewayName: string, id: string) {
+    const gateway = await this.gateway(gatewayName);
+    const limit = await this.limit(gateway, id);
+    const names = await this.scopeNames(gateway.resourceId);
+    return { view: limitView(limit, names.project(limit), names.deployment(limit)), rule: { ...limit, tag: `${limit.gatewayId}/${limit.projectId}` } };
+  }
+
   async createLimit(actor: Principal, gatewayName: string, input: LimitInput) {
     const gateway = await this.gateway(gatewayName);
     const project = await this.store.findProject(gateway.resourceId, input.project);

@@ -87,8 +87,8 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
 
   app.get<{ Params: { g: string; id: string } }>('/gateways/:g/limits/:id/status', async (r) => {
     authorize(who(r), 'read');
-    const limit = await service.getLimit(r.params.g, r.params.id);
-    const status = await limiter.peek(limit);
+    const { view: limit, rule } = await service.getLimitRule(r.params.g, r.params.id);
+    const status = await limiter.peek(rule);
     return {
       id: limit.id,
       project: limit.project,

@@ -3,6 +3,11 @@ import type { QuotaPeriod } from '../domain/model.js';
 /** A limit as the limiter sees it: its identity and its current values (which may change live). */
 export interface LimitRule {
   readonly id: string;
+  /**
+   * Limits with the same tag can apply to one request together (they belong to one project on one
+   * gateway); a distributed limiter may keep them side by side (one Redis Cluster slot).
+   */
+  readonly tag?: string;
   readonly tokensPerMinute: number | null;
   readonly tokenQuota: number | null;
   readonly quotaPeriod: QuotaPeriod | null;

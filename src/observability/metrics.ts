@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ExchangeObserver, ExchangeRecord } from '../dataplane/exchange-observer.js';
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -29,6 +29,8 @@ export class Metrics implements ExchangeObserver {
   private readonly upstreamDuration: Histogram<'gateway' | 'deployment'>;
   private readonly decisions: Counter<'decision'>;
   readonly ledgerDropped: Counter;
+  readonly limiterBackendUp: Gauge;
+  readonly limiterFallback: Counter;
 
   constructor() {
     const registers = [this.registry];
@@ -63,6 +65,16 @@ export class Metrics implements ExchangeObserver {
       name: 'tollgate_limiter_decisions_total',
       help: 'Limiter decisions for governed requests: admitted, rate_limited (429) or quota_exceeded (403).',
       labelNames: ['decision'],
+      registers,
+    });
+    this.limiterBackendUp = new Gauge({
+      name: 'tollgate_limiter_backend_up',
+      help: '1 while the shared (Redis) limiter answers, 0 while the failure policy applies.',
+      registers,
+    });
+    this.limiterFallback = new Counter({
+      name: 'tollgate_limiter_fallback_total',
+      help: 'Limit decisions not made by the shared limiter (decided locally, or refused with 503).',
       registers,
     });
     this.ledgerDropped = new Counter({

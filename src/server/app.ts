@@ -6,8 +6,6 @@ import { AdminService } from '../controlplane/admin-service.js';
 import { adminRoutes } from '../controlplane/admin-routes.js';
 import { dataPlaneRoutes } from '../dataplane/routes.js';
 import type { Limiter } from '../limits/limiter.js';
-import { LimiterCheckpoint } from '../limits/checkpoint.js';
-import { MemoryLimiter } from '../limits/memory-limiter.js';
 import { createProviderRegistry } from '../providers/registry.js';
 import { loadSecretKey, SecretBox } from '../security/secret-box.js';
 import type { ServedInstances } from '../snapshot/build-snapshot.js';
@@ -26,6 +24,7 @@ import { LedgerRecorder } from '../usage/ledger-recorder.js';
 import { LedgerRetention } from '../usage/ledger-retention.js';
 import { LedgerWriter } from '../usage/ledger-writer.js';
 import { createHttpServer } from './http-server.js';
+import { openLimiterBackend, type LimiterBackend } from './limiter-backend.js';
 
 export interface TollgateOptions {
   settings: Settings;
@@ -78,18 +77,11 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
   const snapshots = new SnapshotSource({ store, secrets, served: options.served, logger, pollIntervalMs: settings.configPollMs });
   await snapshots.refresh();
   await snapshots.start();
-  let limiter: Limiter;
-  let checkpoint: LimiterCheckpoint | null = null;
-  if (options.limiter) {
-    limiter = options.limiter;
-  } else {
-    const memory = new MemoryLimiter({ reservationTtlMs: settings.reservationTtlMs });
-    checkpoint = new LimiterCheckpoint(memory, store, logger, settings.limiterCheckpointMs);
-    await checkpoint.restore();
-    checkpoint.start();
-    limiter = memory;
-  }
   const metrics = new Metrics();
+  const backend: LimiterBackend = options.limiter
+    ? { limiter: options.limiter, close: () => options.limiter!.close() }
+    : await openLimiterBackend(settings, store, logger, metrics);
+  const limiter = backend.limiter;
   let ledger: LedgerWriter | null = null;
   if (settings.ledger === 'on') {
     ledger = new LedgerWriter(store.usage, logger, {
@@ -168,9 +160,8 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
       // Every request has finished: write what the ledger still holds.
       await ledger?.stop();
       retention.stop();
-      // After the last request has settled: the checkpoint holds the final counts.
-      await checkpoint?.stop();
-      await limiter.close();
+      // After the last request has settled: a checkpoint then holds the final counts.
+      await backend.close();
       await store.close();
       logger.flush();
     },

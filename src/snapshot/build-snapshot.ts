@@ -106,6 +106,7 @@ function indexLimits(
     (l): LimitRuntime =>
       Object.freeze({
         id: l.id,
+        tag: `${l.gatewayId}/${l.projectId}`,
         gatewayName: gatewaysById.get(l.gatewayId)?.name ?? '',
         projectName,
         deploymentName: l.deploymentId === null ? null : (deploymentNames.get(l.deploymentId) ?? null),

@@ -1,0 +1,94 @@
+import { Redis } from 'ioredis';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { Settings } from '../config/settings.js';
+import { LimiterCheckpoint } from '../limits/checkpoint.js';
+import type { LimitRule, Limiter } from '../limits/limiter.js';
+import { MemoryLimiter } from '../limits/memory-limiter.js';
+import { RedisLimiter } from '../limits/redis-limiter.js';
+import { ResilientLimiter } from '../limits/resilient-limiter.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Store } from '../store/store.js';
+
+export interface LimiterBackend {
+  limiter: Limiter;
+  /** Stops background work and writes final state; call once no request is in flight. */
+  close(): Promise<void>;
+}
+
+/**
+ * The limiter this node uses: Redis (REDIS_URL), shared by every node and guarded by the failure
+ * policy; otherwise the in-process limiter, checkpointed to the store so restarts keep the counts.
+ */
+export async function openLimiterBackend(settings: Settings, store: Store, logger: Logger, metrics: Metrics): Promise<LimiterBackend> {
+  if (settings.redisUrl) {
+    // Fail fast: while Redis is away, errors must come back at once for the failure policy to act,
+    // rather than commands queueing and requests hanging.
+    const redis = new Redis(settings.redisUrl, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 1000,
+      commandTimeout: 500,
+      retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    });
+    redis.on('error', (err: Error) => logger.debug({ err }, 'redis connection error'));
+    // Without an offline queue, commands sent before the connection is up fail: wait for it
+    // (bounded), so a node does not start by applying the failure policy.
+    const ready = await Promise.race([once(redis, 'ready').then(() => true), sleep(2000).then(() => false)]);
+    if (!ready) logger.error({ redis: redactUrl(settings.redisUrl) }, 'Redis is not reachable yet: the failure policy applies until it is');
+    const primary = new RedisLimiter({
+      redis,
+      keyPrefix: settings.redisPrefix,
+      reservationTtlMs: settings.reservationTtlMs,
+      // One request reserves against its deployment's and its project-wide limits in one script:
+      // on a Redis Cluster they must share a slot, so a project's limits share one hash tag.
+      slotTag: (rule: LimitRule) => rule.tag ?? rule.id,
+    });
+    metrics.limiterBackendUp.set(ready ? 1 : 0);
+    const limiter = new ResilientLimiter(primary, {
+      policy: settings.limiterFailurePolicy,
+      failOpenShare: settings.failOpenShare,
+      reservationTtlMs: settings.reservationTtlMs,
+      logger,
+      // The limiter logs the transitions itself.
+      onStateChange: (state) => metrics.limiterBackendUp.set(state === 'up' ? 1 : 0),
+      onFallback: () => metrics.limiterFallback.inc(),
+    });
+    return {
+      limiter,
+      async close() {
+        await limiter.close();
+        redis.disconnect();
+      },
+    };
+  }
+
+  const memory = new MemoryLimiter({ reservationTtlMs: settings.reservationTtlMs });
+  if (settings.databaseUrl) {
+    // Several nodes would overwrite each other's checkpoints, and count apart anyway.
+    logger.warn('DATABASE_URL without REDIS_URL: each node counts limits on its own; set REDIS_URL to share one count');
+    return { limiter: memory, close: () => memory.close() };
+  }
+  const checkpoint = new LimiterCheckpoint(memory, store, logger, settings.limiterCheckpointMs);
+  await checkpoint.restore();
+  checkpoint.start();
+  return {
+    limiter: memory,
+    async close() {
+      await checkpoint.stop();
+      await memory.close();
+    },
+  };
+}
+
+/** The URL without its password, for logs. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'REDIS_URL';
+  }
+}
