@@ -9,7 +9,7 @@ import { intOption } from './options.js';
 // The server stack (Fastify, SQLite, undici) loads only for the commands that run it, so the
 // admin commands, which only speak HTTP, start fast.
 const server = () => import('../server/app.js');
-const storeModule = () => import('../store/open-store.js');
+const storeModule = () => import('../store/open-configured-store.js');
 
 interface ServeFlags {
   port?: number;
@@ -52,7 +52,10 @@ export function registerServeCommands(program: Command): void {
       const settings = settingsFrom(flags);
       const tollgate = await (await server()).createTollgate({ settings, served: new Set([flags.instance]) });
       if (!(await tollgate.store.findInstance(flags.instance))) {
-        await tollgate.service.createInstance({ ...SYSTEM_PRINCIPAL, name: `node:${flags.instance}` }, flags.instance);
+        // Nodes of a new instance register it; one started at the same moment may win the race.
+        await tollgate.service.createInstance({ ...SYSTEM_PRINCIPAL, name: `node:${flags.instance}` }, flags.instance).catch((err: unknown) => {
+          if ((err as { code?: string }).code !== 'already_exists') throw err;
+        });
       }
       const address = await tollgate.listen();
       process.stdout.write(`Tollgate node of instance "${flags.instance}" listening on ${address}\n`);
@@ -62,14 +65,15 @@ export function registerServeCommands(program: Command): void {
 
   program
     .command('migrate')
-    .description('apply pending store migrations and exit')
+    .description('apply pending store migrations and exit (PostgreSQL with DATABASE_URL, else SQLite in the data directory)')
     .option('-d, --data-dir <dir>', 'data directory (env TOLLGATE_DATA_DIR, default ./data)')
     .action(async (flags: ServeFlags) => {
       const settings = settingsFrom(flags);
-      const store = (await storeModule()).openSqliteStore(settings.dataDir);
+      const { openConfiguredStore, describeStore } = await storeModule();
+      const store = openConfiguredStore(settings);
       await store.migrate();
       await store.close();
-      process.stdout.write(`store in ${settings.dataDir} is up to date\n`);
+      process.stdout.write(`store ${describeStore(settings)} is up to date\n`);
     });
 
   const adminToken = program.command('admin-token').description('manage admin tokens directly in the data directory (recovery)');
@@ -82,7 +86,7 @@ export function registerServeCommands(program: Command): void {
     .action(async (flags: ServeFlags & { name: string; role: string }) => {
       if (!ROLES.includes(flags.role as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
       const settings = settingsFrom(flags);
-      const store = (await storeModule()).openSqliteStore(settings.dataDir);
+      const store = (await storeModule()).openConfiguredStore(settings);
       const { createAdminTokenDirectly } = await import('../server/bootstrap.js');
       try {
         await store.migrate();

@@ -10,8 +10,7 @@ import { createProviderRegistry } from '../providers/registry.js';
 import { loadSecretKey, SecretBox } from '../security/secret-box.js';
 import type { ServedInstances } from '../snapshot/build-snapshot.js';
 import { SnapshotSource } from '../snapshot/snapshot-source.js';
-import { openPostgresStore } from '../store/open-postgres-store.js';
-import { openSqliteStore } from '../store/open-store.js';
+import { openConfiguredStore } from '../store/open-configured-store.js';
 import type { Store } from '../store/store.js';
 import { ensureAdminToken } from './bootstrap.js';
 import { ConnectionTracker } from './connections.js';
@@ -60,11 +59,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
   const logger =
     options.logger ??
     pino({ level: settings.logLevel, base: { service: 'tollgate' } }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
-  const store =
-    options.store ??
-    (settings.databaseUrl
-      ? openPostgresStore(settings.databaseUrl, { onError: (err) => logger.warn({ err }, 'PostgreSQL connection error') })
-      : openSqliteStore(settings.dataDir));
+  const store = options.store ?? openConfiguredStore(settings, (err) => logger.warn({ err }, 'PostgreSQL connection error'));
   await store.migrate();
   if (settings.databaseUrl && !settings.secretKey) {
     throw new Error('TOLLGATE_SECRET_KEY is required with DATABASE_URL: every node must share the key that seals upstream credentials');
