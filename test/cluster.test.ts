@@ -17,7 +17,7 @@ const PER_CALL = countChatPromptTokens(messages) + 10;
 describe('cluster: three nodes, one count', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   const prefix = uniquePrefix();
-  let nodes: ClusterNode[] = [];
+  const nodes: ClusterNode[] = [];
   let key = '';
 
   beforeAll(async () => {

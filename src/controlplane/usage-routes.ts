@@ -133,6 +133,7 @@ function logView(e: LedgerEntry) {
   return {
     id: e.id,
     time: iso(e.atMs),
+    startedAt: iso(e.atMs - e.latencyMs),
     requestId: e.requestId,
     project: e.project,
     deployment: e.deployment,

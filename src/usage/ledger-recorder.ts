@@ -15,11 +15,12 @@ export class LedgerRecorder implements ExchangeObserver {
   exchangeFinished(r: Readonly<ExchangeRecord>): void {
     if (r.gateway === undefined || r.project === undefined) return;
     const upstreamMs = r.upstreamMs ?? null;
+    const completedAt = Math.round(r.startedAtMs + r.durationMs);
     this.writer.record({
-      // Ordered by completion, the order entries are written in: a follower polling for ids above
-      // the newest it saw never misses a long request that started earlier.
-      id: this.ids.next(r.startedAtMs + r.durationMs),
-      atMs: r.startedAtMs,
+      // Entries are timed and ordered by completion, the order they are written in: a follower
+      // polling for ids above the newest it saw never misses a long request that started earlier.
+      id: this.ids.next(completedAt),
+      atMs: completedAt,
       requestId: r.requestId,
       gateway: r.gateway,
       project: r.project,

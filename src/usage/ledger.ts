@@ -10,6 +10,7 @@ export type Outcome = (typeof OUTCOMES)[number];
 export interface LedgerEntry {
   /** Time-ordered id: the logs API's cursor. */
   id: string;
+  /** When the request completed (its start is atMs - latencyMs). */
   atMs: number;
   requestId: string;
   gateway: string;

@@ -1,0 +1,42 @@
+import { useEffect } from 'react';
+import { EmptyState } from './components/EmptyState';
+import { GatewayPage, GATEWAY_TABS, type GatewayTab } from './pages/GatewayPage';
+import { GatewaysPage } from './pages/GatewaysPage';
+import { ResourcePage } from './pages/ResourcePage';
+import { ResourcesPage } from './pages/ResourcesPage';
+import { Link, navigate, usePath } from './router';
+
+/** Pages by path: gateways, gateways/{g}[/{tab}], resources, resources/{r}. */
+export function Routes() {
+  const path = usePath();
+  const parts = path === '' ? [] : path.split('/').map(decodeSegment);
+  useEffect(() => {
+    if (parts.length === 0) navigate('gateways', { replace: true });
+  }, [parts.length]);
+
+  const [section, name, tab, ...rest] = parts;
+  if (section === undefined) return null;
+  if (section === 'gateways' && rest.length === 0) {
+    if (name === undefined) return <GatewaysPage />;
+    if (tab === undefined || (GATEWAY_TABS as readonly string[]).includes(tab)) {
+      return <GatewayPage key={name} name={name} tab={(tab ?? 'projects') as GatewayTab} />;
+    }
+  }
+  if (section === 'resources' && tab === undefined) {
+    return name === undefined ? <ResourcesPage /> : <ResourcePage key={name} name={name} />;
+  }
+  return (
+    <EmptyState title="There is no such page." action={<Link to="gateways">Go to AI Gateway</Link>}>
+      The address /console/{path} does not match a page of the console.
+    </EmptyState>
+  );
+}
+
+/** A malformed escape (a hand-typed "%") names no page rather than breaking the app. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

@@ -1,0 +1,169 @@
+import { useState, type FormEvent } from 'react';
+import { PROVIDERS, type Deployment, type Provider } from '../api-types';
+import { Field, FormError } from '../components/Field';
+import { Modal } from '../components/Modal';
+import { formErrorsOf, NO_ERRORS, type FormErrors } from '../form-errors';
+import { useSession } from '../session';
+
+const FIELDS = ['name', 'provider', 'upstreamUrl', 'upstreamModel', 'apiVersion', 'upstreamApiKey', 'defaultCompletionReservation', 'options'] as const;
+
+const URL_HINTS: Record<Provider, string> = {
+  openai: 'Optional: defaults to https://api.openai.com/v1.',
+  'azure-openai': 'Your Azure OpenAI endpoint, e.g. https://my-resource.openai.azure.com.',
+  'openai-compatible': 'The server’s OpenAI-style base URL, e.g. http://localhost:11434/v1.',
+  simulated: 'Not used by the simulated model.',
+};
+
+interface DeploymentDialogProps {
+  resource: string;
+  /** null: a new deployment. */
+  deployment: Deployment | null;
+  onClose(): void;
+  onSaved(): void;
+}
+
+/** Create or edit a deployment. The upstream key is write-only: never shown, only "set" or "not set". */
+export function DeploymentDialog({ resource, deployment, onClose, onSaved }: DeploymentDialogProps) {
+  const { api } = useSession();
+  const [name, setName] = useState(deployment?.name ?? '');
+  const [provider, setProvider] = useState<Provider>(deployment?.provider ?? 'openai');
+  const [upstreamUrl, setUpstreamUrl] = useState(deployment?.upstreamUrl ?? '');
+  const [upstreamModel, setUpstreamModel] = useState(deployment?.upstreamModel ?? '');
+  const [apiVersion, setApiVersion] = useState(deployment?.apiVersion ?? '');
+  const [upstreamApiKey, setUpstreamApiKey] = useState('');
+  const [removeKey, setRemoveKey] = useState(false);
+  const [reservation, setReservation] = useState(deployment?.defaultCompletionReservation?.toString() ?? '');
+  const [options, setOptions] = useState(deployment ? JSON.stringify(deployment.options, null, 2) : '{}');
+  const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
+  const [pending, setPending] = useState(false);
+  const hasKey = deployment?.hasUpstreamApiKey ?? false;
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    let parsedOptions: unknown;
+    try {
+      parsedOptions = JSON.parse(options.trim() || '{}');
+    } catch {
+      return setErrors({ fields: { options: 'Options must be a JSON object, e.g. {"completionTokens": 20}.' }, form: null });
+    }
+    if (typeof parsedOptions !== 'object' || parsedOptions === null || Array.isArray(parsedOptions)) {
+      return setErrors({ fields: { options: 'Options must be a JSON object, e.g. {"completionTokens": 20}.' }, form: null });
+    }
+    const body: Record<string, unknown> = {
+      provider,
+      upstreamUrl: upstreamUrl.trim() || null,
+      upstreamModel: upstreamModel.trim() || null,
+      apiVersion: apiVersion.trim() || null,
+      defaultCompletionReservation: reservation.trim() === '' ? null : Number(reservation),
+      options: parsedOptions,
+    };
+    // Write-only: sent only when typed (or explicitly removed); an empty box keeps the stored key.
+    if (upstreamApiKey !== '') body.upstreamApiKey = upstreamApiKey;
+    else if (removeKey) body.upstreamApiKey = null;
+    setPending(true);
+    setErrors(NO_ERRORS);
+    const base = `/resources/${encodeURIComponent(resource)}/deployments`;
+    try {
+      if (deployment) await api.patch(`${base}/${encodeURIComponent(deployment.name)}`, body);
+      else await api.post(base, { name: name.trim(), ...body });
+      onSaved();
+    } catch (err) {
+      setErrors(formErrorsOf(err, FIELDS, { already_exists: 'name' }));
+      setPending(false);
+    }
+  };
+
+  const keyStatus = deployment ? (hasKey ? 'set' : 'not set') : null;
+  return (
+    <Modal title={deployment ? `Edit deployment ${deployment.name}` : 'Add deployment'} onClose={onClose} wide>
+      <form onSubmit={submit} noValidate>
+        {deployment ? null : (
+          <Field label="Name" error={errors.fields.name} hint="What clients send as the model, e.g. gpt-4o or team-chat.">
+            {(control) => <input {...control} value={name} onChange={(e) => setName(e.target.value)} autoComplete="off" />}
+          </Field>
+        )}
+        <Field label="Provider" error={errors.fields.provider}>
+          {(control) => (
+            <select {...control} value={provider} onChange={(e) => setProvider(e.target.value as Provider)}>
+              {PROVIDERS.map((p) => (
+                <option key={p} value={p}>
+                  {p}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        {provider === 'simulated' ? null : (
+          <>
+            <Field label="Upstream URL" error={errors.fields.upstreamUrl} hint={URL_HINTS[provider]}>
+              {(control) => <input {...control} type="url" value={upstreamUrl} onChange={(e) => setUpstreamUrl(e.target.value)} autoComplete="off" />}
+            </Field>
+            <Field
+              label="Upstream model"
+              error={errors.fields.upstreamModel}
+              hint={provider === 'azure-openai' ? 'The Azure deployment name.' : 'The model name the upstream expects, e.g. gpt-4o-mini.'}
+            >
+              {(control) => <input {...control} value={upstreamModel} onChange={(e) => setUpstreamModel(e.target.value)} autoComplete="off" />}
+            </Field>
+            {provider === 'azure-openai' ? (
+              <Field label="API version" error={errors.fields.apiVersion} hint="Optional: defaults to the client's api-version.">
+                {(control) => <input {...control} value={apiVersion} onChange={(e) => setApiVersion(e.target.value)} autoComplete="off" />}
+              </Field>
+            ) : null}
+            <Field
+              label="Upstream API key"
+              error={errors.fields.upstreamApiKey}
+              hint={
+                keyStatus === null
+                  ? 'Stored encrypted and never shown again.'
+                  : `Currently ${keyStatus}. Stored encrypted and never shown; type a new key to replace it, or leave empty to keep it.`
+              }
+            >
+              {(control) => (
+                <input
+                  {...control}
+                  type="password"
+                  autoComplete="new-password"
+                  value={upstreamApiKey}
+                  placeholder={hasKey ? '•••••••• (set)' : ''}
+                  onChange={(e) => setUpstreamApiKey(e.target.value)}
+                />
+              )}
+            </Field>
+            {hasKey ? (
+              <label className="toggle">
+                <input type="checkbox" checked={removeKey} disabled={upstreamApiKey !== ''} onChange={(e) => setRemoveKey(e.target.checked)} /> Remove
+                the stored key
+              </label>
+            ) : null}
+          </>
+        )}
+        <Field
+          label="Default completion reservation"
+          error={errors.fields.defaultCompletionReservation}
+          hint="Tokens reserved for the answer when a request sets no max_tokens. Empty: the gateway's default."
+        >
+          {(control) => (
+            <input {...control} type="number" inputMode="numeric" min={1} step={1} value={reservation} onChange={(e) => setReservation(e.target.value)} />
+          )}
+        </Field>
+        <Field
+          label="Options (JSON)"
+          error={errors.fields.options}
+          hint={provider === 'simulated' ? 'Simulated model: latencyMs, chunkDelayMs, completionTokens.' : 'Provider-specific settings; usually {}.'}
+        >
+          {(control) => <textarea {...control} rows={3} spellCheck={false} value={options} onChange={(e) => setOptions(e.target.value)} />}
+        </Field>
+        <FormError message={errors.form} />
+        <div className="form-actions">
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={pending}>
+            {pending ? 'Saving…' : deployment ? 'Save' : 'Add deployment'}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

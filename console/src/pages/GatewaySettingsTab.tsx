@@ -1,0 +1,82 @@
+import { useState } from 'react';
+import { messageOf } from '../api';
+import type { Gateway } from '../api-types';
+import { ConfirmDialog, type ConfirmRequest } from '../components/ConfirmDialog';
+import { FormError } from '../components/Field';
+import { navigate } from '../router';
+import { useSession } from '../session';
+
+/** Content logging and deleting the gateway. */
+export function GatewaySettingsTab({ gateway, onChanged }: { gateway: Gateway; onChanged(updated: Gateway): void }) {
+  const { api, can } = useSession();
+  /** The value being saved, shown at once. */
+  const [saving, setSaving] = useState<boolean | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [confirm, setConfirm] = useState<ConfirmRequest | null>(null);
+  const path = `/gateways/${encodeURIComponent(gateway.name)}`;
+
+  const setLogContent = async (logContent: boolean) => {
+    setSaving(logContent);
+    setError(null);
+    try {
+      onChanged(await api.patch<Gateway>(path, { logContent }));
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setSaving(null);
+    }
+  };
+
+  return (
+    <section aria-labelledby="gateway-settings-title">
+      <h2 id="gateway-settings-title">Settings</h2>
+      <div className="setting">
+        <label className="toggle">
+          <input
+            type="checkbox"
+            checked={saving ?? gateway.logContent}
+            disabled={!can.manageGateways || saving !== null}
+            onChange={(e) => setLogContent(e.target.checked)}
+          />
+          Log request content (prompts and completions)
+        </label>
+        <p className="field-hint">
+          Off by default. When on, the request log keeps each request's messages and the model's answer, visible to every admin who can
+          read logs.
+        </p>
+        <FormError message={error} />
+      </div>
+      {can.manageGateways ? (
+        <div className="danger-zone">
+          <h3>Delete gateway</h3>
+          <p>
+            Its token limits go with it; the resource, its deployments and projects, and the instance stay. Disable its projects first: a gateway with enabled projects cannot be deleted.
+          </p>
+          <button
+            type="button"
+            className="danger"
+            onClick={() =>
+              setConfirm({
+                title: `Delete gateway ${gateway.name}?`,
+                message: (
+                  <p>
+                    <strong>{gateway.name}</strong> and its token limits will be deleted. Instance {gateway.instance} becomes free for another
+                    gateway. This cannot be undone.
+                  </p>
+                ),
+                confirmLabel: 'Delete gateway',
+                action: async () => {
+                  await api.delete(path);
+                  navigate('gateways');
+                },
+              })
+            }
+          >
+            Delete gateway
+          </button>
+        </div>
+      ) : null}
+      {confirm ? <ConfirmDialog request={confirm} onClose={() => setConfirm(null)} /> : null}
+    </section>
+  );
+}

@@ -1,0 +1,59 @@
+import type { LimitStatus } from '../api-types';
+import { formatIn, formatNumber, formatTime } from '../format';
+
+/** A limit's live standing: used and remaining tokens, and when they free up, as bars. */
+export function LimitStanding({ status, scope }: { status: LimitStatus; scope: string }) {
+  return (
+    <div className="standing">
+      {status.tpm ? (
+        <Meter
+          label="Per minute"
+          ariaLabel={`Tokens per minute used, ${scope}`}
+          used={status.tpm.used}
+          limit={status.tpm.limit}
+          remaining={status.tpm.remaining}
+          reset={status.tpm.used > 0 ? `window empties ${formatIn(status.tpm.resetAt)}` : 'window empty'}
+        />
+      ) : null}
+      {status.quota ? (
+        <Meter
+          label={`Quota (${status.quota.period})`}
+          ariaLabel={`Token quota used, ${scope}`}
+          used={status.quota.used}
+          limit={status.quota.limit}
+          remaining={status.quota.remaining}
+          reset={`resets ${formatIn(status.quota.resetAt)} (${formatTime(status.quota.resetAt, false)})`}
+        />
+      ) : null}
+    </div>
+  );
+}
+
+function Meter(props: { label: string; ariaLabel: string; used: number; limit: number; remaining: number; reset: string }) {
+  const { label, ariaLabel, used, limit, remaining, reset } = props;
+  const share = limit > 0 ? Math.min(1, used / limit) : 1;
+  const tone = share >= 0.9 ? 'meter-high' : share >= 0.7 ? 'meter-mid' : 'meter-low';
+  const text = `${formatNumber(used)} / ${formatNumber(limit)} used`;
+  return (
+    <div className="meter-block">
+      <div className="meter-caption">
+        <span>{label}</span>
+        <span>
+          {text} · {formatNumber(remaining)} left
+        </span>
+      </div>
+      <div
+        className={`meter ${tone}`}
+        role="meter"
+        aria-label={ariaLabel}
+        aria-valuemin={0}
+        aria-valuemax={limit}
+        aria-valuenow={Math.min(used, limit)}
+        aria-valuetext={`${text}, ${formatNumber(remaining)} left`}
+      >
+        <div className="meter-fill" style={{ width: `${(share * 100).toFixed(1)}%` }} />
+      </div>
+      <div className="meter-reset">{reset}</div>
+    </div>
+  );
+}
