@@ -208,7 +208,7 @@ export class AdminService {
 
   private validateDeployment(d: Deployment): void {
     const provider = this.deps.providers.get(d.provider);
-    if (!provider) throw invalid(`provider "${d.provider}" is not available`);
+    if (!provider) throw invalid(`provider "${d.provider}" is not available`, 'provider');
     const problem = provider.validate({
       upstreamUrl: d.upstreamUrl,
       upstreamModel: d.upstreamModel,
@@ -216,7 +216,7 @@ export class AdminService {
       apiVersion: d.apiVersion,
       options: d.options,
     });
-    if (problem) throw invalid(problem);
+    if (problem) throw invalid(problem, fieldOf(problem));
   }
 
   // ---------------------------------------------------------------- projects and keys
@@ -291,24 +291,27 @@ export class AdminService {
 
   async createGateway(actor: Principal, input: GatewayInput) {
     if (await this.store.findGateway(input.name)) throw conflict(`gateway "${input.name}" already exists`);
-    const resource = await this.resource(input.resource);
+    const resource = await this.store.findResource(input.resource);
+    if (!resource) throw notFound(`resource "${input.resource}" does not exist`, 'resource');
     const existing = await this.store.findGatewayByResource(resource.id);
     if (existing) {
       throw new TollgateError(
         'resource_has_gateway',
         `resource "${resource.name}" already has gateway "${existing.name}"; a resource has at most one gateway`,
+        { param: 'resource' },
       );
     }
     let instance;
     let newInstance = false;
     if (input.instance.mode === 'existing') {
       instance = await this.store.findInstance(input.instance.name);
-      if (!instance) throw notFound(`instance "${input.instance.name}" does not exist`);
+      if (!instance) throw notFound(`instance "${input.instance.name}" does not exist`, 'instance.name');
       const user = await this.store.findGatewayByInstance(instance.id);
       if (user) {
         throw new TollgateError(
           'instance_in_use',
           `instance "${instance.name}" already backs gateway "${user.name}"; an instance can back only one gateway — choose another instance or create a new one`,
+          { param: 'instance.name' },
         );
       }
     } else {
@@ -398,16 +401,16 @@ export class AdminService {
   async createLimit(actor: Principal, gatewayName: string, input: LimitInput) {
     const gateway = await this.gateway(gatewayName);
     const project = await this.store.findProject(gateway.resourceId, input.project);
-    if (!project) throw notFound(`project "${input.project}" does not exist in the resource of gateway "${gatewayName}"`);
+    if (!project) throw notFound(`project "${input.project}" does not exist in the resource of gateway "${gatewayName}"`, 'project');
     let deployment: Deployment | undefined;
     if (input.deployment) {
       deployment = await this.store.findDeployment(gateway.resourceId, input.deployment);
-      if (!deployment) throw notFound(`deployment "${input.deployment}" does not exist in the resource of gateway "${gatewayName}"`);
+      if (!deployment) throw notFound(`deployment "${input.deployment}" does not exist in the resource of gateway "${gatewayName}"`, 'deployment');
     }
     const deploymentId = deployment?.id ?? null;
     const scope = deployment ? `deployment "${deployment.name}"` : 'all deployments';
     if (await this.store.findLimitByScope(gateway.id, project.id, deploymentId)) {
-      throw new TollgateError('limit_exists', `project "${project.name}" already has a limit for ${scope} on this gateway; edit that one`);
+      throw new TollgateError('limit_exists', `project "${project.name}" already has a limit for ${scope} on this gateway; edit that one`, { param: 'deployment' });
     }
     const values = checkLimitValues({
       tokensPerMinute: input.tokensPerMinute ?? null,
@@ -421,7 +424,7 @@ export class AdminService {
         await tx.insertLimit(limit);
       } catch (err) {
         if (err instanceof UniqueViolationError) {
-          throw new TollgateError('limit_exists', `project "${project.name}" already has a limit for ${scope} on this gateway; edit that one`);
+          throw new TollgateError('limit_exists', `project "${project.name}" already has a limit for ${scope} on this gateway; edit that one`, { param: 'deployment' });
         }
         throw err;
       }
@@ -540,7 +543,7 @@ export class AdminService {
       });
     } catch (err) {
       // Lost a race with another admin: the database's constraint is the final word.
-      if (err instanceof UniqueViolationError) throw conflict(`${target} conflicts with an existing record`);
+      if (err instanceof UniqueViolationError) throw conflict(`${target} conflicts with an existing record`, undefined);
       throw err;
     }
   }
@@ -604,13 +607,13 @@ export class AdminService {
 
 function checkLimitValues(v: Pick<Limit, 'tokensPerMinute' | 'tokenQuota' | 'quotaPeriod'>) {
   if (v.tokensPerMinute === null && v.tokenQuota === null) {
-    throw invalid('a limit needs tokensPerMinute, tokenQuota, or both');
+    throw invalid('a limit needs tokensPerMinute, tokenQuota, or both', 'tokensPerMinute');
   }
   if (v.tokenQuota !== null && v.quotaPeriod === null) {
-    throw invalid('quotaPeriod is required with tokenQuota (hourly, daily, weekly, monthly or yearly)');
+    throw invalid('quotaPeriod is required with tokenQuota (hourly, daily, weekly, monthly or yearly)', 'quotaPeriod');
   }
   if (v.tokenQuota === null && v.quotaPeriod !== null) {
-    throw invalid('quotaPeriod only makes sense with tokenQuota');
+    throw invalid('quotaPeriod only makes sense with tokenQuota', 'tokenQuota');
   }
   return v;
 }
@@ -620,6 +623,14 @@ function redactDeployment(input: DeploymentUpdate | DeploymentInput): Record<str
   return upstreamApiKey === undefined ? rest : { ...rest, upstreamApiKey: upstreamApiKey ? '(set)' : '(cleared)' };
 }
 
-const notFound = (message: string) => new TollgateError('not_found', message);
-const conflict = (message: string) => new TollgateError('already_exists', message);
-const invalid = (message: string) => new TollgateError('validation_failed', message);
+// `param` names the request field at fault, so a form can show the message next to it.
+const withParam = (param?: string) => (param === undefined ? {} : { param });
+const notFound = (message: string, param?: string) => new TollgateError('not_found', message, withParam(param));
+const conflict = (message: string, param = 'name') => new TollgateError('already_exists', message, withParam(param));
+const invalid = (message: string, param?: string) => new TollgateError('validation_failed', message, withParam(param));
+
+/** Provider checks start with the field they are about ("upstreamUrl is required…"). */
+function fieldOf(message: string): string | undefined {
+  const first = /^([a-zA-Z.]+)\b/.exec(message)?.[1];
+  return first && /^(upstreamUrl|upstreamModel|upstreamApiKey|apiVersion|options(\.\w+)?)$/.test(first) ? first : undefined;
+}
