@@ -1,13 +1,30 @@
+import { createRequire } from 'node:module';
 import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
-import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
 
 /** The BPE encodings Tollgate counts with (the OpenAI families; others are approximated by o200k). */
 export type Encoding = 'o200k_base' | 'cl100k_base';
 
-const COUNTERS: Record<Encoding, (text: string) => number> = {
-  o200k_base: countO200k,
-  cl100k_base: countCl100k,
-};
+const require = createRequire(import.meta.url);
+
+/**
+ * o200k_base is always loaded; cl100k_base (about 10 MB) only once a deployment needs it —
+ * warmEncodings() loads it when such a deployment is configured, off the request path.
+ */
+const COUNTERS: Partial<Record<Encoding, (text: string) => number>> = { o200k_base: countO200k };
+
+function counter(encoding: Encoding): (text: string) => number {
+  let count = COUNTERS[encoding];
+  if (!count) {
+    count = (require(`gpt-tokenizer/cjs/encoding/${encoding}`) as { countTokens: (text: string) => number }).countTokens;
+    COUNTERS[encoding] = count;
+  }
+  return count;
+}
+
+/** Loads the encodings these upstream models use, so no request waits for one to load. */
+export function warmEncodings(models: Iterable<string>): void {
+  for (const model of models) counter(encodingFor(model));
+}
 
 /** gpt-4, gpt-3.5 and the first embedding models use cl100k_base; everything newer uses o200k_base. */
 const CL100K_MODELS = /^(gpt-4(?![o.])|gpt-35|gpt-3\.5|text-embedding-3|text-embedding-ada)/;
@@ -21,7 +38,7 @@ export function encodingFor(model: string): Encoding {
 }
 
 export function countTextTokens(text: string, encoding: Encoding = 'o200k_base'): number {
-  return text.length === 0 ? 0 : COUNTERS[encoding](text);
+  return text.length === 0 ? 0 : counter(encoding)(text);
 }
 
 /** Text of an OpenAI message `content`: a string or an array of parts ({type:'text', text}). */

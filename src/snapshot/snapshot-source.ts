@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { SecretBox } from '../security/secret-box.js';
 import type { Store } from '../store/store.js';
+import { warmEncodings } from '../accounting/count.js';
 import { buildSnapshot, type ServedInstances } from './build-snapshot.js';
 import { EMPTY_SNAPSHOT, type ConfigSnapshot } from './config-snapshot.js';
 
@@ -91,6 +92,7 @@ export class SnapshotSource {
     const records = await store.loadConfig();
     if (records.version === this.snapshot.version && this.snapshot !== EMPTY_SNAPSHOT) return;
     const next = buildSnapshot(records, secrets, served);
+    warmEncodings(records.deployments.map((d) => d.upstreamModel ?? d.name));
     this.snapshot = next;
     logger.debug({ configVersion: next.version }, 'config snapshot published');
     for (const listener of this.listeners) listener(next);
