@@ -88,6 +88,18 @@ describe('proxying to OpenAI-compatible and Azure OpenAI upstreams', () => {
     expect(JSON.stringify(seen.headers)).not.toContain(key);
   });
 
+  it('forwards an unchanged body byte for byte (no re-serialising)', async () => {
+    await gw.admin('POST', '/resources/r1/deployments', { name: 'same-name', provider: 'openai-compatible', upstreamUrl: `${upstream.url}/v1` });
+    const raw = '{ "messages" : [ {"role":"user","content":"hi \\u00e9"} ],\n  "model": "same-name", "temperature": 0.50 }';
+    const res = await fetch(`${gw.url}/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: raw,
+    });
+    expect(res.status).toBe(200);
+    expect(upstream.requests[0]!.raw).toBe(raw);
+  });
+
   it('speaks Azure to an Azure upstream: deployment path, api-version and api-key', async () => {
     const client = new AzureOpenAI({ endpoint: gw.url, apiKey: key, apiVersion: '2024-10-21', maxRetries: 0 });
     const res = await client.chat.completions.create({ model: 'az-chat', messages: [{ role: 'user', content: 'hi' }] });

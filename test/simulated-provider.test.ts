@@ -38,6 +38,7 @@ function makeCall(operation: Operation, body: Record<string, unknown>, init: Cal
     operation,
     deployment: deployment(init.options),
     body,
+    bodyText: null,
     stream: init.stream ?? false,
     clientApiVersion: null,
     requestId: 'req-1',

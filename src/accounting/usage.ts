@@ -58,3 +58,35 @@ export function completionTextOf(operation: Operation, payload: unknown): string
   }
   return text;
 }
+
+const USAGE_KEY = '"usage"';
+
+/**
+ * Finds the last `"usage": {...}` object in a JSON document and parses only that, so reading the
+ * usage of a long completion does not parse the whole completion. Returns undefined when there
+ * is none (or it cannot be isolated); callers then parse the whole document.
+ */
+export function usageObjectFromTail(text: string): Record<string, unknown> | undefined {
+  const key = text.lastIndexOf(USAGE_KEY);
+  if (key === -1) return undefined;
+  const start = text.indexOf('{', key + USAGE_KEY.length);
+  if (start === -1 || text.slice(key + USAGE_KEY.length, start).trim() !== ':') return undefined;
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */) depth++;
+    else if (c === 125 /* } */ && --depth === 0) {
+      try {
+        return { usage: JSON.parse(text.slice(start, i + 1)) as unknown };
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}

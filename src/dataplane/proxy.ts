@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SseUsageTap } from '../accounting/sse-usage-tap.js';
-import { completionTextOf, usageOf, type Usage } from '../accounting/usage.js';
+import { completionTextOf, usageObjectFromTail, usageOf, type Usage } from '../accounting/usage.js';
 import { TollgateError } from '../errors.js';
 import type { Limiter } from '../limits/limiter.js';
 import { UpstreamFailure, type Operation, type UpstreamResponse } from '../providers/provider.js';
@@ -146,6 +146,7 @@ async function forward(
     operation: route.operation,
     deployment,
     body: upstreamBody,
+    bodyText: upstreamBody === body ? (request.rawBody ?? null) : null,
     stream: facts.stream,
     clientApiVersion: apiVersionOf(request),
     requestId: request.id,
@@ -161,8 +162,10 @@ async function forward(
     const raw = await readBody(upstream);
     let consumed: number | null = null;
     if (upstream.status < 400) {
-      const json = parseJson(raw);
-      consumed = x.consumed(usageOf(route.operation, json), completionTextOf(route.operation, json));
+      const text = raw.toString('utf8');
+      // The usage sits at the end of the answer: read just that; parse it all only without one.
+      const usage = usageOf(route.operation, usageObjectFromTail(text));
+      consumed = x.consumed(usage, usage ? '' : completionTextOf(route.operation, parseJson(text)));
     } else {
       record.outcome = 'upstream_error'; // a failed call releases its reservation in full
     }
@@ -237,9 +240,9 @@ function withStreamUsage(
   return { upstreamBody: { ...body, stream_options: { ...given, include_usage: true } }, stripUsageChunk: true };
 }
 
-function parseJson(raw: Buffer): unknown {
+function parseJson(text: string): unknown {
   try {
-    return JSON.parse(raw.toString('utf8'));
+    return JSON.parse(text);
   } catch {
     return null;
   }

@@ -17,13 +17,23 @@ const AZURE_PATHS: Record<string, Operation> = {
   '/openai/deployments/:deployment/embeddings': 'embeddings',
 };
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request body as received (data plane only). */
+    rawBody?: string;
+  }
+}
+
 /** The data plane: OpenAI-style and Azure-OpenAI-style endpoints, as the official SDKs call them. */
 export async function dataPlaneRoutes(app: FastifyInstance, deps: DataPlaneDeps): Promise<void> {
   // Clients of these APIs send JSON; accept it whatever Content-Type a hand-written curl sets.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
     try {
-      done(null, JSON.parse(body as string));
+      const parsed: unknown = JSON.parse(body as string);
+      // Kept so an unchanged body can be forwarded as received, without serialising it again.
+      request.rawBody = body as string;
+      done(null, parsed);
     } catch {
       done(new TollgateError('invalid_request', 'The request body is not valid JSON.'), undefined);
     }

@@ -11,6 +11,8 @@ export interface UpstreamCall {
   readonly deployment: DeploymentRuntime;
   /** The client's JSON body, possibly amended by the data plane (e.g. stream_options). */
   readonly body: Record<string, unknown>;
+  /** The body exactly as the client sent it, when `body` is unchanged: forward it as is. */
+  readonly bodyText: string | null;
   readonly stream: boolean;
   /** api-version the client sent (Azure style), used when the deployment sets none. */
   readonly clientApiVersion: string | null;

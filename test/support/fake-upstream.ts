@@ -6,6 +6,8 @@ export interface RecordedRequest {
   url: string;
   headers: IncomingMessage['headers'];
   body: any;
+  /** The body as received. */
+  raw: string;
 }
 
 export interface FakeUpstream {
@@ -33,6 +35,7 @@ export async function startFakeUpstream(
         url: raw.url ?? '',
         headers: raw.headers,
         body: text ? JSON.parse(text) : null,
+        raw: text,
       };
       requests.push(recorded);
       void handler(recorded, res, raw);

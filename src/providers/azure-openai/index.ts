@@ -33,8 +33,8 @@ export class AzureOpenAIProvider extends HttpProvider {
     return { url, headers: d.upstreamApiKey === null ? {} : { 'api-key': d.upstreamApiKey } };
   }
 
-  protected override upstreamBody(call: UpstreamCall): Record<string, unknown> {
-    // Azure addresses the model by the deployment in the path; the body's model is not needed.
-    return call.body;
+  protected override upstreamBody(call: UpstreamCall): string {
+    // Azure addresses the model by the deployment in the path; the body goes as the client sent it.
+    return call.bodyText ?? JSON.stringify(call.body);
   }
 }

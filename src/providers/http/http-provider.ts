@@ -34,9 +34,13 @@ export abstract class HttpProvider implements Provider {
   abstract validate(settings: DeploymentSettings): string | null;
   protected abstract target(call: UpstreamCall): UpstreamTarget;
 
-  /** The body sent upstream; by default the client's, addressed to the upstream model. */
-  protected upstreamBody(call: UpstreamCall): Record<string, unknown> {
-    return { ...call.body, model: call.deployment.upstreamModel };
+  /**
+   * The body sent upstream: the client's, addressed to the upstream model. Forwarded as received
+   * when nothing changes (no re-serialising a long prompt).
+   */
+  protected upstreamBody(call: UpstreamCall): string {
+    if (call.bodyText !== null && call.body.model === call.deployment.upstreamModel) return call.bodyText;
+    return JSON.stringify({ ...call.body, model: call.deployment.upstreamModel });
   }
 
   async send(call: UpstreamCall): Promise<UpstreamResponse> {
@@ -51,7 +55,7 @@ export abstract class HttpProvider implements Provider {
           'accept-encoding': 'identity',
           'x-request-id': call.requestId,
         },
-        body: JSON.stringify(this.upstreamBody(call)),
+        body: this.upstreamBody(call),
         signal: call.signal,
         dispatcher: this.deps.dispatcher,
         headersTimeout: this.deps.timeoutMs,
