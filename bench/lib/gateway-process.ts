@@ -9,18 +9,43 @@ export const BENCH_ADMIN_TOKEN = 'tga_bench-owner-token-0123456789';
 export interface GatewayProcess {
   url: string;
   pid: number;
+  /** The process's fresh data directory (removed by stop()). */
+  dataDir: string;
   child: ChildProcess;
   admin(method: string, path: string, body?: unknown): Promise<any>;
   stop(): Promise<void>;
 }
 
+export interface GatewayProcessOptions {
+  /** Pins the process to this CPU (`taskset -c <cpu>`, which execs node: the pid stays node's). */
+  cpu?: number;
+  /** A command the whole thing runs under, e.g. `['nice', '-n', '-5']` (before the taskset of `cpu`). */
+  prefix?: string[];
+  /** Extra node flags before the script, e.g. `--cpu-prof`. */
+  nodeArgs?: string[];
+  /** Called with the child and its data directory right after it is spawned (e.g. to register them for clean-up on signals). */
+  onSpawn?: (child: ChildProcess, dataDir: string) => void;
+}
+
 /** Starts `tollgate start` (the built dist/) as a child process on a free port with a fresh data dir. */
-export async function startGatewayProcess(port: number, env: Record<string, string> = {}): Promise<GatewayProcess> {
+export async function startGatewayProcess(
+  port: number,
+  env: Record<string, string> = {},
+  options: GatewayProcessOptions = {},
+): Promise<GatewayProcess> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'tollgate-bench-'));
-  const child = spawn(process.execPath, ['bin/tollgate.js', 'start', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir], {
+  const nodeArgv = [...(options.nodeArgs ?? []), 'bin/tollgate.js', 'start', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir];
+  const argv = [
+    ...(options.prefix ?? []),
+    ...(options.cpu === undefined ? [] : ['taskset', '-c', String(options.cpu)]),
+    process.execPath,
+    ...nodeArgv,
+  ];
+  const child = spawn(argv[0]!, argv.slice(1), {
     env: { ...process.env, TOLLGATE_ADMIN_TOKEN: BENCH_ADMIN_TOKEN, TOLLGATE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  options.onSpawn?.(child, dataDir);
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
     try {
@@ -28,8 +53,12 @@ export async function startGatewayProcess(port: number, env: Record<string, stri
     } catch {
       // not listening yet
     }
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`gateway on port ${port} exited during start-up`);
     await sleep(50);
-    if (i === 199) throw new Error(`gateway on port ${port} did not start`);
+    if (i === 199) {
+      child.kill('SIGKILL');
+      throw new Error(`gateway on port ${port} did not start`);
+    }
   }
   const admin = async (method: string, p: string, body?: unknown) => {
     const res = await fetch(`${url}/admin/v1${p}`, {
@@ -44,11 +73,18 @@ export async function startGatewayProcess(port: number, env: Record<string, stri
   return {
     url,
     pid: child.pid!,
+    dataDir,
     child,
     admin,
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        // Graceful shutdown waits for in-flight requests; do not wait forever.
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

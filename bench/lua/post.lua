@@ -1,0 +1,49 @@
+-- wrk script: POSTs a JSON body, rotating over a list of project keys (one per line), and prints
+-- the result as one machine-readable line from done().
+--   wrk ... -s bench/lua/post.lua <url> -- <path> <body file> <keys file>
+-- Requests are pre-formatted in init(), so the generator does no string work per request.
+
+local requests = {}
+local count = 0
+local next_index = 0
+
+local function read_file(name)
+  local f = assert(io.open(name, "rb"))
+  local text = f:read("*a")
+  f:close()
+  return text
+end
+
+function init(args)
+  local path, body_file, keys_file = args[1], args[2], args[3]
+  local body = read_file(body_file)
+  for key in io.lines(keys_file) do
+    if key ~= "" then
+      count = count + 1
+      requests[count] = wrk.format("POST", path, {
+        ["Content-Type"] = "application/json",
+        ["Authorization"] = "Bearer " .. key,
+      }, body)
+    end
+  end
+  assert(count > 0, "no keys in " .. keys_file)
+end
+
+function request()
+  next_index = next_index % count + 1
+  return requests[next_index]
+end
+
+-- Latency percentiles are wrk's own (what `wrk --latency` prints): wrk corrects its histogram for
+-- coordinated omission before done() sees it, so a response slower than the mean interval
+-- between a connection's requests adds synthetic samples below it. A stall of a fast server
+-- therefore weighs more in its p99 than the same stall of a slow one.
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_RESULT {"requests":%d,"durationUs":%d,"bytes":%d,"p50Us":%d,"p90Us":%d,"p99Us":%d,"meanUs":%.1f,"maxUs":%d,' ..
+    '"errConnect":%d,"errRead":%d,"errWrite":%d,"errTimeout":%d,"non2xx":%d}\n',
+    summary.requests, summary.duration, summary.bytes,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean, latency.max,
+    e.connect, e.read, e.write, e.timeout, e.status))
+end
