@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Cancellation } from '../src/providers/cancellation.js';
 import type { Operation, UpstreamCall, UpstreamResponse } from '../src/providers/provider.js';
 import { createSimulatedProvider } from '../src/providers/simulated/index.js';
 import { FIRST_TOKEN, VOCABULARY } from '../src/providers/simulated/text.js';
@@ -31,6 +32,7 @@ interface CallInit {
   options?: Record<string, unknown>;
   stream?: boolean;
   signal?: AbortSignal;
+  cancellation?: Cancellation;
 }
 
 function makeCall(operation: Operation, body: Record<string, unknown>, init: CallInit = {}): UpstreamCall {
@@ -42,9 +44,12 @@ function makeCall(operation: Operation, body: Record<string, unknown>, init: Cal
     stream: init.stream ?? false,
     clientApiVersion: null,
     requestId: 'req-1',
-    signal: init.signal ?? new AbortController().signal,
+    cancellation: init.cancellation ?? Cancellation.following(init.signal ?? new AbortController().signal),
   };
 }
+
+/** The simulated provider answers with Node streams. */
+const bodyOf = (response: UpstreamResponse) => response.body as Readable;
 
 async function readAll(body: Readable): Promise<string> {
   let text = '';
@@ -60,7 +65,7 @@ async function sendJson(
   init: CallInit = {},
 ): Promise<{ response: UpstreamResponse; json: Json }> {
   const response = await provider.send(makeCall(operation, body, init));
-  return { response, json: JSON.parse(await readAll(response.body)) as Json };
+  return { response, json: JSON.parse(await readAll(bodyOf(response))) as Json };
 }
 
 interface SseEvent {
@@ -88,7 +93,7 @@ function parseSse(text: string): SseEvent[] {
 async function sendSse(operation: Operation, body: Record<string, unknown>, init: CallInit = {}) {
   const response = await provider.send(makeCall(operation, body, { ...init, stream: true }));
   expect(response.headers['content-type']).toBe('text/event-stream');
-  return { response, events: parseSse(await readAll(response.body)) };
+  return { response, events: parseSse(await readAll(bodyOf(response))) };
 }
 
 const dataJson = (events: readonly SseEvent[]): Json[] =>
@@ -455,12 +460,12 @@ describe('simulated provider: latency and abort', () => {
   });
 
   it('removes its abort listeners once a response is done', async () => {
-    const controller = new AbortController();
-    const init = { signal: controller.signal, options: { latencyMs: 1, chunkDelayMs: 1 } };
+    const cancellation = new Cancellation();
+    const init = { cancellation, options: { latencyMs: 1, chunkDelayMs: 1 } };
     await sendJson('chat.completions', { messages }, init);
     await sendSse('responses', { input: 'x' }, init);
     await new Promise((resolve) => setImmediate(resolve));
-    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    expect(getEventListeners(cancellation.signal, 'abort')).toHaveLength(0);
   });
 
   it('stops generating when aborted mid-stream', async () => {
@@ -474,13 +479,13 @@ describe('simulated provider: latency and abort', () => {
     );
     const started = Date.now();
     const pieces: string[] = [];
-    response.body.on('data', (piece: Buffer) => {
+    bodyOf(response).on('data', (piece: Buffer) => {
       pieces.push(piece.toString());
       if (pieces.length === 3) controller.abort();
     });
-    await once(response.body, 'close');
-    expect(response.body.destroyed).toBe(true);
-    expect(response.body.readableEnded).toBe(false);
+    await once(bodyOf(response), 'close');
+    expect(bodyOf(response).destroyed).toBe(true);
+    expect(bodyOf(response).readableEnded).toBe(false);
     expect(pieces).toHaveLength(3);
     expect(Date.now() - started).toBeLessThan(2_000);
   });
@@ -502,13 +507,13 @@ describe('simulated provider: latency and abort', () => {
         makeCall('responses', { input: 'x' }, { stream: true, signal: late.signal, options: { chunkDelayMs: 1_000 } }),
       );
       const pieces: string[] = [];
-      response.body.on('data', (piece: Buffer) => pieces.push(piece.toString()));
+      bodyOf(response).on('data', (piece: Buffer) => pieces.push(piece.toString()));
       await vi.advanceTimersByTimeAsync(2_500);
       expect(pieces).toHaveLength(3);
       expect(vi.getTimerCount()).toBe(1);
       late.abort();
       await vi.advanceTimersByTimeAsync(0);
-      expect(response.body.destroyed).toBe(true);
+      expect(bodyOf(response).destroyed).toBe(true);
       expect(vi.getTimerCount()).toBe(0);
     } finally {
       vi.useRealTimers();
@@ -549,7 +554,7 @@ describe('simulated provider behind the official openai SDK', () => {
         provider.send(call).then(
           (upstream) => {
             res.writeHead(upstream.status, upstream.headers);
-            upstream.body.pipe(res);
+            bodyOf(upstream).pipe(res);
           },
           () => res.destroy(),
         );

@@ -3,6 +3,7 @@ import { SseUsageTap } from '../accounting/sse-usage-tap.js';
 import { completionTextOf, usageObjectFromTail, usageOf, type Usage } from '../accounting/usage.js';
 import { TollgateError } from '../errors.js';
 import type { Limiter } from '../limits/limiter.js';
+import { Cancellation } from '../providers/cancellation.js';
 import { UpstreamFailure, type Operation, type UpstreamResponse } from '../providers/provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ConfigSnapshot, DeploymentRuntime, ProjectRuntime } from '../snapshot/config-snapshot.js';
@@ -89,15 +90,15 @@ class Exchange {
 export async function proxy(deps: DataPlaneDeps, route: ProxyRoute, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const started = performance.now();
   const x = new Exchange(deps.limiter, route.operation, request.id);
-  const abort = new AbortController();
+  const cancellation = new Cancellation();
   const onClose = () => {
-    if (!reply.raw.writableEnded) abort.abort();
+    if (!reply.raw.writableEnded) cancellation.cancel();
   };
   reply.raw.once('close', onClose);
   try {
-    await forward(deps, route, request, reply, x, abort.signal);
+    await forward(deps, route, request, reply, x, cancellation);
   } catch (err) {
-    await fail(err, x, abort.signal, reply);
+    await fail(err, x, cancellation, reply);
   } finally {
     reply.raw.off('close', onClose);
     await x.settle(null); // never leak a reservation: anything not settled by now is returned
@@ -117,7 +118,7 @@ async function forward(
   request: FastifyRequest,
   reply: FastifyReply,
   x: Exchange,
-  signal: AbortSignal,
+  cancellation: Cancellation,
 ): Promise<void> {
   const record = x.record;
   const project = authenticateProject(deps.snapshots.current, request.headers);
@@ -150,7 +151,7 @@ async function forward(
     stream: facts.stream,
     clientApiVersion: apiVersionOf(request),
     requestId: request.id,
-    signal,
+    cancellation,
   });
   record.upstreamStatus = upstream.status;
 
@@ -179,10 +180,10 @@ async function forward(
   record.status = upstream.status;
 }
 
-async function fail(err: unknown, x: Exchange, signal: AbortSignal, reply: FastifyReply): Promise<void> {
+async function fail(err: unknown, x: Exchange, cancellation: Cancellation, reply: FastifyReply): Promise<void> {
   const record = x.record;
-  if (signal.aborted || reply.raw.headersSent) {
-    record.outcome = signal.aborted ? 'client_aborted' : 'upstream_error';
+  if (cancellation.cancelled || reply.raw.headersSent) {
+    record.outcome = cancellation.cancelled ? 'client_aborted' : 'upstream_error';
     // The client left, or the upstream broke mid-stream: charge what was generated up to now.
     // Without a stream to count, the upstream at least processed the prompt.
     if (x.tap) await x.settle(x.consumed(x.tap.usage, x.tap.generatedText()));

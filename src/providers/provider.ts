@@ -1,6 +1,6 @@
-import type { Readable } from 'node:stream';
 import type { ProviderName } from '../domain/model.js';
 import type { DeploymentRuntime } from '../snapshot/config-snapshot.js';
+import type { Cancellation } from './cancellation.js';
 
 /** The data-plane operations, in OpenAI's vocabulary (the dialect clients speak to us). */
 export type Operation = 'chat.completions' | 'completions' | 'embeddings' | 'responses';
@@ -17,16 +17,19 @@ export interface UpstreamCall {
   /** api-version the client sent (Azure style), used when the deployment sets none. */
   readonly clientApiVersion: string | null;
   readonly requestId: string;
-  /** Aborted when the client goes away or the gateway gives up. */
-  readonly signal: AbortSignal;
+  /** Cancelled when the client goes away or the gateway gives up. */
+  readonly cancellation: Cancellation;
 }
 
 /** The upstream's answer once its headers are in; the body streams. */
 export interface UpstreamResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  /** OpenAI-format JSON, or an SSE stream of OpenAI-format events when the call streams. */
-  readonly body: Readable;
+  /**
+   * OpenAI-format JSON, or an SSE stream of OpenAI-format events when the call streams, as the
+   * chunks arrive. A consumer that stops iterating early must call `return()` (for await does).
+   */
+  readonly body: AsyncIterable<Buffer>;
 }
 
 /** Deployment settings a provider checks when an admin creates or edits a deployment. */

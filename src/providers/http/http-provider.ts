@@ -1,4 +1,4 @@
-import { errors, request, type Dispatcher } from 'undici';
+import { errors, type Dispatcher } from 'undici';
 import type { ProviderName } from '../../domain/model.js';
 import {
   UpstreamFailure,
@@ -8,6 +8,7 @@ import {
   type UpstreamCall,
   type UpstreamResponse,
 } from '../provider.js';
+import { dispatchPost } from './dispatch.js';
 
 export interface HttpProviderDeps {
   /** One pooled keep-alive client shared by every upstream. */
@@ -45,26 +46,34 @@ export abstract class HttpProvider implements Provider {
 
   async send(call: UpstreamCall): Promise<UpstreamResponse> {
     const { url, headers } = this.target(call);
+    const { origin, path } = this.split(url);
+    const flat: string[] = [];
+    for (const name in headers) flat.push(name, headers[name]!);
+    // Usage is read from the body, so ask for it uncompressed.
+    flat.push('content-type', 'application/json', 'accept-encoding', 'identity', 'x-request-id', call.requestId);
     try {
-      const res = await request(url, {
-        method: 'POST',
-        headers: {
-          ...headers,
-          'content-type': 'application/json',
-          // Usage is read from the body, so ask for it uncompressed.
-          'accept-encoding': 'identity',
-          'x-request-id': call.requestId,
-        },
-        body: this.upstreamBody(call),
-        signal: call.signal,
-        dispatcher: this.deps.dispatcher,
-        headersTimeout: this.deps.timeoutMs,
-        bodyTimeout: this.deps.timeoutMs,
-      });
-      return { status: res.statusCode, headers: res.headers, body: res.body };
+      return await dispatchPost(
+        this.deps.dispatcher,
+        { origin, path, headers: flat, body: this.upstreamBody(call), timeoutMs: this.deps.timeoutMs },
+        call.cancellation,
+      );
     } catch (err) {
       throw toUpstreamFailure(err, url);
     }
+  }
+
+  /** Upstream URLs are few (one per deployment and operation): parse each once. */
+  private readonly parsed = new Map<string, { origin: string; path: string }>();
+
+  private split(url: string): { origin: string; path: string } {
+    let parts = this.parsed.get(url);
+    if (!parts) {
+      const u = new URL(url);
+      parts = { origin: u.origin, path: u.pathname + u.search };
+      if (this.parsed.size >= 10_000) this.parsed.clear();
+      this.parsed.set(url, parts);
+    }
+    return parts;
   }
 }
 

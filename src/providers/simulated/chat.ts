@@ -38,7 +38,7 @@ export function chatCompletion(call: UpstreamCall, options: SimulatedOptions): U
     });
   }
   const chunks = chatChunks(head, generation, finishReason, wantsStreamUsage(call.body) ? usage : null);
-  return sseReply(chunkStream(chunks, options.chunkDelayMs, call.signal));
+  return sseReply(chunkStream(chunks, options.chunkDelayMs, call.cancellation.signal));
 }
 
 /** OpenAI's chunk sequence: role, one chunk per token, finish, optional usage, [DONE]. */

@@ -47,7 +47,7 @@ export function textCompletion(call: UpstreamCall, options: SimulatedOptions): U
     });
   }
   const chunks = completionChunks(head, generation, finishReason, wantsStreamUsage(call.body) ? usage : null);
-  return sseReply(chunkStream(chunks, options.chunkDelayMs, call.signal));
+  return sseReply(chunkStream(chunks, options.chunkDelayMs, call.cancellation.signal));
 }
 
 /** One chunk per token, a finish chunk, an optional usage chunk, then [DONE]. */

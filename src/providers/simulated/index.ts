@@ -28,7 +28,8 @@ async function send(call: UpstreamCall): Promise<UpstreamResponse> {
     });
   }
   const { options } = parsed;
-  await delay(options.latencyMs, call.signal);
+  // The signal is made only when needed: most calls are neither delayed nor cancelled.
+  if (options.latencyMs > 0 || call.cancellation.cancelled) await delay(options.latencyMs, call.cancellation.signal);
   if (options.failWithStatus !== undefined) {
     return errorReply(options.failWithStatus, {
       message: 'simulated failure',

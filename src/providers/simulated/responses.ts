@@ -31,5 +31,5 @@ export function createResponse(call: UpstreamCall, options: SimulatedOptions): U
     metadata: isPlainObject(metadata) ? metadata : {},
   };
   if (!call.stream) return jsonReply(200, responseObject(shape, shape.generation.text()));
-  return sseReply(chunkStream(responseEvents(shape), options.chunkDelayMs, call.signal));
+  return sseReply(chunkStream(responseEvents(shape), options.chunkDelayMs, call.cancellation.signal));
 }

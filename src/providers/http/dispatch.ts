@@ -1,0 +1,165 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { Cancellation } from '../cancellation.js';
+import type { UpstreamResponse } from '../provider.js';
+
+type Controller = Dispatcher.DispatchController;
+
+/** Bytes buffered for a slow consumer before the upstream socket is paused. */
+const HIGH_WATER_BYTES = 64 * 1024;
+
+export interface DispatchRequest {
+  origin: string;
+  /** Path and query. */
+  path: string;
+  /** Flat [name, value, name, value, ...] list: undici's cheapest form. */
+  headers: string[];
+  body: string;
+  timeoutMs: number;
+}
+
+/**
+ * One POST through undici's dispatcher, at its lowest public level: no stream objects and no
+ * AbortSignal per call (undici's `request()` makes both). Resolves once the status and headers
+ * are in; the body follows as an async iterable of the chunks as they arrive, with backpressure
+ * (the socket is paused while a slow consumer has more than 64 KiB waiting).
+ */
+export function dispatchPost(dispatcher: Dispatcher, req: DispatchRequest, cancellation: Cancellation): Promise<UpstreamResponse> {
+  return new Promise((resolve, reject) => {
+    const handler = new ResponseHandler(resolve, reject);
+    cancellation.onCancel((reason) => handler.abort(reason));
+    dispatcher.dispatch(
+      {
+        origin: req.origin,
+        path: req.path,
+        method: 'POST',
+        headers: req.headers,
+        body: req.body,
+        headersTimeout: req.timeoutMs,
+        bodyTimeout: req.timeoutMs,
+      },
+      handler,
+    );
+  });
+}
+
+class ResponseHandler implements Dispatcher.DispatchHandler {
+  private controller: Controller | null = null;
+  private abortReason: Error | null = null;
+  private body: BodyChunks | null = null;
+
+  constructor(
+    private resolve: ((response: UpstreamResponse) => void) | null,
+    private reject: ((err: Error) => void) | null,
+  ) {}
+
+  abort(reason: Error): void {
+    if (this.abortReason) return;
+    this.abortReason = reason;
+    // Before the request reaches a socket there is no controller yet: onRequestStart aborts.
+    this.controller?.abort(reason);
+  }
+
+  onRequestStart(controller: Controller): void {
+    this.controller = controller;
+    if (this.abortReason) controller.abort(this.abortReason);
+  }
+
+  onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.body = new BodyChunks(controller);
+    const resolve = this.resolve!;
+    this.resolve = this.reject = null;
+    resolve({ status: statusCode, headers, body: this.body });
+  }
+
+  onResponseData(_controller: Controller, chunk: Buffer): void {
+    this.body!.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.body!.end(null);
+  }
+
+  onResponseError(_controller: Controller, err: Error): void {
+    const error = this.abortReason ?? err;
+    if (this.reject) {
+      const reject = this.reject;
+      this.resolve = this.reject = null;
+      reject(error);
+    } else {
+      this.body?.end(error);
+    }
+  }
+}
+
+/** The response body: chunks queued as undici delivers them, read once with for await. */
+class BodyChunks implements AsyncIterable<Buffer>, AsyncIterator<Buffer> {
+  private readonly queue: Buffer[] = [];
+  private head = 0;
+  private buffered = 0;
+  private ended = false;
+  private error: Error | null = null;
+  private waiting: { resolve: (r: IteratorResult<Buffer>) => void; reject: (e: Error) => void } | null = null;
+
+  constructor(private readonly controller: Controller) {}
+
+  push(chunk: Buffer): void {
+    if (this.waiting) {
+      const { resolve } = this.waiting;
+      this.waiting = null;
+      resolve({ value: chunk, done: false });
+      return;
+    }
+    this.queue.push(chunk);
+    this.buffered += chunk.length;
+    if (this.buffered > HIGH_WATER_BYTES) this.controller.pause();
+  }
+
+  end(error: Error | null): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.error = error;
+    if (this.waiting && this.head === this.queue.length) {
+      const { resolve, reject } = this.waiting;
+      this.waiting = null;
+      if (error) reject(error);
+      else resolve({ value: undefined, done: true });
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Buffer>> {
+    if (this.head < this.queue.length) {
+      const chunk = this.queue[this.head]!;
+      this.queue[this.head++] = EMPTY;
+      this.buffered -= chunk.length;
+      if (this.head === this.queue.length) {
+        this.queue.length = 0;
+        this.head = 0;
+        if (this.controller.paused && !this.ended) this.controller.resume();
+      }
+      return Promise.resolve({ value: chunk, done: false });
+    }
+    if (this.ended) return this.error ? Promise.reject(this.error) : Promise.resolve({ value: undefined, done: true });
+    if (this.controller.paused) this.controller.resume();
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+    });
+  }
+
+  /** The consumer stopped early (break, throw): stop reading the upstream. */
+  return(): Promise<IteratorResult<Buffer>> {
+    if (!this.ended) {
+      this.ended = true;
+      this.controller.abort(new DOMException('The body was not read to the end.', 'AbortError'));
+    }
+    this.queue.length = 0;
+    this.head = 0;
+    return Promise.resolve({ value: undefined, done: true });
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
