@@ -5,7 +5,8 @@ import type { Store } from './store.js';
 
 /** The store the settings name: PostgreSQL with DATABASE_URL (cluster), else SQLite in the data dir. */
 export function openConfiguredStore(settings: Settings, onError?: (err: unknown) => void): Store {
-  return settings.databaseUrl ? openPostgresStore(settings.databaseUrl, onError ? { onError } : {}) : openSqliteStore(settings.dataDir);
+  if (settings.databaseUrl) return openPostgresStore(settings.databaseUrl, onError ? { onError } : {});
+  return openSqliteStore(settings.dataDir, (message) => onError?.(new Error(message)));
 }
 
 /** Where the store lives, for messages (without a password). */
