@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { ApiKeyHash } from '../domain/model.js';
 
 const PROJECT_KEY_PREFIX = 'tgk_';
@@ -9,7 +9,7 @@ const ADMIN_TOKEN_PREFIX = 'tga_';
  * brute-force, and the data plane can look a key up with one SHA-256 per request.
  */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return hash('sha256', secret, 'hex'); // one-shot: no Hash object per request
 }
 
 function generate(prefix: string): { secret: string; stored: ApiKeyHash } {
