@@ -42,7 +42,7 @@ parentPort.on('message', (m) => {
     return;
   }
   try {
-    (write ??= prepare())(m.write);
+    (write ??= prepare())(JSON.parse(m.write));
     parentPort.postMessage({ id: m.id });
   } catch (err) {
     parentPort.postMessage({ id: m.id, error: message(err) });
@@ -125,7 +125,9 @@ export class SqliteWriterThread {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, write: w });
+      // As a JSON string: cloning a string is a copy, while the structured clone of many small
+      // arrays costs as much as the SQLite insert itself (measured: ~6 µs per entry).
+      this.worker.postMessage({ id, write: JSON.stringify(w) });
     });
   }
 
