@@ -2,6 +2,7 @@ import OpenAI, { AzureOpenAI } from 'openai';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { appendField } from '../src/dataplane/proxy.js';
 import { startGateway, type TestGateway } from './support/harness.js';
 import { chatCompletion, sseChunk, startFakeUpstream, type FakeUpstream } from './support/fake-upstream.js';
 
@@ -98,6 +99,22 @@ describe('proxying to OpenAI-compatible and Azure OpenAI upstreams', () => {
     });
     expect(res.status).toBe(200);
     expect(upstream.requests[0]!.raw).toBe(raw);
+  });
+
+  it('asks a stream for its usage by appending the option to the client\'s own text', async () => {
+    await gw.admin('POST', '/resources/r1/deployments', { name: 'same-name-2', provider: 'openai-compatible', upstreamUrl: `${upstream.url}/v1` });
+    const raw = '{ "messages" : [ {"role":"user","content":"hi \\u00e9"} ],\n  "model": "same-name-2", "stream": true, "temperature": 0.50 }\n';
+    const res = await fetch(`${gw.url}/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: raw,
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    await reader.read(); // the first chunk is in: let the upstream finish
+    releaseStream!();
+    while (!(await reader.read()).done);
+    expect(upstream.requests[0]!.raw).toBe(`${raw.trimEnd().slice(0, -1)},"stream_options":{"include_usage":true}}`);
   });
 
   it('speaks Azure to an Azure upstream: deployment path, api-version and api-key', async () => {
@@ -198,3 +215,16 @@ async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+describe('appendField', () => {
+  it('inserts a field before the closing brace, leaving the rest byte for byte', () => {
+    expect(appendField('{"a":1}', 'b', { c: true })).toBe('{"a":1,"b":{"c":true}}');
+    expect(appendField('{ "a" : [1, {"x":"}"}] }\r\n\t', 'b', 2)).toBe('{ "a" : [1, {"x":"}"}] ,"b":2}');
+    expect(appendField('{ }', 'b', 2)).toBe('{ "b":2}');
+  });
+  it('refuses what is not an object\'s text', () => {
+    expect(appendField('[1]', 'b', 2)).toBeNull();
+    expect(appendField('', 'b', 2)).toBeNull();
+    expect(appendField('}', 'b', 2)).toBeNull();
+  });
+});

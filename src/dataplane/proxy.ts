@@ -140,14 +140,14 @@ async function forward(
   x.hold = await reserveTokens(deps.limiter, deps.governance, project, deployment, route.operation, body, facts);
   record.reservedTokens = x.hold?.reserved;
 
-  const { upstreamBody, stripUsageChunk } = withStreamUsage(route.operation, body, facts.stream);
+  const { upstreamBody, upstreamText, stripUsageChunk } = withStreamUsage(route.operation, body, request.rawBody ?? null, facts.stream);
   const upstreamStarted = performance.now();
   x.upstreamSent = true;
   const upstream: UpstreamResponse = await provider.send({
     operation: route.operation,
     deployment,
     body: upstreamBody,
-    bodyText: upstreamBody === body ? (request.rawBody ?? null) : null,
+    bodyText: upstreamText,
     stream: facts.stream,
     clientApiVersion: apiVersionOf(request),
     requestId: request.id,
@@ -227,18 +227,43 @@ function resolveDeployment(route: ProxyRoute, request: FastifyRequest, project: 
 
 /**
  * Streams are counted exactly: the upstream is asked to report usage at the end of the stream;
- * if the client did not ask for that chunk itself, the tap removes it on the way back.
+ * if the client did not ask for that chunk itself, the tap removes it on the way back. The text
+ * sent upstream is the client's own, with the option appended when the client did not set
+ * `stream_options` at all (the usual case): a long prompt is not re-serialised.
  */
 function withStreamUsage(
   operation: Operation,
   body: Record<string, unknown>,
+  text: string | null,
   stream: boolean,
-): { upstreamBody: Record<string, unknown>; stripUsageChunk: boolean } {
-  if (!stream || (operation !== 'chat.completions' && operation !== 'completions')) return { upstreamBody: body, stripUsageChunk: false };
+): { upstreamBody: Record<string, unknown>; upstreamText: string | null; stripUsageChunk: boolean } {
+  if (!stream || (operation !== 'chat.completions' && operation !== 'completions')) {
+    return { upstreamBody: body, upstreamText: text, stripUsageChunk: false };
+  }
   const options = body.stream_options;
   const given = options !== null && typeof options === 'object' ? (options as Record<string, unknown>) : {};
-  if (given.include_usage === true) return { upstreamBody: body, stripUsageChunk: false };
-  return { upstreamBody: { ...body, stream_options: { ...given, include_usage: true } }, stripUsageChunk: true };
+  if (given.include_usage === true) return { upstreamBody: body, upstreamText: text, stripUsageChunk: false };
+  return {
+    upstreamBody: { ...body, stream_options: { ...given, include_usage: true } },
+    upstreamText: options === undefined && text !== null ? appendField(text, 'stream_options', INCLUDE_USAGE) : null,
+    stripUsageChunk: true,
+  };
+}
+
+const INCLUDE_USAGE = { include_usage: true };
+
+/**
+ * The JSON object `text` with one more top-level field, which it must not have yet: inserted
+ * before the closing brace, the rest left byte for byte. Null when `text` is not an object's text.
+ */
+export function appendField(text: string, name: string, value: unknown): string | null {
+  let end = text.length - 1;
+  while (end >= 0 && (text[end] === ' ' || text[end] === '\n' || text[end] === '\r' || text[end] === '\t')) end--;
+  if (end < 1 || text[end] !== '}') return null;
+  let last = end - 1;
+  while (last >= 0 && (text[last] === ' ' || text[last] === '\n' || text[last] === '\r' || text[last] === '\t')) last--;
+  const empty = text[last] === '{';
+  return `${text.slice(0, end)}${empty ? '' : ','}${JSON.stringify(name)}:${JSON.stringify(value)}}`;
 }
 
 function parseJson(text: string): unknown {
