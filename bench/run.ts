@@ -52,6 +52,8 @@ const USAGE = `usage: npm run bench -- [options]
   --only json|sse    only non-streaming or only streaming (json includes the scaling check, sse the TTFB probe)
   --scaling          only the scaling check (many projects vs one)
   --no-scaling       skip the scaling check
+  --connections <l>  comma-separated connection counts for the matrix (default 1,16,64)
+  --node-args <a>    node flags for the Tollgate processes, e.g. "--max-old-space-size=128"
   --projects <n>     projects for the scaling check (default 10000; 1000 with --quick)
   --api-seed <n>     of those, how many to create through the admin API (default 500; the rest go through the store)
   --build            always run \`npm run build\` first (default: only when dist/ is missing or older than src/)
@@ -67,6 +69,8 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     scaling: { type: 'boolean', default: false },
     'no-scaling': { type: 'boolean', default: false },
+    connections: { type: 'string', default: '1,16,64' },
+    'node-args': { type: 'string', default: '' },
     projects: { type: 'string' },
     'api-seed': { type: 'string', default: '500' },
     build: { type: 'boolean', default: false },
@@ -86,7 +90,9 @@ if (opts.scaling && opts['no-scaling']) throw new Error('--scaling and --no-scal
 const quick = opts.quick;
 const SECONDS = quick ? 1 : Number(opts.duration);
 if (!Number.isInteger(SECONDS) || SECONDS < 1) throw new Error('--duration must be a whole number of seconds ≥ 1 (wrk counts in seconds)');
-const CONNECTIONS = [1, 16, 64];
+const CONNECTIONS = opts.connections.split(',').map(Number);
+if (CONNECTIONS.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--connections must list whole numbers ≥ 1, e.g. 1,16,64');
+const NODE_ARGS = opts['node-args'].split(' ').filter(Boolean);
 const MODES: Mode[] = opts.only ? [opts.only as Mode] : ['json', 'sse'];
 const MATRIX = !opts.scaling;
 const SCALING = !opts['no-scaling'] && MODES.includes('json');
@@ -185,6 +191,7 @@ async function startGateway(port: number): Promise<GatewayProcess> {
   return startGatewayProcess(port, {}, {
     cpu: SERVER_CPU,
     prefix: PREFIX,
+    nodeArgs: NODE_ARGS,
     onSpawn: (child, dataDir) => {
       track(child);
       trackDir(dataDir);
@@ -412,6 +419,7 @@ async function main(): Promise<void> {
     spawnSync('renice', ['-n', String(NICE), '-p', String(process.pid)], { stdio: 'ignore' });
     notes.push(`--nice ${NICE}: servers, wrk and the runner ran at nice ${NICE}`);
   }
+  if (NODE_ARGS.length) notes.push(`Tollgate ran with node flags: ${NODE_ARGS.join(' ')}`);
   ensureTools();
   buildIfNeeded();
   const loadBefore = load();
