@@ -24,7 +24,7 @@ try {
   const r = await autocannon({ url: `${gw.url}/openai/v1/chat/completions`, method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: requestBody('bench-model', false), connections: 64, duration: 8 });
   console.log(variant, 'after load peak kB', rss(), 'rps', r.requests.average, 'p99', r.latency.p99);
   const m = await (await fetch(`${gw.url}/metrics`)).text();
-  console.log(m.split('\n').filter((l) => /^nodejs_heap_size_(total|used)|^nodejs_external/.test(l)).join('\n'));
+  console.log(m.split('\n').filter((l) => /^nodejs_heap_size_(total|used)|^nodejs_external|^nodejs_heap_space_size_(total|used)/.test(l)).join('\n'));
 } finally {
   await gw.stop();
   await upstream.stop();

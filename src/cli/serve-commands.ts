@@ -24,6 +24,13 @@ function settingsFrom(flags: ServeFlags): Settings {
   return loadSettings(process.env, { port: flags.port, host: flags.host, dataDir: flags.dataDir, logLevel: flags.logLevel });
 }
 
+/** Settings for a server process, with the process-wide tuning they ask for applied. */
+async function serverSettingsFrom(flags: ServeFlags): Promise<Settings> {
+  const settings = settingsFrom(flags);
+  (await import('../server/heap.js')).boundHeapGrowth(settings.heapGrowthPercent);
+  return settings;
+}
+
 /** Server lifecycle commands: start (embedded), serve (one node of an instance), migrate, admin-token. */
 export function registerServeCommands(program: Command): void {
   const withServerFlags = (cmd: Command) =>
@@ -37,7 +44,7 @@ export function registerServeCommands(program: Command): void {
     .description('run the gateway and console in one process on the embedded SQLite store, serving every instance')
     .option('--demo', 'on an empty data directory, seed a demo resource, simulated model, gateway and project')
     .action(async (flags: ServeFlags) => {
-      const settings = settingsFrom(flags);
+      const settings = await serverSettingsFrom(flags);
       const tollgate = await (await server()).createTollgate({ settings, served: 'all' });
       const demoKey = flags.demo ? await seedDemo(tollgate.store, tollgate.service) : null;
       const address = await tollgate.listen();
@@ -49,7 +56,7 @@ export function registerServeCommands(program: Command): void {
     .description('run one gateway node of an instance (a pool of nodes)')
     .requiredOption('-i, --instance <name>', 'the instance this node joins')
     .action(async (flags: ServeFlags & { instance: string }) => {
-      const settings = settingsFrom(flags);
+      const settings = await serverSettingsFrom(flags);
       const tollgate = await (await server()).createTollgate({ settings, served: new Set([flags.instance]) });
       if (!(await tollgate.store.findInstance(flags.instance))) {
         // Nodes of a new instance register it; one started at the same moment may win the race.

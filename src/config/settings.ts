@@ -28,6 +28,7 @@ const schema = z.object({
   failOpenShare: z.coerce.number().gt(0).max(1).default(1),
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
   secretKey: z.string().optional(),
+  heapGrowthPercent: z.coerce.number().int().min(0).max(1000).default(100),
 });
 
 export type Settings = Readonly<z.infer<typeof schema>>;
@@ -57,6 +58,7 @@ export const ENV_NAMES: Record<keyof z.infer<typeof schema>, string> = {
   failOpenShare: 'TOLLGATE_FAIL_OPEN_SHARE',
   adminToken: 'TOLLGATE_ADMIN_TOKEN',
   secretKey: 'TOLLGATE_SECRET_KEY',
+  heapGrowthPercent: 'TOLLGATE_HEAP_GROWTH_PERCENT',
 };
 
 export function loadSettings(env: NodeJS.ProcessEnv, overrides: Partial<Record<keyof Settings, unknown>> = {}): Settings {
