@@ -3,7 +3,7 @@ import { loadSettings } from '../src/config/settings.js';
 
 describe('settings', () => {
   it('has defaults, read from the environment and overridden by flags', () => {
-    expect(loadSettings({}).heapGrowthPercent).toBe(100);
+    expect(loadSettings({}).heapGrowthPercent).toBe(50);
     expect(loadSettings({ TOLLGATE_HEAP_GROWTH_PERCENT: '0' }).heapGrowthPercent).toBe(0);
     expect(loadSettings({ PORT: '9000' }, { port: 9100 }).port).toBe(9100);
     expect(loadSettings({ PORT: '' }).port).toBe(8080);

@@ -28,7 +28,7 @@ const schema = z.object({
   failOpenShare: z.coerce.number().gt(0).max(1).default(1),
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
   secretKey: z.string().optional(),
-  heapGrowthPercent: z.coerce.number().int().min(0).max(1000).default(100),
+  heapGrowthPercent: z.coerce.number().int().min(0).max(1000).default(50),
 });
 
 export type Settings = Readonly<z.infer<typeof schema>>;
