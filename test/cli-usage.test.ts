@@ -80,7 +80,7 @@ function spawnTollgate(args: string[], onFirstLine: (child: ReturnType<typeof sp
 }
 
 beforeAll(async () => {
-  gw = await startGateway({ ledgerFlushMs: 20 });
+  gw = await startGateway({ ledgerFlushMs: 20, ledgerRollupMs: 20 });
   seeded = await seedBasic(gw, { latencyMs: 0 });
   for (const key of ['ok1', 'ok2'] as const) {
     const res = await chat();

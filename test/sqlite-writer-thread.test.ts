@@ -5,9 +5,12 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../src/store/open-store.js';
-import { LEDGER_SQL, ledgerWrite } from '../src/store/sqlite-usage-store.js';
+import { toRow } from '../src/store/kysely-usage-store.js';
+import { LEDGER_SQL, type LedgerWrite } from '../src/store/sqlite-usage-store.js';
 import { SqliteWriterThread } from '../src/store/sqlite-writer-thread.js';
 import type { LedgerEntry } from '../src/usage/ledger.js';
+
+const logWrite = (e: LedgerEntry): LedgerWrite[] => [{ rows: [Object.values(toRow(e))] }];
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -82,12 +85,12 @@ describe('the SQLite writer thread', () => {
     const thread = SqliteWriterThread.start(main, file, LEDGER_SQL, { checkpointMs: 50, onError: (m) => errors.push(m) });
     expect(main.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
     // No tables here: the write fails in the thread and the caller hears why.
-    await expect(thread.write(ledgerWrite([entry(1)]))).rejects.toThrow(/no such table: request_log/);
+    await expect(thread.write(logWrite(entry(1)))).rejects.toThrow(/no such table: request_log/);
     expect(thread.alive).toBe(true);
     await thread.stop();
     expect(thread.alive).toBe(false);
     expect(main.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
-    await expect(thread.write(ledgerWrite([entry(2)]))).rejects.toThrow(/stopped/);
+    await expect(thread.write(logWrite(entry(2)))).rejects.toThrow(/stopped/);
     expect(errors).toEqual([]);
     main.close();
   });

@@ -98,7 +98,7 @@ describe('usage accounting end to end', () => {
 
   beforeAll(async () => {
     startedMs = Date.now();
-    gw = await startGateway({ ledgerFlushMs: 20 }, { limiter });
+    gw = await startGateway({ ledgerFlushMs: 20, ledgerRollupMs: 20 }, { limiter });
     const seeded = await seedBasic(gw, { completionTokens: COMPLETION });
     const ok = (res: { status: number; body: any }, status = 201) => {
       expect(res.status, JSON.stringify(res.body)).toBe(status);

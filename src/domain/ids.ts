@@ -29,7 +29,8 @@ export function newId(prefix: string, now = Date.now()): string {
  * the request path, and ordered within a millisecond on one node.
  */
 export class SequentialIds {
-  private readonly node: string;
+  /** This process's part of every id it makes (8 characters): see nodePart(). */
+  readonly node: string;
   private seq = 0;
 
   constructor(private readonly prefix: string) {
@@ -43,6 +44,11 @@ export class SequentialIds {
     this.seq = (this.seq + 1) % 1_073_741_824; // 32^6
     return `${this.prefix}_${encodeTime(now)}${this.node}${this.seq.toString(32).padStart(6, '0')}`;
   }
+}
+
+/** Where SequentialIds put the node in an id of that prefix (0-based start, length): after the time. */
+export function nodePart(prefix: string): { start: number; length: number } {
+  return { start: prefix.length + 1 + 10, length: 8 };
 }
 
 /** The smallest id of that prefix at or after `ms`: turns a time bound into an id bound. */

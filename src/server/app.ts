@@ -19,6 +19,8 @@ import { NodeRegistry } from '../cluster/node-registry.js';
 import { TollgateError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { Metrics } from '../observability/metrics.js';
+import { SequentialIds } from '../domain/ids.js';
+import { LEDGER_ID_PREFIX } from '../usage/ledger.js';
 import { LedgerRecorder } from '../usage/ledger-recorder.js';
 import { LedgerRetention } from '../usage/ledger-retention.js';
 import { LedgerWriter } from '../usage/ledger-writer.js';
@@ -78,12 +80,19 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     : await openLimiterBackend(settings, store, logger, metrics);
   const limiter = backend.limiter;
   let ledger: LedgerWriter | null = null;
+  const ledgerIds = new SequentialIds(LEDGER_ID_PREFIX);
   if (settings.ledger === 'on') {
     ledger = new LedgerWriter(store.usage, logger, {
       flushIntervalMs: settings.ledgerFlushMs,
       batchSize: 1000,
       maxQueue: 100_000,
       onDropped: (n) => metrics.ledgerDropped.inc(n),
+      writer: ledgerIds.node,
+      rollupIntervalMs: settings.ledgerRollupMs,
+      staleMarkMs: 120_000,
+      recoverEveryMs: 60_000,
+      // The embedded store has one writer, this process: marks left there are a previous run's.
+      soleWriter: settings.databaseUrl === undefined,
     });
     ledger.start();
   }
@@ -126,7 +135,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     providers,
     limiter,
     governance: { defaultCompletionReservation: settings.defaultCompletionReservation },
-    observers: ledger ? [metrics, new LedgerRecorder(ledger)] : [metrics],
+    observers: ledger ? [metrics, new LedgerRecorder(ledger, ledgerIds)] : [metrics],
   });
 
   let closed = false;

@@ -1,6 +1,6 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Operation } from '../providers/provider.js';
-import { idBoundAt } from '../domain/ids.js';
+import { idBoundAt, nodePart } from '../domain/ids.js';
 import {
   INTERVAL_MS,
   LEDGER_ID_PREFIX,
@@ -8,15 +8,20 @@ import {
   type LedgerEntry,
   type LogQuery,
   type Outcome,
+  type RollupMark,
+  type RollupRow,
+  type Rollups,
   type UsageInterval,
   type UsagePoint,
   type UsageQuery,
   type UsageStore,
 } from '../usage/ledger.js';
-import type { Database, RollupRow } from './schema.js';
+import { COUNTERS, INTERVALS, rollupsOf } from '../usage/rollups.js';
+import type { Database } from './schema.js';
 
+export { COUNTERS };
 export const ROLLUP_TABLE = { minute: 'usage_minute', hour: 'usage_hour', day: 'usage_day' } as const satisfies Record<UsageInterval, keyof Database>;
-export const COUNTERS = ['requests', ...OUTCOMES, 'prompt_tokens', 'completion_tokens', 'total_tokens', 'latency_ms'] as const;
+const WRITER = nodePart(LEDGER_ID_PREFIX);
 
 /** The ledger and its rollups on Kysely (SQLite or PostgreSQL). */
 export class KyselyUsageStore implements UsageStore {
@@ -25,25 +30,94 @@ export class KyselyUsageStore implements UsageStore {
   async append(entries: readonly LedgerEntry[]): Promise<void> {
     if (entries.length === 0) return;
     await this.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < entries.length; i += 200) {
-        await trx.insertInto('request_log').values(entries.slice(i, i + 200).map(toRow)).execute();
-      }
-      for (const interval of ['minute', 'hour', 'day'] as const) {
-        const rows = aggregate(entries, INTERVAL_MS[interval]);
-        const table = ROLLUP_TABLE[interval];
-        for (let i = 0; i < rows.length; i += 200) {
-          await trx
-            .insertInto(table)
-            .values(rows.slice(i, i + 200))
-            .onConflict((oc) =>
-              oc.columns(['gateway', 'bucket_ms', 'project', 'deployment']).doUpdateSet(
-                Object.fromEntries(COUNTERS.map((c) => [c, sql`${sql.ref(`${table}.${c}`)} + ${sql.ref(`excluded.${c}`)}`])),
-              ),
-            )
-            .execute();
-        }
-      }
+      await this.insertLog(trx, entries);
+      await this.upsertRollups(trx, rollupsOf(entries));
     });
+  }
+
+  async appendLog(entries: readonly LedgerEntry[], mark: RollupMark | null): Promise<void> {
+    if (entries.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      await this.insertLog(trx, entries);
+      if (mark) await trx
+        .insertInto('ledger_rollup_marks')
+        .values({ writer: mark.writer, through_id: mark.throughId, seen_ms: mark.seenMs })
+        .onConflict((oc) => oc.column('writer').doNothing())
+        .execute();
+    });
+  }
+
+  async addRollups(rollups: Rollups, mark: RollupMark): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const moved = await trx
+        .updateTable('ledger_rollup_marks')
+        .set({ through_id: mark.throughId, seen_ms: mark.seenMs })
+        .where('writer', '=', mark.writer)
+        .executeTakeFirst();
+      if (Number(moved.numUpdatedRows) === 0) return false;
+      await this.upsertRollups(trx, rollups);
+      return true;
+    });
+  }
+
+  async releaseMark(writer: string): Promise<void> {
+    await this.db.deleteFrom('ledger_rollup_marks').where('writer', '=', writer).execute();
+  }
+
+  async recoverRollups(staleBeforeMs: number, self: string): Promise<number> {
+    const stale = await this.db
+      .selectFrom('ledger_rollup_marks')
+      .selectAll()
+      .where('seen_ms', '<', staleBeforeMs)
+      .where('writer', '<>', self)
+      .execute();
+    let recovered = 0;
+    for (const mark of stale) {
+      recovered += await this.db.transaction().execute(async (trx) => {
+        // Claim the mark: of two nodes recovering it at once, one deletes it, the other finds it gone.
+        const claimed = await trx
+          .deleteFrom('ledger_rollup_marks')
+          .where('writer', '=', mark.writer)
+          .where('through_id', '=', mark.through_id)
+          .where('seen_ms', '=', mark.seen_ms)
+          .executeTakeFirst();
+        if (Number(claimed.numDeletedRows) === 0) return 0;
+        const rows = await trx
+          .selectFrom('request_log')
+          .selectAll()
+          .where('id', '>', mark.through_id)
+          .where(sql<string>`substr(id, ${sql.lit(WRITER.start + 1)}, ${sql.lit(WRITER.length)})`, '=', mark.writer)
+          .execute();
+        if (rows.length > 0) await this.upsertRollups(trx, rollupsOf(rows.map(fromRow)));
+        return rows.length;
+      });
+    }
+    return recovered;
+  }
+
+  protected async insertLog(trx: Transaction<Database>, entries: readonly LedgerEntry[]): Promise<void> {
+    for (let i = 0; i < entries.length; i += 200) {
+      await trx.insertInto('request_log').values(entries.slice(i, i + 200).map(toRow)).execute();
+    }
+  }
+
+  /** Upserts in one order (table, then the rows as given): see the PostgreSQL store on lock order. */
+  protected async upsertRollups(trx: Transaction<Database>, rollups: Rollups): Promise<void> {
+    for (const interval of INTERVALS) {
+      const rows: RollupRow[] = rollups[interval];
+      const table = ROLLUP_TABLE[interval];
+      for (let i = 0; i < rows.length; i += 200) {
+        await trx
+          .insertInto(table)
+          .values(rows.slice(i, i + 200))
+          .onConflict((oc) =>
+            oc.columns(['gateway', 'bucket_ms', 'project', 'deployment']).doUpdateSet(
+              Object.fromEntries(COUNTERS.map((c) => [c, sql`${sql.ref(`${table}.${c}`)} + ${sql.ref(`excluded.${c}`)}`])),
+            ),
+          )
+          .execute();
+      }
+    }
   }
 
   async logs(q: LogQuery): Promise<LedgerEntry[]> {
@@ -97,44 +171,6 @@ export class KyselyUsageStore implements UsageStore {
     await this.db.deleteFrom('usage_hour').where('bucket_ms', '<', rollupsBeforeMs).execute();
     return Number(result.numDeletedRows);
   }
-}
-
-/** Sums entries per (gateway, project, deployment, bucket) so each batch costs one upsert per bucket. */
-export function aggregate(entries: readonly LedgerEntry[], step: number): RollupRow[] {
-  const rows = new Map<string, RollupRow>();
-  for (const e of entries) {
-    const bucket = Math.floor(e.atMs / step) * step;
-    const deployment = e.deployment ?? '';
-    const key = `${e.gateway}\u0000${e.project}\u0000${deployment}\u0000${bucket}`;
-    let row = rows.get(key);
-    if (!row) {
-      row = {
-        gateway: e.gateway,
-        project: e.project,
-        deployment,
-        bucket_ms: bucket,
-        requests: 0,
-        ok: 0,
-        rate_limited: 0,
-        quota_exceeded: 0,
-        rejected: 0,
-        upstream_error: 0,
-        client_aborted: 0,
-        prompt_tokens: 0,
-        completion_tokens: 0,
-        total_tokens: 0,
-        latency_ms: 0,
-      };
-      rows.set(key, row);
-    }
-    row.requests += 1;
-    row[e.outcome] += 1;
-    row.prompt_tokens += e.promptTokens;
-    row.completion_tokens += e.completionTokens;
-    row.total_tokens += e.totalTokens;
-    row.latency_ms += e.latencyMs;
-  }
-  return [...rows.values()];
 }
 
 export function toRow(e: LedgerEntry): Database['request_log'] {

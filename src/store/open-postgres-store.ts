@@ -1,6 +1,6 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
-import type { LedgerEntry } from '../usage/ledger.js';
+import type { RollupRow, Rollups } from '../usage/ledger.js';
 import { KyselyStore } from './kysely-store.js';
 import { KyselyUsageStore } from './kysely-usage-store.js';
 import { PgConfigNotifier, type PgConfigNotifierOptions } from './pg-config-notifier.js';
@@ -39,19 +39,19 @@ function storeTypes(): pg.CustomTypesConfig {
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * The ledger on PostgreSQL. Every node appends to the same rollup rows, and a multi-row upsert
+ * The ledger on PostgreSQL. Every node adds to the same rollup rows, and a multi-row upsert
  * locks its rows in the order given, so two nodes writing the same keys in different orders can
- * deadlock (PostgreSQL then aborts one batch after deadlock_timeout). Sorting entries by rollup
- * key gives every batch one global lock order: (table: minute, hour, day), then (gateway, project,
- * deployment, bucket).
+ * deadlock (PostgreSQL then aborts one batch after deadlock_timeout). Sorting rollup rows by key
+ * gives every transaction one global lock order: (table: minute, hour, day), then (gateway,
+ * project, deployment, bucket).
  */
 class PostgresUsageStore extends KyselyUsageStore {
-  override append(entries: readonly LedgerEntry[]): Promise<void> {
-    const sorted = [...entries].sort(
-      (a, b) =>
-        compare(a.gateway, b.gateway) || compare(a.project, b.project) || compare(a.deployment ?? '', b.deployment ?? '') || a.atMs - b.atMs,
-    );
-    return super.append(sorted);
+  protected override upsertRollups(trx: Transaction<Database>, rollups: Rollups): Promise<void> {
+    const sorted = (rows: RollupRow[]) =>
+      [...rows].sort(
+        (a, b) => compare(a.gateway, b.gateway) || compare(a.project, b.project) || compare(a.deployment, b.deployment) || a.bucket_ms - b.bucket_ms,
+      );
+    return super.upsertRollups(trx, { minute: sorted(rollups.minute), hour: sorted(rollups.hour), day: sorted(rollups.day) });
   }
 }
 

@@ -1,3 +1,7 @@
+import type { RollupRow } from '../usage/ledger.js';
+
+export type { RollupRow };
+
 /**
  * Table types for Kysely. The schema is portable SQL (text ids, ISO-8601 text timestamps, integer
  * counts), so one store implementation serves SQLite and PostgreSQL through Kysely's dialects.
@@ -105,23 +109,5 @@ export interface Database {
   usage_minute: RollupRow;
   usage_hour: RollupRow;
   usage_day: RollupRow;
-}
-
-export interface RollupRow {
-  gateway: string;
-  project: string;
-  /** '' for requests refused before a deployment was known. */
-  deployment: string;
-  bucket_ms: number;
-  requests: number;
-  ok: number;
-  rate_limited: number;
-  quota_exceeded: number;
-  rejected: number;
-  upstream_error: number;
-  client_aborted: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  latency_ms: number;
+  ledger_rollup_marks: { writer: string; through_id: string; seen_ms: number };
 }

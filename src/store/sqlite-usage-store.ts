@@ -1,15 +1,17 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { INTERVAL_MS, type LedgerEntry, type UsageInterval } from '../usage/ledger.js';
-import { aggregate, COUNTERS, KyselyUsageStore, ROLLUP_TABLE, toRow } from './kysely-usage-store.js';
+import type { LedgerEntry, RollupMark, RollupRow, Rollups, UsageInterval } from '../usage/ledger.js';
+import { INTERVALS, rollupsOf } from '../usage/rollups.js';
+import { COUNTERS, KyselyUsageStore, ROLLUP_TABLE, toRow } from './kysely-usage-store.js';
 import type { Database } from './schema.js';
 import type { SqliteWriterThread } from './sqlite-writer-thread.js';
 
 /** Entries per SQLite transaction: bounds how long one write holds the database (and, in-thread, the event loop). */
 const CHUNK = 64;
+/** Rollup rows serialised per event-loop turn when a large flush is prepared for the writer thread. */
+const ROLLUP_SLICE = 512;
 
-const INTERVALS = ['minute', 'hour', 'day'] as const satisfies readonly UsageInterval[];
 const ROLLUP_KEYS = ['gateway', 'project', 'deployment', 'bucket_ms'] as const;
 const ROLLUP_COLUMNS = [...ROLLUP_KEYS, ...COUNTERS] as const;
 const LOG_COLUMNS = Object.keys(toRow(sampleEntry())) as (keyof Database['request_log'])[];
@@ -18,12 +20,22 @@ const LOG_COLUMNS = Object.keys(toRow(sampleEntry())) as (keyof Database['reques
 export interface LedgerSql {
   insert: string;
   upsert: Record<UsageInterval, string>;
+  /** (writer, through_id, seen_ms): creates a writer's mark unless it has one. */
+  markInsert: string;
+  /** (through_id, seen_ms, writer): moves a writer's mark; changes nothing when it has none. */
+  markUpdate: string;
 }
 
-/** One chunk of the ledger as statement parameters: request_log rows, then rollup increments. */
+/**
+ * One piece of a ledger transaction as statement parameters: the mark update first (when it finds
+ * no mark, the transaction writes nothing), then request_log rows, rollup increments, mark insert.
+ * A transaction is one or more pieces.
+ */
 export interface LedgerWrite {
-  rows: unknown[][];
-  rollups: [UsageInterval, unknown[]][];
+  markUpdate?: unknown[];
+  rows?: unknown[][];
+  rollups?: [UsageInterval, unknown[]][];
+  markInsert?: unknown[];
 }
 
 export const LEDGER_SQL: LedgerSql = {
@@ -35,17 +47,45 @@ export const LEDGER_SQL: LedgerSql = {
        on conflict (gateway, bucket_ms, project, deployment) do update set ${COUNTERS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`,
     ]),
   ) as Record<UsageInterval, string>,
+  markInsert: 'insert into ledger_rollup_marks (writer, through_id, seen_ms) values (?, ?, ?) on conflict (writer) do nothing',
+  markUpdate: 'update ledger_rollup_marks set through_id = ?, seen_ms = ? where writer = ?',
 };
 
-/** A chunk of entries as the parameters of its statements. */
-export function ledgerWrite(chunk: readonly LedgerEntry[]): LedgerWrite {
-  const rows = chunk.map((e) => Object.values(toRow(e)));
-  const rollups: [UsageInterval, unknown[]][] = [];
-  for (const interval of INTERVALS) {
-    for (const row of aggregate(chunk, INTERVAL_MS[interval])) rollups.push([interval, ROLLUP_COLUMNS.map((c) => row[c])]);
-  }
-  return { rows, rollups };
+/**
+ * Runs the pieces of one transaction with prepared statements. False when a mark update found no
+ * mark: then nothing was written. The writer thread runs the same logic on its own connection.
+ */
+export function ledgerTransaction(db: BetterSqlite3.Database, sql: LedgerSql): (pieces: readonly LedgerWrite[]) => boolean {
+  const insert = db.prepare(sql.insert);
+  const upsert = {
+    minute: db.prepare(sql.upsert.minute),
+    hour: db.prepare(sql.upsert.hour),
+    day: db.prepare(sql.upsert.day),
+  };
+  const markInsert = db.prepare(sql.markInsert);
+  const markUpdate = db.prepare(sql.markUpdate);
+  return db.transaction((pieces: readonly LedgerWrite[]) => {
+    for (const w of pieces) {
+      if (w.markUpdate && markUpdate.run(w.markUpdate).changes === 0) return false;
+      for (const row of w.rows ?? []) insert.run(row);
+      for (const [interval, values] of w.rollups ?? []) upsert[interval].run(values);
+      if (w.markInsert) markInsert.run(w.markInsert);
+    }
+    return true;
+  });
 }
+
+/** Rollup rows in the table order of upsertRollups, in slices of `size`. */
+function rollupSlices(rollups: Rollups, size: number): (readonly [UsageInterval, RollupRow])[][] {
+  const all = INTERVALS.flatMap((interval) => rollups[interval].map((row) => [interval, row] as const));
+  const slices: (readonly [UsageInterval, RollupRow])[][] = [];
+  for (let i = 0; i < all.length; i += size) slices.push(all.slice(i, i + size));
+  return slices;
+}
+
+const rollupParams = (slice: readonly (readonly [UsageInterval, RollupRow])[]): [UsageInterval, unknown[]][] =>
+  slice.map(([interval, row]) => [interval, ROLLUP_COLUMNS.map((c) => row[c])]);
+const logParams = (chunk: readonly LedgerEntry[]) => chunk.map((e) => Object.values(toRow(e)));
 
 /**
  * The ledger on SQLite, written by prepared statements in small transactions. With a writer
@@ -56,7 +96,7 @@ export function ledgerWrite(chunk: readonly LedgerEntry[]): LedgerWrite {
  * transaction in progress.
  */
 export class SqliteUsageStore extends KyselyUsageStore {
-  private write: ((w: LedgerWrite) => void) | null = null;
+  private run: ((pieces: readonly LedgerWrite[]) => boolean) | null = null;
 
   constructor(
     db: Kysely<Database>,
@@ -66,33 +106,37 @@ export class SqliteUsageStore extends KyselyUsageStore {
     super(db);
   }
 
-  /** Prepared on first use: the tables exist only once migrations have run. */
-  private writer(): (w: LedgerWrite) => void {
-    if (this.write) return this.write;
-    const insert = this.sqlite.prepare(LEDGER_SQL.insert);
-    const upsert = {
-      minute: this.sqlite.prepare(LEDGER_SQL.upsert.minute),
-      hour: this.sqlite.prepare(LEDGER_SQL.upsert.hour),
-      day: this.sqlite.prepare(LEDGER_SQL.upsert.day),
-    };
-    this.write = this.sqlite.transaction((w: LedgerWrite) => {
-      for (const row of w.rows) insert.run(row);
-      for (const [interval, values] of w.rollups) upsert[interval].run(values);
-    });
-    return this.write;
-  }
-
   override async append(entries: readonly LedgerEntry[]): Promise<void> {
     for (let i = 0; i < entries.length; i += CHUNK) {
-      const chunk = ledgerWrite(entries.slice(i, i + CHUNK));
-      if (this.thread?.alive) {
-        await this.thread.write(chunk);
-        continue;
-      }
-      if (i > 0) await yieldToEventLoop();
-      const write = this.writer();
-      await this.db.connection().execute(async () => write(chunk));
+      const chunk = entries.slice(i, i + CHUNK);
+      await this.transaction([{ rows: logParams(chunk), rollups: rollupParams(rollupSlices(rollupsOf(chunk), Infinity).flat()) }], i > 0);
     }
+  }
+
+  override async appendLog(entries: readonly LedgerEntry[], mark: RollupMark | null): Promise<void> {
+    for (let i = 0; i < entries.length; i += CHUNK) {
+      // The mark goes with the first chunk: the rows after it are covered.
+      const markInsert = mark && i === 0 ? [mark.writer, mark.throughId, mark.seenMs] : undefined;
+      await this.transaction([{ rows: logParams(entries.slice(i, i + CHUNK)), ...(markInsert ? { markInsert } : {}) }], i > 0);
+    }
+  }
+
+  override async addRollups(rollups: Rollups, mark: RollupMark): Promise<boolean> {
+    // One transaction, however many rows: the mark moves with all of them or none. Prepared in
+    // slices, so a flush of thousands of rows never holds the event loop for long.
+    const pieces: LedgerWrite[] = [{ markUpdate: [mark.throughId, mark.seenMs, mark.writer] }];
+    for (const slice of rollupSlices(rollups, ROLLUP_SLICE)) {
+      if (pieces.length > 1) await yieldToEventLoop();
+      pieces.push({ rollups: rollupParams(slice) });
+    }
+    return this.transaction(pieces, false);
+  }
+
+  private async transaction(pieces: LedgerWrite[], yieldFirst: boolean): Promise<boolean> {
+    if (this.thread?.alive) return this.thread.write(pieces);
+    if (yieldFirst) await yieldToEventLoop();
+    const run = (this.run ??= ledgerTransaction(this.sqlite, LEDGER_SQL)); // prepared once migrations have made the tables
+    return this.db.connection().execute(async () => run(pieces));
   }
 }
 

@@ -1,29 +1,22 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
-import type { LedgerSql, LedgerWrite } from './sqlite-usage-store.js';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { ledgerTransaction, type LedgerSql, type LedgerWrite } from './sqlite-usage-store.js';
 
 /**
  * The thread's code: its own connection to the database; ledger writes as they come (one
  * transaction each, statements prepared on first use, once migrations have made the tables) and
  * WAL checkpoints on a timer. CommonJS source run with `eval`, so it needs no file of its own.
  */
-const WORKER_SOURCE = `
+const WORKER_SOURCE = (transaction: string) => `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = NORMAL');
-let write = null;
-const prepare = () => {
-  const insert = db.prepare(workerData.sql.insert);
-  const upsert = {};
-  for (const [interval, sql] of Object.entries(workerData.sql.upsert)) upsert[interval] = db.prepare(sql);
-  return db.transaction((w) => {
-    for (const row of w.rows) insert.run(row);
-    for (const [interval, values] of w.rollups) upsert[interval].run(values);
-  });
-};
+const ledgerTransaction = ${transaction};
+let run = null;
 const message = (err) => String((err && err.message) || err);
 const checkpoint = () => {
   try {
@@ -42,8 +35,9 @@ parentPort.on('message', (m) => {
     return;
   }
   try {
-    (write ??= prepare())(JSON.parse(m.write));
-    parentPort.postMessage({ id: m.id });
+    run ??= ledgerTransaction(db, workerData.sql);
+    const ok = run(m.parts.map((part) => JSON.parse(part)));
+    parentPort.postMessage({ id: m.id, ok });
   } catch (err) {
     parentPort.postMessage({ id: m.id, error: message(err) });
   }
@@ -54,7 +48,7 @@ parentPort.on('message', (m) => {
 const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
 
 interface Pending {
-  resolve: () => void;
+  resolve: (ok: boolean) => void;
   reject: (err: Error) => void;
 }
 
@@ -77,7 +71,7 @@ export class SqliteWriterThread {
     private readonly main: BetterSqlite3.Database,
     onError: (message: string) => void,
   ) {
-    worker.on('message', (m: { id?: number; error?: string }) => {
+    worker.on('message', (m: { id?: number; ok?: boolean; error?: string }) => {
       if (m.id === undefined) {
         if (m.error) onError(m.error);
         return;
@@ -85,7 +79,7 @@ export class SqliteWriterThread {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
       if (m.error) p?.reject(new Error(m.error));
-      else p?.resolve();
+      else p?.resolve(m.ok === true);
     });
     const failed = (message: string) => {
       if (!this.running) return;
@@ -105,7 +99,8 @@ export class SqliteWriterThread {
     options: { checkpointMs: number; onError: (message: string) => void },
   ): SqliteWriterThread {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(WORKER_SOURCE, {
+    // The transaction is the store's own function, as source: one implementation for both paths.
+    const worker = new Worker(WORKER_SOURCE(ledgerTransaction.toString()), {
       eval: true,
       workerData: { driver, file, sql, checkpointMs: options.checkpointMs },
       // Statements and a timer: a small heap is plenty.
@@ -119,15 +114,24 @@ export class SqliteWriterThread {
     return this.running;
   }
 
-  /** Writes one chunk of the ledger in one transaction; resolves once it is committed. */
-  write(w: LedgerWrite): Promise<void> {
-    if (!this.running) return Promise.reject(new Error('the SQLite writer thread has stopped'));
+  /**
+   * Runs the pieces as one transaction; resolves once it is committed, with what the transaction
+   * answered (false: a mark update found no mark, nothing written).
+   */
+  async write(pieces: readonly LedgerWrite[]): Promise<boolean> {
+    // As JSON strings: cloning a string is a copy, while the structured clone of many small
+    // arrays costs as much as the SQLite insert itself (measured: ~6 µs per entry). One piece
+    // per event-loop turn, so a large rollup flush never holds the loop for long.
+    const parts: string[] = [];
+    for (const piece of pieces) {
+      if (parts.length > 0) await yieldToEventLoop();
+      parts.push(JSON.stringify(piece));
+    }
+    if (!this.running) throw new Error('the SQLite writer thread has stopped');
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      // As a JSON string: cloning a string is a copy, while the structured clone of many small
-      // arrays costs as much as the SQLite insert itself (measured: ~6 µs per entry).
-      this.worker.postMessage({ id, write: JSON.stringify(w) });
+      this.worker.postMessage({ id, parts });
     });
   }
 

@@ -1,6 +1,5 @@
 import type { ExchangeObserver, ExchangeRecord } from '../dataplane/exchange-observer.js';
-import { SequentialIds } from '../domain/ids.js';
-import { LEDGER_ID_PREFIX } from './ledger.js';
+import type { SequentialIds } from '../domain/ids.js';
 import type { LedgerWriter } from './ledger-writer.js';
 
 /**
@@ -8,9 +7,11 @@ import type { LedgerWriter } from './ledger-writer.js';
  * key) have no gateway to belong to: they are counted in the metrics, not kept in the ledger.
  */
 export class LedgerRecorder implements ExchangeObserver {
-  private readonly ids = new SequentialIds(LEDGER_ID_PREFIX);
-
-  constructor(private readonly writer: LedgerWriter) {}
+  constructor(
+    private readonly writer: LedgerWriter,
+    /** Ids whose node part is the writer's name in the rollup marks. */
+    private readonly ids: SequentialIds,
+  ) {}
 
   exchangeFinished(r: Readonly<ExchangeRecord>): void {
     if (r.gateway === undefined || r.project === undefined) return;

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
-import type { LedgerEntry, UsageStore } from './ledger.js';
+import { idBoundAt } from '../domain/ids.js';
+import { LEDGER_ID_PREFIX, type LedgerEntry, type RollupMark, type UsageStore } from './ledger.js';
+import { RollupAccumulator } from './rollups.js';
 
 export interface LedgerWriterOptions {
   flushIntervalMs: number;
@@ -8,24 +10,47 @@ export interface LedgerWriterOptions {
   /** Bound on entries waiting to be written; beyond it new entries are dropped (and counted). */
   maxQueue: number;
   onDropped?: (count: number) => void;
+  /** This writer's name in the rollup marks: the node part of the ids its entries carry. */
+  writer: string;
+  /** How often the summed rollups are written (and the mark refreshed). */
+  rollupIntervalMs: number;
+  /** A mark not refreshed for this long belongs to a writer that died: its rollups are rebuilt. */
+  staleMarkMs: number;
+  /** How often to look for such marks (also once at start). */
+  recoverEveryMs: number;
+  /** At start, rebuild every other writer's rollups at once (a store only this process writes: SQLite). */
+  soleWriter?: boolean;
+  now?: () => number;
 }
 
 /**
  * Writes the request ledger off the request path: record() only appends to an in-memory queue;
- * a background loop writes batches (each with its rollups) in one transaction. stop() writes
- * everything still queued, so a graceful shutdown loses nothing.
+ * a background loop writes batches of log rows, and every few seconds the rollups those rows add
+ * up to (summed in memory: with many projects, one upsert per project and bucket rather than
+ * three per request). A mark in the store says which of this writer's rows the rollups hold, so
+ * rollups a crash lost are rebuilt from the log (recoverRollups) — counted once, never twice.
+ * stop() writes everything still held, so a graceful shutdown loses nothing.
  */
 export class LedgerWriter {
   private queue: LedgerEntry[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  private timers: NodeJS.Timeout[] = [];
   private writing: Promise<void> | null = null;
   private droppedTotal = 0;
+  private readonly rollups = new RollupAccumulator();
+  /** The newest entry of this writer the rollups in the store hold (or older: none is newer). */
+  private rolledThrough: string;
+  /** Whether the next log write must create the mark: at first, and after another node took it. */
+  private needsMark = true;
+  private readonly now: () => number;
 
   constructor(
     private readonly store: UsageStore,
     private readonly logger: Logger,
     private readonly options: LedgerWriterOptions,
-  ) {}
+  ) {
+    this.now = options.now ?? Date.now;
+    this.rolledThrough = idBoundAt(LEDGER_ID_PREFIX, this.now());
+  }
 
   get pending(): number {
     return this.queue.length;
@@ -43,42 +68,111 @@ export class LedgerWriter {
       return;
     }
     this.queue.push(entry);
-    if (this.queue.length >= this.options.batchSize && !this.writing) void this.flush();
+    if (this.queue.length >= this.options.batchSize && !this.writing) void this.writeLog();
   }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.flush(), this.options.flushIntervalMs);
-    this.timer.unref();
+    if (this.timers.length > 0) return;
+    const every = (ms: number, task: () => Promise<unknown>) => {
+      const timer = setInterval(() => void task(), ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(this.options.flushIntervalMs, () => this.writeLog());
+    every(this.options.rollupIntervalMs, () => this.serial(() => this.drainRollups()));
+    every(this.options.recoverEveryMs, () => this.recover(this.now() - this.options.staleMarkMs));
+    void this.recover(this.options.soleWriter ? Number.MAX_SAFE_INTEGER : this.now() - this.options.staleMarkMs);
   }
 
-  /** Writes everything queued now; concurrent calls share one write loop. */
+  /** Writes everything held now: log rows, then their rollups. */
   flush(): Promise<void> {
-    this.writing ??= this.drain().finally(() => {
-      this.writing = null;
+    return this.serial(async () => {
+      await this.drainLog();
+      await this.drainRollups();
     });
-    return this.writing;
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.writing;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
     await this.flush();
+    if (this.rollups.throughId === null && this.queue.length === 0) {
+      // Everything this writer wrote is in the rollups: no mark left to recover from.
+      await this.store.releaseMark(this.options.writer).catch((err: unknown) => this.logger.warn({ err }, 'could not drop the ledger rollup mark'));
+    }
   }
 
-  private async drain(): Promise<void> {
+  /** Rebuilds the rollups of writers that died holding some; logs what it did. */
+  async recover(staleBeforeMs: number): Promise<number> {
+    try {
+      const recovered = await this.store.recoverRollups(staleBeforeMs, this.options.writer);
+      if (recovered > 0) this.logger.warn({ entries: recovered }, 'rebuilt usage rollups of a ledger writer that stopped without writing them');
+      return recovered;
+    } catch (err) {
+      this.logger.error({ err }, 'could not rebuild lost usage rollups; will retry');
+      return 0;
+    }
+  }
+
+  private writeLog(): Promise<void> {
+    return this.serial(() => this.drainLog());
+  }
+
+  /** One write loop at a time: log rows and rollups go to the store in the order they were taken. */
+  private serial(task: () => Promise<void>): Promise<void> {
+    const previous = this.writing ?? Promise.resolve();
+    const next = previous.then(task, task);
+    const tracked = next.finally(() => {
+      if (this.writing === tracked) this.writing = null;
+    });
+    this.writing = tracked;
+    return tracked;
+  }
+
+  private mark(throughId: string): RollupMark {
+    return { writer: this.options.writer, throughId, seenMs: this.now() };
+  }
+
+  private async drainLog(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.length <= this.options.batchSize ? this.queue : this.queue.slice(0, this.options.batchSize);
       this.queue = batch === this.queue ? [] : this.queue.slice(batch.length);
       try {
-        await this.store.append(batch);
+        // The first write creates the mark, saying these rows are not in the rollups yet.
+        await this.store.appendLog(batch, this.needsMark ? this.mark(this.rollups.throughId ?? this.rolledThrough) : null);
+        this.needsMark = false;
       } catch (err) {
         // Keep the batch for the next attempt (ahead of newer entries), within the bound.
         this.queue = batch.concat(this.queue).slice(-this.options.maxQueue);
         this.logger.error({ err, entries: batch.length }, 'request ledger write failed; will retry');
         return;
       }
+      this.rollups.add(batch);
     }
+  }
+
+  /** Writes the summed rollups and moves the mark; with nothing summed, refreshes the mark. */
+  private async drainRollups(): Promise<void> {
+    const throughId = this.rollups.throughId;
+    const taken = this.rollups.take();
+    const mark = this.mark(throughId ?? this.rolledThrough);
+    let written: boolean;
+    try {
+      written = await this.store.addRollups(taken, mark);
+    } catch (err) {
+      if (throughId !== null) this.rollups.restore(taken, throughId);
+      this.logger.error({ err }, 'usage rollups write failed; will retry');
+      return;
+    }
+    if (written) {
+      this.rolledThrough = mark.throughId;
+      return;
+    }
+    // No mark: none was made yet (nothing written), or another node found it stale (this process
+    // stalled) and rebuilt these rollups from the log: adding them again would count them twice.
+    this.needsMark = true;
+    if (throughId === null) return;
+    this.rolledThrough = throughId;
+    this.logger.warn({ writer: this.options.writer }, 'usage rollups were rebuilt by another node while this one stalled; dropped its own copy');
   }
 }

@@ -36,6 +36,40 @@ export type UsageInterval = 'minute' | 'hour' | 'day';
 
 export const INTERVAL_MS: Record<UsageInterval, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 
+/** One row of a rollup table: the sums of the entries of a (gateway, project, deployment, bucket). */
+export interface RollupRow {
+  gateway: string;
+  project: string;
+  /** '' for requests refused before a deployment was known. */
+  deployment: string;
+  bucket_ms: number;
+  requests: number;
+  ok: number;
+  rate_limited: number;
+  quota_exceeded: number;
+  rejected: number;
+  upstream_error: number;
+  client_aborted: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  latency_ms: number;
+}
+
+/** Rollup rows to add, per interval. */
+export type Rollups = Record<UsageInterval, RollupRow[]>;
+
+/**
+ * A ledger writer's mark: its log rows with ids above `throughId` are not in the rollups yet. It
+ * lives in the same transactions as the writer's log rows and rollups; `seenMs` is when the writer
+ * last moved or refreshed it, so a mark that stops moving is a writer that died.
+ */
+export interface RollupMark {
+  writer: string;
+  throughId: string;
+  seenMs: number;
+}
+
 export interface UsageQuery {
   gateway: string;
   fromMs: number;
@@ -71,6 +105,24 @@ export interface LogQuery {
 export interface UsageStore {
   /** Appends entries and adds them to the minute, hour and day rollups, in one transaction. */
   append(entries: readonly LedgerEntry[]): Promise<void>;
+  /**
+   * Appends entries to the log only; their rollups follow later through addRollups(). With a
+   * mark, creates it in the same transaction unless the writer has one.
+   */
+  appendLog(entries: readonly LedgerEntry[], mark: RollupMark | null): Promise<void>;
+  /**
+   * Adds rollups and moves the writer's mark to `mark`, in one transaction. False, with nothing
+   * written, when the writer has no mark (another node found it stale and rebuilt its rollups).
+   */
+  addRollups(rollups: Rollups, mark: RollupMark): Promise<boolean>;
+  /** Drops the writer's mark: everything it wrote is in the rollups. */
+  releaseMark(writer: string): Promise<void>;
+  /**
+   * Rebuilds, from the log, the rollups of writers (but `self`) whose mark has not moved since
+   * `staleBeforeMs` (they died before adding them), then drops their marks. Returns the entries
+   * it added.
+   */
+  recoverRollups(staleBeforeMs: number, self: string): Promise<number>;
   logs(query: LogQuery): Promise<LedgerEntry[]>;
   usage(query: UsageQuery): Promise<UsagePoint[]>;
   /** Deletes raw entries and minute rollups older than the cut-off; hour/day rollups are kept longer. */

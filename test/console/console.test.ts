@@ -37,7 +37,7 @@ describe('admin console workflow in Chromium', () => {
   const gatewayTab = (name: string) => ui.gatewayTab(page, name);
 
   beforeAll(async () => {
-    gw = await startGateway({ ledgerFlushMs: 20 });
+    gw = await startGateway({ ledgerFlushMs: 20, ledgerRollupMs: 20 });
     // Seeded through the API: a resource with a simulated deployment, and a project created
     // before any gateway (so it is disabled until added). r2 has no gateway: for the instance picker.
     ok(await gw.admin('POST', '/resources', { name: 'r1' }), 'resource r1');

@@ -33,6 +33,7 @@ export async function startNode(options: {
       redisPrefix: options.redisPrefix,
       heartbeatMs: 200,
       ledgerFlushMs: 50,
+      ledgerRollupMs: 50,
       ...options.settings,
     },
   );

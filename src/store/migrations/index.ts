@@ -3,6 +3,7 @@ import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-limiter-state.js';
 import * as m0003 from './0003-usage.js';
 import * as m0004 from './0004-nodes.js';
+import * as m0005 from './0005-rollup-marks.js';
 
 /** Versioned migrations, applied in name order and recorded in the store. */
 export const migrationProvider: MigrationProvider = {
@@ -11,5 +12,6 @@ export const migrationProvider: MigrationProvider = {
     '0002-limiter-state': m0002,
     '0003-usage': m0003,
     '0004-nodes': m0004,
+    '0005-rollup-marks': m0005,
   }),
 };
