@@ -37,8 +37,61 @@ export function encodingFor(model: string): Encoding {
   return CL100K_MODELS.test(model) ? 'cl100k_base' : 'o200k_base';
 }
 
+/**
+ * Token counts of recently counted texts, per encoding. Prompts repeat: a system prompt, few-shot
+ * examples and tool definitions go out verbatim with every request of an application, and BPE
+ * costs ~1 µs per short word, so a 2,000-token system prompt is ~100 µs each time. A lookup
+ * hashes the text once (far faster than BPE). Two generations bound the memory: when the newer
+ * holds `maxChars` characters it becomes the older and the oldest is dropped; a hit in the older
+ * moves the text back to the newer, so what keeps being used stays.
+ */
+export class TokenCountCache {
+  private newer = new Map<string, number>();
+  private older = new Map<string, number>();
+  private chars = 0;
+
+  constructor(private readonly maxChars: number) {}
+
+  get(text: string): number | undefined {
+    const n = this.newer.get(text);
+    if (n !== undefined) return n;
+    const old = this.older.get(text);
+    if (old !== undefined) this.set(text, old);
+    return old;
+  }
+
+  set(text: string, tokens: number): void {
+    // One text larger than a quarter of the budget would flush the rest: not worth keeping.
+    if (text.length > this.maxChars / 4) return;
+    this.chars += text.length;
+    if (this.chars > this.maxChars) {
+      this.older = this.newer;
+      this.newer = new Map();
+      this.chars = text.length;
+    }
+    this.newer.set(text, tokens);
+  }
+
+  /** Characters held (both generations): the memory bound, give or take the keys' overhead. */
+  get size(): number {
+    let chars = 0;
+    for (const map of [this.newer, this.older]) for (const text of map.keys()) chars += text.length;
+    return chars;
+  }
+}
+
+/** ~1 M characters per generation: some hundred distinct system prompts, a few MB at most. */
+const CACHES: Record<Encoding, TokenCountCache> = { o200k_base: new TokenCountCache(1 << 20), cl100k_base: new TokenCountCache(1 << 20) };
+
 export function countTextTokens(text: string, encoding: Encoding = 'o200k_base'): number {
-  return text.length === 0 ? 0 : counter(encoding)(text);
+  if (text.length === 0) return 0;
+  const cache = CACHES[encoding];
+  let tokens = cache.get(text);
+  if (tokens === undefined) {
+    tokens = counter(encoding)(text);
+    cache.set(text, tokens);
+  }
+  return tokens;
 }
 
 /** Text of an OpenAI message `content`: a string or an array of parts ({type:'text', text}). */

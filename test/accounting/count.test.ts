@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contentText, countChatPromptTokens, countTextTokens, encodingFor, type Encoding } from '../../src/accounting/count.js';
+import { contentText, countChatPromptTokens, countTextTokens, encodingFor, TokenCountCache, type Encoding } from '../../src/accounting/count.js';
 
 describe('encodingFor', () => {
   it.each([
@@ -157,5 +157,34 @@ describe('countChatPromptTokens', () => {
   it('depends on the encoding for non-Latin text', () => {
     const messages = [{ role: 'user', content: 'Здравствуйте, мир' }];
     expect(countChatPromptTokens(messages, 'cl100k_base') - countChatPromptTokens(messages, 'o200k_base')).toBe(9 - 3);
+  });
+});
+
+describe('TokenCountCache', () => {
+  it('answers what it was told, and keeps texts still in use across generations', () => {
+    const cache = new TokenCountCache(100);
+    cache.set('system prompt', 3);
+    expect(cache.get('system prompt')).toBe(3);
+    expect(cache.get('other')).toBeUndefined();
+    // Fill a generation with unique texts: the prompt moves to the older one, a hit brings it back.
+    for (let i = 0; i < 10; i++) cache.set(`unique text ${i}`, 4);
+    expect(cache.get('system prompt')).toBe(3);
+    for (let i = 10; i < 40; i++) cache.set(`unique text ${i}`, 4);
+    expect(cache.get('unique text 0')).toBeUndefined();
+    expect(cache.size).toBeLessThanOrEqual(2 * 100 + 20);
+  });
+
+  it('does not keep a text larger than a quarter of its budget', () => {
+    const cache = new TokenCountCache(100);
+    cache.set('x'.repeat(30), 1);
+    expect(cache.get('x'.repeat(30))).toBeUndefined();
+  });
+
+  it('gives countTextTokens the same answers as counting afresh', () => {
+    const texts = ['You are a helpful assistant.', 'Ünïcödé and 中文 text', 'x'.repeat(5000)];
+    const first = texts.map((t) => countTextTokens(t));
+    const again = texts.map((t) => countTextTokens(t));
+    expect(again).toEqual(first);
+    expect(countTextTokens(texts[0]!, 'cl100k_base')).toBe(6);
   });
 });
