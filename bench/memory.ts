@@ -12,6 +12,7 @@ import { seedGoverned, startGatewayProcess } from './lib/gateway-process.js';
 import { requestBody } from './lib/upstream.js';
 
 const variant = process.argv[2] ?? 'default';
+let n = 0;
 const env: Record<string, string> = {};
 const nodeArgs = variant === 'default' ? [] : variant.split(',');
 const upstreamPort = await freePort();
@@ -21,7 +22,7 @@ try {
   const key = await seedGoverned(gw, { provider: 'openai-compatible', upstreamUrl: `http://127.0.0.1:${upstreamPort}/v1` }, true);
   const rss = () => readFileSync(`/proc/${gw.pid}/status`, 'utf8').match(/VmHWM:\s+(\d+)/)![1];
   console.log(variant, 'idle peak kB', rss());
-  const r = await autocannon({ url: `${gw.url}/openai/v1/chat/completions`, method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: requestBody('bench-model', false), connections: 64, duration: 8 });
+  const r = await autocannon({ url: `${gw.url}/openai/v1/chat/completions`, method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, connections: 64, duration: 8, requests: [{ setupRequest: (req) => ({ ...req, body: requestBody('bench-model', false, n++) }) }] });
   console.log(variant, 'after load peak kB', rss(), 'rps', r.requests.average, 'p99', r.latency.p99);
   const m = await (await fetch(`${gw.url}/metrics`)).text();
   console.log(m.split('\n').filter((l) => /^nodejs_heap_size_(total|used)|^nodejs_external|^nodejs_heap_space_size_(total|used)/.test(l)).join('\n'));

@@ -33,14 +33,22 @@ export const UPSTREAM_JSON_PATH = '/v1/chat/completions';
 export const UPSTREAM_SSE_PATH = '/sse/v1/chat/completions';
 
 /** Request bodies the load generator sends. */
-export function requestBody(model: string, stream: boolean): string {
+/** Where a request's own number goes in the user message: wrk's script replaces it (bench/lua/post.lua). */
+export const REQUEST_NUMBER = '#N#';
+
+/**
+ * A chat request as applications send them: a system prompt every request repeats, and a user
+ * message of its own (`n` in it, or the REQUEST_NUMBER marker for wrk to fill in), so a gateway
+ * cannot answer the prompt estimate from a cache of whole prompts.
+ */
+export function requestBody(model: string, stream: boolean, n: number | string = REQUEST_NUMBER): string {
   return JSON.stringify({
     model,
     ...(stream ? { stream: true } : {}),
     max_tokens: 16,
     messages: [
       { role: 'system', content: 'You are a helpful assistant.' },
-      { role: 'user', content: 'Say hello for the benchmark.' },
+      { role: 'user', content: `Say hello for benchmark request ${n}.` },
     ],
   });
 }

@@ -1,7 +1,9 @@
 -- wrk script: POSTs a JSON body, rotating over a list of project keys (one per line), and prints
 -- the result as one machine-readable line from done().
 --   wrk ... -s bench/lua/post.lua <url> -- <path> <body file> <keys file>
--- Requests are pre-formatted in init(), so the generator does no string work per request.
+-- The body's "#N#" becomes a request number: 100,000 distinct requests (or one per key, if more),
+-- pre-formatted in init(), so the generator does no string work per request, and a prompt's user
+-- message repeats only after 100,000 requests (more than a gateway's token-count cache holds).
 
 local requests = {}
 local count = 0
@@ -14,19 +16,24 @@ local function read_file(name)
   return text
 end
 
+local DISTINCT = 100000
+
 function init(args)
   local path, body_file, keys_file = args[1], args[2], args[3]
   local body = read_file(body_file)
+  local keys = {}
   for key in io.lines(keys_file) do
-    if key ~= "" then
-      count = count + 1
-      requests[count] = wrk.format("POST", path, {
-        ["Content-Type"] = "application/json",
-        ["Authorization"] = "Bearer " .. key,
-      }, body)
-    end
+    if key ~= "" then keys[#keys + 1] = key end
   end
-  assert(count > 0, "no keys in " .. keys_file)
+  assert(#keys > 0, "no keys in " .. keys_file)
+  count = math.max(DISTINCT, #keys)
+  for i = 1, count do
+    local numbered = body:gsub("#N#", tostring(i), 1)
+    requests[i] = wrk.format("POST", path, {
+      ["Content-Type"] = "application/json",
+      ["Authorization"] = "Bearer " .. keys[(i - 1) % #keys + 1],
+    }, numbered)
+  end
 end
 
 function request()
