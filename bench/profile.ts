@@ -5,7 +5,7 @@
  * by module, also per request. Prints it and writes bench/results/profile.md. The gateway has
  * CPU 1 to itself; wrk and the upstream share CPU 0.
  *
- *   npx tsx bench/profile.ts [--seconds 10] [--connections 16] [--mode json|sse] [--keep <dir>]
+ *   npx tsx bench/profile.ts [--seconds 10] [--connections 16] [--mode json|sse] [--no-limits] [--keep <dir>]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +31,7 @@ const { values: opts } = parseArgs({
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '16' },
     mode: { type: 'string', default: 'json' },
+    'no-limits': { type: 'boolean', default: false },
     top: { type: 'string', default: '20' },
     keep: { type: 'string' },
     out: { type: 'string', default: 'bench/results/profile.md' },
@@ -69,7 +70,7 @@ try {
       },
     },
   );
-  const key = await seedBench(gw, upstreamPort, true);
+  const key = await seedBench(gw, upstreamPort, !opts['no-limits']);
   const bodyFile = path.join(work, 'body.json');
   writeFileSync(bodyFile, requestBody(stream ? SSE_MODEL : JSON_MODEL, stream));
   const keysFile = path.join(work, 'keys.txt');
@@ -101,7 +102,7 @@ try {
     .filter((r) => r.where.startsWith('dist/'))
     .sort((a, b) => b.total - a.total);
   const text = [
-    `# CPU profile: governed ${stream ? 'streaming' : 'non-streaming'} requests\n`,
+    `# CPU profile: ${opts['no-limits'] ? 'ungoverned (no limits)' : 'governed'} ${stream ? 'streaming' : 'non-streaming'} requests\n`,
     `- ${fmt(result.requests)} requests in ${seconds} s at ${connections} connections (${fmt((result.requests * 1e6) / result.durationUs)} req/s), ` +
       `gateway CPU ${fmt(cpuPerRequest, 1)} µs/request: user ${fmt(userPerRequest, 1)}, system (kernel: sockets, loopback TCP) ${fmt(systemPerRequest, 1)} ` +
       "(from /proc; the profiler's sampling adds to it)",

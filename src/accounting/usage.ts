@@ -66,6 +66,22 @@ const USAGE_KEY = '"usage"';
  * usage of a long completion does not parse the whole completion. Returns undefined when there
  * is none (or it cannot be isolated); callers then parse the whole document.
  */
+/** Bytes at the end of an answer searched first for its usage: it comes last, and is small. */
+const TAIL_BYTES = 4096;
+
+/**
+ * The `{ usage }` of a JSON answer, decoding only its last bytes, where the usage sits (an
+ * embeddings answer can be megabytes of numbers before it); the whole answer only when it is not
+ * there. Undefined without one.
+ */
+export function usageObjectOf(body: Buffer): Record<string, unknown> | undefined {
+  if (body.length > TAIL_BYTES) {
+    const found = usageObjectFromTail(body.toString('utf8', body.length - TAIL_BYTES));
+    if (found) return found;
+  }
+  return usageObjectFromTail(body.toString('utf8'));
+}
+
 export function usageObjectFromTail(text: string): Record<string, unknown> | undefined {
   const key = text.lastIndexOf(USAGE_KEY);
   if (key === -1) return undefined;

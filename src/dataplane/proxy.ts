@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SseUsageTap } from '../accounting/sse-usage-tap.js';
-import { completionTextOf, usageObjectFromTail, usageOf, type Usage } from '../accounting/usage.js';
+import { completionTextOf, usageObjectOf, usageOf, type Usage } from '../accounting/usage.js';
 import { TollgateError } from '../errors.js';
 import type { Limiter } from '../limits/limiter.js';
 import { Cancellation } from '../providers/cancellation.js';
@@ -49,6 +49,11 @@ class Exchange {
     requestId: string,
   ) {
     this.record = { requestId, startedAtMs: Date.now(), durationMs: 0, operation, stream: false, outcome: 'ok' };
+  }
+
+  /** Whether the ledger keeps this exchange's content (the gateway's logContent). */
+  get keepsContent(): boolean {
+    return this.requestContent !== undefined;
   }
 
   keepContent(responseText: string): void {
@@ -105,7 +110,7 @@ export async function proxy(deps: DataPlaneDeps, route: ProxyRoute, request: Fas
     const record = x.record;
     record.durationMs = round(performance.now() - started);
     if (record.status === undefined) record.status = record.outcome === 'client_aborted' ? 499 : (record.upstreamStatus ?? 502);
-    if (x.tap) x.keepContent(x.tap.generatedText());
+    if (x.tap && x.keepsContent) x.keepContent(x.tap.generatedText());
     for (const observer of deps.observers) observer.exchangeFinished(record);
     const { content: _content, ...line } = record;
     request.log.info(line, 'proxied request');
@@ -163,14 +168,13 @@ async function forward(
     const raw = await readBody(upstream);
     let consumed: number | null = null;
     if (upstream.status < 400) {
-      const text = raw.toString('utf8');
       // The usage sits at the end of the answer: read just that; parse it all only without one.
-      const usage = usageOf(route.operation, usageObjectFromTail(text));
-      consumed = x.consumed(usage, usage ? '' : completionTextOf(route.operation, parseJson(text)));
+      const usage = usageOf(route.operation, usageObjectOf(raw));
+      consumed = x.consumed(usage, usage ? '' : completionTextOf(route.operation, parseJson(raw.toString('utf8'))));
     } else {
       record.outcome = 'upstream_error'; // a failed call releases its reservation in full
     }
-    x.keepContent(raw.toString('utf8'));
+    if (x.keepsContent) x.keepContent(raw.toString('utf8'));
     // Settle before answering, so the headers and the very next request see the real count.
     await x.settle(consumed);
     const headers = x.hold ? limitHeaders(x.hold, consumed) : consumed === null ? {} : { 'x-tokens-consumed': String(consumed) };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { usageObjectFromTail, usageOf } from '../../src/accounting/usage.js';
+import { usageObjectFromTail, usageObjectOf, usageOf } from '../../src/accounting/usage.js';
 
 describe('usageObjectFromTail', () => {
   const usage = { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19, prompt_tokens_details: { cached_tokens: 4 } };
@@ -19,5 +19,28 @@ describe('usageObjectFromTail', () => {
     expect(usageObjectFromTail('{"choices":[]}')).toBeUndefined();
     expect(usageObjectFromTail('{"usage": null}')).toBeUndefined();
     expect(usageObjectFromTail('{"usage": {"prompt_tokens": 1')).toBeUndefined();
+  });
+});
+
+describe('usageObjectOf', () => {
+  const usage = { prompt_tokens: 5, total_tokens: 5 };
+  const vector = Array.from({ length: 3072 }, (_, i) => Math.sin(i) / 7);
+
+  it('finds the usage at the end of a large answer from its last bytes', () => {
+    const body = Buffer.from(JSON.stringify({ object: 'list', data: [{ embedding: vector }, { embedding: vector }], usage }));
+    expect(body.length).toBeGreaterThan(100_000);
+    expect(usageObjectOf(body)).toEqual({ usage });
+  });
+
+  it('looks through the whole answer when the usage is not near its end', () => {
+    const body = Buffer.from(JSON.stringify({ usage, object: 'list', data: [{ embedding: vector }] }));
+    expect(usageObjectOf(body)).toEqual({ usage });
+    expect(usageObjectOf(Buffer.from(JSON.stringify({ data: [{ embedding: vector }] })))).toBeUndefined();
+  });
+
+  it('is not fooled by a multi-byte character cut at the start of the tail', () => {
+    const text = 'é'.repeat(5000);
+    const body = Buffer.from(JSON.stringify({ choices: [{ message: { content: text } }], usage }));
+    expect(usageObjectOf(body)).toEqual({ usage });
   });
 });
