@@ -32,7 +32,6 @@ export const CHAT_COMPLETION_SSE = [
 export const UPSTREAM_JSON_PATH = '/v1/chat/completions';
 export const UPSTREAM_SSE_PATH = '/sse/v1/chat/completions';
 
-/** Request bodies the load generator sends. */
 /** Where a request's own number goes in the user message: wrk's script replaces it (bench/lua/post.lua). */
 export const REQUEST_NUMBER = '#N#';
 

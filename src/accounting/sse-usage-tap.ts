@@ -73,6 +73,15 @@ export class SseUsageTap {
     if (at === -1) return false;
     const payload = event.slice(at + 5).trim();
     if (payload === '[DONE]' || payload.length === 0) return false;
+    if (this.operation === 'chat.completions') {
+      // Most events of a chat stream carry one token of text and nothing else: take it without
+      // parsing the whole event (a parse per token is most of what streaming costs here).
+      const text = plainContentDelta(payload);
+      if (text !== null) {
+        this.text.push(text);
+        return false;
+      }
+    }
     let json: unknown;
     try {
       json = JSON.parse(payload);
@@ -119,6 +128,31 @@ export class SseUsageTap {
       this.usage = usageOf('responses', event.response) ?? this.usage;
     }
     return false;
+  }
+}
+
+/** `"delta":{"content":"…"}`: a delta with text and nothing else (escaped quotes cannot match). */
+const PLAIN_DELTA = /"delta":\{"content":("(?:[^"\\]|\\.)*")\}/;
+const USAGE_KEY = '"usage"';
+
+/**
+ * The text of a chat chunk whose only news is one choice's plain text delta, or null when the
+ * chunk may hold more (several choices, a role, tool calls, a usage object): those are parsed.
+ */
+export function plainContentDelta(payload: string): string | null {
+  const m = PLAIN_DELTA.exec(payload);
+  if (!m || payload.indexOf('"delta"', m.index + 8) !== -1) return null;
+  const usage = payload.indexOf(USAGE_KEY);
+  if (usage !== -1) {
+    // `"usage":null` is in every chunk when usage was asked for; an object is the usage itself.
+    let i = usage + USAGE_KEY.length;
+    while (i < payload.length && (payload[i] === ' ' || payload[i] === ':' || payload[i] === '\n' || payload[i] === '\t' || payload[i] === '\r')) i++;
+    if (payload[i] !== 'n') return null;
+  }
+  try {
+    return JSON.parse(m[1]!) as string;
+  } catch {
+    return null;
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SseUsageTap } from '../../src/accounting/sse-usage-tap.js';
+import { plainContentDelta, SseUsageTap } from '../../src/accounting/sse-usage-tap.js';
 import type { Usage } from '../../src/accounting/usage.js';
 import type { Operation } from '../../src/providers/provider.js';
 
@@ -639,5 +639,28 @@ describe('SseUsageTap: no usage', () => {
     const { all, tap } = feed('chat.completions', true, [input]);
     expect(bin(all)).toBe(bin(input));
     expect(tap.usage).toBeNull();
+  });
+});
+
+describe('plainContentDelta', () => {
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices, ...extra });
+  const delta = (d: Record<string, unknown>, index = 0) => ({ index, delta: d, logprobs: null, finish_reason: null });
+
+  it('takes the text of a chunk that is one plain text delta, escapes decoded', () => {
+    expect(plainContentDelta(chunk([delta({ content: ' world' })]))).toBe(' world');
+    expect(plainContentDelta(chunk([delta({ content: 'a "quoted" \\ \n é 中 😀' })]))).toBe('a "quoted" \\ \n é 中 😀');
+    expect(plainContentDelta(chunk([delta({ content: '' })], { usage: null }))).toBe('');
+    expect(plainContentDelta(chunk([delta({ content: 'x' })], { usage: null, system_fingerprint: 'fp' }))).toBe('x');
+  });
+
+  it('leaves anything more to the full parse (null)', () => {
+    expect(plainContentDelta(chunk([delta({ role: 'assistant', content: '' })]))).toBeNull();
+    expect(plainContentDelta(chunk([delta({ content: 'a', refusal: null })]))).toBeNull();
+    expect(plainContentDelta(chunk([delta({ content: 'a' }), delta({ content: 'b' }, 1)]))).toBeNull();
+    expect(plainContentDelta(chunk([delta({ content: 'a' })], { usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }))).toBeNull();
+    expect(plainContentDelta(chunk([delta({ tool_calls: [{ index: 0, function: { arguments: '{"a":' } }] })]))).toBeNull();
+    expect(plainContentDelta(chunk([delta({ content: 'he said "usage": {"x": 1}' })]))).toBe('he said "usage": {"x": 1}');
+    expect(plainContentDelta('{"choices":[{"delta":{"content":"x"}}], "usage" : {"total_tokens": 3}}')).toBeNull();
   });
 });
