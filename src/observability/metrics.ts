@@ -4,24 +4,34 @@ import type { ExchangeObserver, ExchangeRecord } from '../dataplane/exchange-obs
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 /**
- * Prometheus metrics. Labels are names only (gateway, project, deployment, outcome), never keys or
- * ids, so cardinality stays that of the configuration. Requests without a known project are
- * labelled "none".
+ * One (gateway, project, deployment): its histogram children, resolved once, and its counts since
+ * the last scrape. prom-client hashes a child's labels into a string on every inc(), which costs
+ * more than all the rest of the bookkeeping; the counts are plain numbers here, added to the
+ * counters when Prometheus (or anyone) reads them.
  */
-/** The label children of one (gateway, project, deployment), resolved once rather than per request. */
 interface Series {
   gateway: string;
   project: string;
   deployment: string;
-  requests: Map<string, Counter.Internal>;
-  prompt: Counter.Internal;
-  completion: Counter.Internal;
+  requests: Partial<Record<ExchangeRecord['outcome'], number>>;
+  prompt: number;
+  completion: number;
   duration: Histogram.Internal<string>;
   upstream: Histogram.Internal<string>;
 }
 
+type Decision = 'admitted' | 'rate_limited' | 'quota_exceeded';
+
+/**
+ * Prometheus metrics. Labels are names only (gateway, project, deployment, outcome), never keys or
+ * ids, so cardinality stays that of the configuration. Requests without a known project are
+ * labelled "none".
+ */
 export class Metrics implements ExchangeObserver {
   private readonly series = new Map<string, Series>();
+  /** Series with counts not yet added to the counters. */
+  private readonly unsynced = new Set<Series>();
+  private readonly pendingDecisions: Record<Decision, number> = { admitted: 0, rate_limited: 0, quota_exceeded: 0 };
   readonly registry = new Registry();
   private readonly requests: Counter<'gateway' | 'project' | 'deployment' | 'outcome'>;
   private readonly tokens: Counter<'gateway' | 'project' | 'deployment' | 'type'>;
@@ -35,14 +45,17 @@ export class Metrics implements ExchangeObserver {
   constructor() {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    const collect = () => this.sync();
     this.requests = new Counter({
       name: 'tollgate_requests_total',
+      collect,
       help: 'Data-plane requests by outcome (ok, rate_limited, quota_exceeded, rejected, upstream_error, client_aborted).',
       labelNames: ['gateway', 'project', 'deployment', 'outcome'],
       registers,
     });
     this.tokens = new Counter({
       name: 'tollgate_tokens_total',
+      collect,
       help: 'Tokens used (as settled), by type: prompt or completion.',
       labelNames: ['gateway', 'project', 'deployment', 'type'],
       registers,
@@ -63,6 +76,7 @@ export class Metrics implements ExchangeObserver {
     });
     this.decisions = new Counter({
       name: 'tollgate_limiter_decisions_total',
+      collect,
       help: 'Limiter decisions for governed requests: admitted, rate_limited (429) or quota_exceeded (403).',
       labelNames: ['decision'],
       registers,
@@ -86,15 +100,30 @@ export class Metrics implements ExchangeObserver {
 
   exchangeFinished(r: Readonly<ExchangeRecord>): void {
     const series = this.seriesOf(r.gateway ?? 'none', r.project ?? 'none', r.deployment ?? 'none');
-    let requests = series.requests.get(r.outcome);
-    if (!requests) series.requests.set(r.outcome, (requests = this.requests.labels(series.gateway, series.project, series.deployment, r.outcome)));
-    requests.inc();
-    if (r.promptTokens) series.prompt.inc(r.promptTokens);
-    if (r.completionTokens) series.completion.inc(r.completionTokens);
+    series.requests[r.outcome] = (series.requests[r.outcome] ?? 0) + 1;
+    if (r.promptTokens) series.prompt += r.promptTokens;
+    if (r.completionTokens) series.completion += r.completionTokens;
+    this.unsynced.add(series);
     series.duration.observe(r.durationMs / 1000);
     if (r.upstreamMs !== undefined) series.upstream.observe(r.upstreamMs / 1000);
-    if (r.reservedTokens !== undefined) this.decisions.inc({ decision: 'admitted' });
-    else if (r.outcome === 'rate_limited' || r.outcome === 'quota_exceeded') this.decisions.inc({ decision: r.outcome });
+    if (r.reservedTokens !== undefined) this.pendingDecisions.admitted++;
+    else if (r.outcome === 'rate_limited' || r.outcome === 'quota_exceeded') this.pendingDecisions[r.outcome]++;
+  }
+
+  /** Adds the counts gathered since the last read to the counters (prom-client calls it on every read). */
+  private sync(): void {
+    for (const s of this.unsynced) {
+      for (const [outcome, n] of Object.entries(s.requests)) if (n) this.requests.inc({ gateway: s.gateway, project: s.project, deployment: s.deployment, outcome }, n);
+      if (s.prompt) this.tokens.inc({ gateway: s.gateway, project: s.project, deployment: s.deployment, type: 'prompt' }, s.prompt);
+      if (s.completion) this.tokens.inc({ gateway: s.gateway, project: s.project, deployment: s.deployment, type: 'completion' }, s.completion);
+      s.requests = {};
+      s.prompt = s.completion = 0;
+    }
+    this.unsynced.clear();
+    for (const decision of ['admitted', 'rate_limited', 'quota_exceeded'] as const) {
+      if (this.pendingDecisions[decision]) this.decisions.inc({ decision }, this.pendingDecisions[decision]);
+      this.pendingDecisions[decision] = 0;
+    }
   }
 
   private seriesOf(gateway: string, project: string, deployment: string): Series {
@@ -105,9 +134,9 @@ export class Metrics implements ExchangeObserver {
         gateway,
         project,
         deployment,
-        requests: new Map(),
-        prompt: this.tokens.labels(gateway, project, deployment, 'prompt'),
-        completion: this.tokens.labels(gateway, project, deployment, 'completion'),
+        requests: {},
+        prompt: 0,
+        completion: 0,
         duration: this.duration.labels(gateway, deployment),
         upstream: this.upstreamDuration.labels(gateway, deployment),
       };
