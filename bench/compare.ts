@@ -1,0 +1,151 @@
+/**
+ * Compares Tollgate variants in one run: two or more gateways (other code checkouts, settings,
+ * node flags) behind the same nginx upstream, loaded in turn with wrk, alternating the order each
+ * round to cancel drift. Prints CPU per request, req/s, p50/p99 and peak RSS per variant. On a
+ * noisy machine this is the way to tell whether a change helps: the ratio within one run.
+ *
+ *   npx tsx bench/compare.ts [--mode json|sse] [--connections 16] [--seconds 5] [--rounds 4] <variant>...
+ *
+ * A variant is a label and settings, space-separated:
+ *   'now'                                this checkout (its dist/; run npm run build first)
+ *   'before dir=/tmp/old'                a checkout (with its own built dist/) in another directory
+ *   'growth0 TOLLGATE_HEAP_GROWTH_PERCENT=0'   environment variables for the gateway
+ *   'capped node=--max-old-space-size=128'     node flags (repeat node=… for several)
+ *   'ungoverned limits=off'              the project without a TPM limit and quota
+ * e.g. git worktree add /tmp/old <commit> && ln -s $PWD/node_modules /tmp/old/ && (cd /tmp/old && npx tsc -p tsconfig.build.json)
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { installSignalHandlers, stopAll, track, trackDir } from './lib/children.js';
+import { seedGoverned, startGatewayProcess, type GatewayProcess } from './lib/gateway-process.js';
+import { ensureTools, freePort, startNginx, upstreamConfig } from './lib/nginx.js';
+import { cpuMicros, vmBytes } from './lib/proc.js';
+import { fmt, markdownTable } from './lib/stats.js';
+import { requestBody, UPSTREAM_JSON_PATH, UPSTREAM_SSE_PATH } from './lib/upstream.js';
+import { runWrk } from './lib/wrk.js';
+
+process.chdir(fileURLToPath(new URL('..', import.meta.url)));
+
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    mode: { type: 'string', default: 'json' },
+    connections: { type: 'string', default: '16' },
+    seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '4' },
+  },
+});
+if (positionals.length < 2) throw new Error('give two variants or more, e.g.: now "before dir=/tmp/old"');
+if (opts.mode !== 'json' && opts.mode !== 'sse') throw new Error('--mode must be json or sse');
+const stream = opts.mode === 'sse';
+
+interface Variant {
+  label: string;
+  dir: string | undefined;
+  env: Record<string, string>;
+  nodeArgs: string[];
+  limits: boolean;
+}
+
+function parseVariant(spec: string): Variant {
+  const [label, ...settings] = spec.split(/\s+/).filter(Boolean);
+  const v: Variant = { label: label!, dir: undefined, env: {}, nodeArgs: [], limits: true };
+  for (const s of settings) {
+    const eq = s.indexOf('=');
+    if (eq === -1) throw new Error(`variant "${spec}": "${s}" is not name=value`);
+    const [name, value] = [s.slice(0, eq), s.slice(eq + 1)];
+    if (name === 'dir') v.dir = path.resolve(value);
+    else if (name === 'node') v.nodeArgs.push(value);
+    else if (name === 'limits') v.limits = value !== 'off';
+    else v.env[name] = value;
+  }
+  return v;
+}
+
+interface Row {
+  variant: Variant;
+  gateway: GatewayProcess;
+  key: string;
+  cpuMicros: number;
+  requests: number;
+  p50: number[];
+  p99: number[];
+  rps: number[];
+}
+
+installSignalHandlers();
+ensureTools();
+const variants = positionals.map(parseVariant);
+const work = trackDir(mkdtempSync(path.join(tmpdir(), 'tollgate-compare-')));
+const upstreamPort = await freePort();
+// wrk on CPU 0, the upstream and the gateways on CPU 1, as in bench/run.ts.
+const upstream = await startNginx('upstream', (dir: string) => upstreamConfig(dir, upstreamPort), upstreamPort, 1);
+const rows: Row[] = [];
+try {
+  for (const variant of variants) {
+    const gateway = await startGatewayProcess(await freePort(), variant.env, {
+      cpu: 1,
+      nodeArgs: variant.nodeArgs,
+      ...(variant.dir ? { prefix: ['env', '-C', variant.dir] } : {}),
+      onSpawn: (child, dataDir) => {
+        track(child);
+        trackDir(dataDir);
+      },
+    });
+    // The fake upstream answers JSON at /v1/chat/completions and SSE at /sse/v1/chat/completions.
+    const upstreamUrl = `http://127.0.0.1:${upstreamPort}${(stream ? UPSTREAM_SSE_PATH : UPSTREAM_JSON_PATH).replace('/chat/completions', '')}`;
+    const key = await seedGoverned(gateway, { provider: 'openai-compatible', upstreamUrl }, variant.limits);
+    rows.push({ variant, gateway, key, cpuMicros: 0, requests: 0, p50: [], p99: [], rps: [] });
+  }
+  const bodyFile = path.join(work, 'body.json');
+  writeFileSync(bodyFile, requestBody('bench-model', stream));
+  const rounds = Number(opts.rounds);
+  for (let round = 0; round < rounds + 1; round++) {
+    const warmUp = round === 0;
+    for (const row of round % 2 === 1 ? [...rows].reverse() : rows) {
+      const keysFile = path.join(work, `keys-${row.variant.label}.txt`);
+      writeFileSync(keysFile, `${row.key}\n`);
+      const before = cpuMicros([row.gateway.pid]);
+      const r = await runWrk({
+        origin: row.gateway.url,
+        path: '/openai/v1/chat/completions',
+        bodyFile,
+        keysFile,
+        connections: Number(opts.connections),
+        seconds: warmUp ? 2 : Number(opts.seconds),
+        cpu: 0,
+      });
+      if (warmUp) continue;
+      row.cpuMicros += cpuMicros([row.gateway.pid]) - before;
+      row.requests += r.requests;
+      row.p50.push(r.p50Us);
+      row.p99.push(r.p99Us);
+      row.rps.push((r.requests * 1e6) / r.durationUs);
+      console.log(`round ${round}  ${row.variant.label.padEnd(12)} ${fmt(row.rps.at(-1)!)} req/s  p99 ${fmt(r.p99Us)} µs`);
+    }
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  console.log(`\n${opts.mode}, ${opts.connections} connections, ${rounds} × ${opts.seconds} s per variant (after a 2 s warm-up), alternating order; commit ${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()}\n`);
+  console.log(
+    markdownTable(
+      ['variant', 'CPU µs/request', 'req/s', 'p50 µs (mean)', 'p99 µs per round', 'peak RSS MiB'],
+      rows.map((row) => [
+        row.variant.label,
+        fmt(row.cpuMicros / row.requests, 1),
+        fmt(mean(row.rps)),
+        fmt(mean(row.p50)),
+        row.p99.map((p) => fmt(p)).join(' / '),
+        fmt(vmBytes(row.gateway.pid, 'VmHWM') / 2 ** 20, 1),
+      ]),
+    ),
+  );
+} finally {
+  for (const row of rows) await row.gateway.stop();
+  await upstream.stop();
+  await stopAll();
+  rmSync(work, { recursive: true, force: true });
+}
