@@ -77,7 +77,7 @@ export function registerServeCommands(program: Command): void {
     .action(async (flags: ServeFlags) => {
       const settings = settingsFrom(flags);
       const { openConfiguredStore, describeStore } = await storeModule();
-      const store = openConfiguredStore(settings);
+      const store = await openConfiguredStore(settings);
       await store.migrate();
       await store.close();
       process.stdout.write(`store ${describeStore(settings)} is up to date\n`);
@@ -93,7 +93,7 @@ export function registerServeCommands(program: Command): void {
     .action(async (flags: ServeFlags & { name: string; role: string }) => {
       if (!ROLES.includes(flags.role as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
       const settings = settingsFrom(flags);
-      const store = (await storeModule()).openConfiguredStore(settings);
+      const store = await (await storeModule()).openConfiguredStore(settings);
       const { createAdminTokenDirectly } = await import('../server/bootstrap.js');
       try {
         await store.migrate();

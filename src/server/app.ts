@@ -61,7 +61,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
   const logger =
     options.logger ??
     pino({ level: settings.logLevel, base: { service: 'tollgate' } }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
-  const store = options.store ?? openConfiguredStore(settings, (err) => logger.warn({ err }, 'store error (background)'));
+  const store = options.store ?? (await openConfiguredStore(settings, (err) => logger.warn({ err }, 'store error (background)')));
   await store.migrate();
   if (settings.databaseUrl && !settings.secretKey) {
     throw new Error('TOLLGATE_SECRET_KEY is required with DATABASE_URL: every node must share the key that seals upstream credentials');

@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -6,7 +5,6 @@ import type { Settings } from '../config/settings.js';
 import { LimiterCheckpoint } from '../limits/checkpoint.js';
 import type { LimitRule, Limiter } from '../limits/limiter.js';
 import { MemoryLimiter } from '../limits/memory-limiter.js';
-import { RedisLimiter } from '../limits/redis-limiter.js';
 import { ResilientLimiter } from '../limits/resilient-limiter.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/store.js';
@@ -23,6 +21,8 @@ export interface LimiterBackend {
  */
 export async function openLimiterBackend(settings: Settings, store: Store, logger: Logger, metrics: Metrics): Promise<LimiterBackend> {
   if (settings.redisUrl) {
+    // Loaded only here: an embedded gateway never holds the Redis client in memory.
+    const [{ Redis }, { RedisLimiter }] = await Promise.all([import('ioredis'), import('../limits/redis-limiter.js')]);
     // Fail fast: while Redis is away, errors must come back at once for the failure policy to act,
     // rather than commands queueing and requests hanging.
     const redis = new Redis(settings.redisUrl, {
