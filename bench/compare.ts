@@ -4,7 +4,10 @@
  * round to cancel drift. Prints CPU per request, req/s, p50/p99 and peak RSS per variant. On a
  * noisy machine this is the way to tell whether a change helps: the ratio within one run.
  *
- *   npx tsx bench/compare.ts [--mode json|sse] [--connections 16] [--seconds 5] [--rounds 4] <variant>...
+ *   npx tsx bench/compare.ts [--mode json|sse] [--connections 16] [--seconds 5] [--rounds 4] [--projects N] <variant>...
+ *
+ * With --projects, each gateway also gets N more projects with a limit each (seeded into its store
+ * directly, as bench/run.ts's scaling check does), and the load rotates over all their keys.
  *
  * A variant is a label and settings, space-separated:
  *   'now'                                this checkout (its dist/; run npm run build first)
@@ -22,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { installSignalHandlers, stopAll, track, trackDir } from './lib/children.js';
 import { seedGoverned, startGatewayProcess, type GatewayProcess } from './lib/gateway-process.js';
+import { seedManyProjectsDirect, waitForKey } from './lib/seed.js';
 import { ensureTools, freePort, startNginx, upstreamConfig } from './lib/nginx.js';
 import { cpuMicros, vmBytes } from './lib/proc.js';
 import { fmt, markdownTable } from './lib/stats.js';
@@ -37,6 +41,7 @@ const { values: opts, positionals } = parseArgs({
     connections: { type: 'string', default: '16' },
     seconds: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '4' },
+    projects: { type: 'string', default: '0' },
   },
 });
 if (positionals.length < 2) throw new Error('give two variants or more, e.g.: now "before dir=/tmp/old"');
@@ -69,7 +74,7 @@ function parseVariant(spec: string): Variant {
 interface Row {
   variant: Variant;
   gateway: GatewayProcess;
-  key: string;
+  keys: string[];
   cpuMicros: number;
   requests: number;
   p50: number[];
@@ -98,8 +103,14 @@ try {
     });
     // The fake upstream answers JSON at /v1/chat/completions and SSE at /sse/v1/chat/completions.
     const upstreamUrl = `http://127.0.0.1:${upstreamPort}${(stream ? UPSTREAM_SSE_PATH : UPSTREAM_JSON_PATH).replace('/chat/completions', '')}`;
-    const key = await seedGoverned(gateway, { provider: 'openai-compatible', upstreamUrl }, variant.limits);
-    rows.push({ variant, gateway, key, cpuMicros: 0, requests: 0, p50: [], p99: [], rps: [] });
+    const keys = [await seedGoverned(gateway, { provider: 'openai-compatible', upstreamUrl }, variant.limits)];
+    if (Number(opts.projects) > 0) {
+      const seeded = await seedManyProjectsDirect(gateway.dataDir, 0, Number(opts.projects));
+      keys.push(...seeded.keys);
+      await waitForKey(gateway, keys.at(-1)!, 120_000);
+      console.log(`${variant.label}: ${keys.length} projects in ${fmt(seeded.seconds, 1)} s`);
+    }
+    rows.push({ variant, gateway, keys, cpuMicros: 0, requests: 0, p50: [], p99: [], rps: [] });
   }
   const bodyFile = path.join(work, 'body.json');
   writeFileSync(bodyFile, requestBody('bench-model', stream));
@@ -108,7 +119,7 @@ try {
     const warmUp = round === 0;
     for (const row of round % 2 === 1 ? [...rows].reverse() : rows) {
       const keysFile = path.join(work, `keys-${row.variant.label}.txt`);
-      writeFileSync(keysFile, `${row.key}\n`);
+      writeFileSync(keysFile, `${row.keys.join('\n')}\n`);
       const before = cpuMicros([row.gateway.pid]);
       const r = await runWrk({
         origin: row.gateway.url,
@@ -129,7 +140,8 @@ try {
     }
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  console.log(`\n${opts.mode}, ${opts.connections} connections, ${rounds} × ${opts.seconds} s per variant (after a 2 s warm-up), alternating order; commit ${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()}\n`);
+  const projects = Number(opts.projects) > 0 ? `, ${Number(opts.projects) + 1} projects, all keys in rotation` : '';
+  console.log(`\n${opts.mode}, ${opts.connections} connections${projects}, ${rounds} × ${opts.seconds} s per variant (after a 2 s warm-up), alternating order; commit ${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()}\n`);
   console.log(
     markdownTable(
       ['variant', 'CPU µs/request', 'req/s', 'p50 µs (mean)', 'p99 µs per round', 'peak RSS MiB'],

@@ -5,7 +5,10 @@
  * by module, also per request. Prints it and writes bench/results/profile.md. The gateway has
  * CPU 1 to itself; wrk and the upstream share CPU 0.
  *
- *   npx tsx bench/profile.ts [--seconds 10] [--connections 16] [--mode json|sse] [--no-limits] [--keep <dir>]
+ *   npx tsx bench/profile.ts [--seconds 10] [--connections 16] [--mode json|sse] [--no-limits] [--projects N] [--keep <dir>]
+ *
+ * --projects N adds N projects with a limit each (seeded into the store directly) and rotates the
+ * load over all their keys; their loading by the gateway is in the profile too.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +21,7 @@ import { summarise, type CpuProfile, type Row } from './lib/cpuprofile.js';
 import { startGatewayProcess, type GatewayProcess } from './lib/gateway-process.js';
 import { ensureTools, freePort, startNginx, upstreamConfig, type NginxProcess } from './lib/nginx.js';
 import { cpuSplitMicros } from './lib/proc.js';
-import { JSON_MODEL, seedBench, SSE_MODEL } from './lib/seed.js';
+import { JSON_MODEL, seedBench, seedManyProjectsDirect, SSE_MODEL, waitForKey } from './lib/seed.js';
 import { fmt, markdownTable } from './lib/stats.js';
 import { requestBody } from './lib/upstream.js';
 import { runWrk } from './lib/wrk.js';
@@ -32,6 +35,7 @@ const { values: opts } = parseArgs({
     connections: { type: 'string', default: '16' },
     mode: { type: 'string', default: 'json' },
     'no-limits': { type: 'boolean', default: false },
+    projects: { type: 'string', default: '0' },
     top: { type: 'string', default: '20' },
     keep: { type: 'string' },
     out: { type: 'string', default: 'bench/results/profile.md' },
@@ -73,8 +77,13 @@ try {
   const key = await seedBench(gw, upstreamPort, !opts['no-limits']);
   const bodyFile = path.join(work, 'body.json');
   writeFileSync(bodyFile, requestBody(stream ? SSE_MODEL : JSON_MODEL, stream));
+  const keys = [key];
+  if (Number(opts.projects) > 0) {
+    keys.push(...(await seedManyProjectsDirect(gw.dataDir, 0, Number(opts.projects))).keys);
+    await waitForKey(gw, keys.at(-1)!, 120_000);
+  }
   const keysFile = path.join(work, 'keys.txt');
-  writeFileSync(keysFile, `${key}\n`);
+  writeFileSync(keysFile, `${keys.join('\n')}\n`);
   const load = (s: number) =>
     runWrk({ origin: gw!.url, path: '/openai/v1/chat/completions', bodyFile, keysFile, connections, seconds: s, cpu: LOAD_CPU });
   const warm = await load(2); // warm-up: in the profile too, so counted in the per-request figures

@@ -37,7 +37,7 @@ import {
   type TargetId,
   type TtfbRow,
 } from './lib/report.js';
-import { JSON_MODEL, seedBench, seedManyProjects, seedManyProjectsDirect, SSE_MODEL } from './lib/seed.js';
+import { JSON_MODEL, seedBench, seedManyProjects, seedManyProjectsDirect, SSE_MODEL, waitForKey } from './lib/seed.js';
 import { fmt, mib } from './lib/stats.js';
 import { probeTtfb, singleConnection } from './lib/ttfb.js';
 import { requestBody, UPSTREAM_JSON_PATH, UPSTREAM_SSE_PATH } from './lib/upstream.js';
@@ -318,17 +318,6 @@ async function memoryOf(t: Target): Promise<MemoryBreakdown> {
     externalBytes: metric('nodejs_external_memory_bytes'),
     ledgerDropped: metric('tollgate_ledger_dropped_total'),
   };
-}
-
-async function waitForKey(gw: GatewayProcess, key: string, timeoutMs: number): Promise<number> {
-  const started = performance.now();
-  for (;;) {
-    const res = await fetch(`${gw.url}/openai/v1/models`, { headers: { authorization: `Bearer ${key}` } });
-    await res.text();
-    if (res.ok) return (performance.now() - started) / 1000;
-    if (performance.now() - started > timeoutMs) throw new Error(`the gateway did not pick up the seeded projects within ${timeoutMs / 1000} s`);
-    await sleep(100);
-  }
 }
 
 async function runScaling(setup: Setup): Promise<ScalingResult> {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { seedGoverned, type GatewayProcess } from './gateway-process.js';
 
 /** Deployment names: one non-streaming and one streaming upstream path on the fake upstream. */
@@ -105,4 +106,16 @@ export async function seedManyProjectsDirect(
     await dispatcher.close();
   }
   return { keys, seconds: (performance.now() - started) / 1000, truncated: false };
+}
+
+/** Waits until the gateway serves `key` (it loads seeded projects on its next config check); returns the seconds it took. */
+export async function waitForKey(gw: GatewayProcess, key: string, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const res = await fetch(`${gw.url}/openai/v1/models`, { headers: { authorization: `Bearer ${key}` } });
+    await res.text();
+    if (res.ok) return (performance.now() - started) / 1000;
+    if (performance.now() - started > timeoutMs) throw new Error(`the gateway did not pick up the seeded projects within ${timeoutMs / 1000} s`);
+    await sleep(100);
+  }
 }

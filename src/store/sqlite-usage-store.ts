@@ -1,7 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { LedgerEntry, RollupMark, RollupRow, Rollups, UsageInterval } from '../usage/ledger.js';
+import type { LedgerEntry, RollupMark, Rollups, UsageInterval } from '../usage/ledger.js';
 import { INTERVALS, rollupsOf } from '../usage/rollups.js';
 import { COUNTERS, KyselyUsageStore, ROLLUP_TABLE, toRow } from './kysely-usage-store.js';
 import type { Database } from './schema.js';
@@ -75,16 +75,24 @@ export function ledgerTransaction(db: BetterSqlite3.Database, sql: LedgerSql): (
   });
 }
 
-/** Rollup rows in the table order of upsertRollups, in slices of `size`. */
-function rollupSlices(rollups: Rollups, size: number): (readonly [UsageInterval, RollupRow])[][] {
-  const all = INTERVALS.flatMap((interval) => rollups[interval].map((row) => [interval, row] as const));
-  const slices: (readonly [UsageInterval, RollupRow])[][] = [];
-  for (let i = 0; i < all.length; i += size) slices.push(all.slice(i, i + size));
-  return slices;
+/**
+ * Rollup rows as upsert parameters, in slices of `size`, in the table order of upsertRollups.
+ * Made one slice at a time, as they are consumed: each slice's arrays can die young.
+ */
+function* rollupParamSlices(rollups: Rollups, size: number): Generator<[UsageInterval, unknown[]][]> {
+  let slice: [UsageInterval, unknown[]][] = [];
+  for (const interval of INTERVALS) {
+    for (const row of rollups[interval]) {
+      slice.push([interval, ROLLUP_COLUMNS.map((c) => row[c])]);
+      if (slice.length === size) {
+        yield slice;
+        slice = [];
+      }
+    }
+  }
+  if (slice.length > 0) yield slice;
 }
 
-const rollupParams = (slice: readonly (readonly [UsageInterval, RollupRow])[]): [UsageInterval, unknown[]][] =>
-  slice.map(([interval, row]) => [interval, ROLLUP_COLUMNS.map((c) => row[c])]);
 const logParams = (chunk: readonly LedgerEntry[]) => chunk.map((e) => Object.values(toRow(e)));
 
 /**
@@ -109,7 +117,8 @@ export class SqliteUsageStore extends KyselyUsageStore {
   override async append(entries: readonly LedgerEntry[]): Promise<void> {
     for (let i = 0; i < entries.length; i += CHUNK) {
       const chunk = entries.slice(i, i + CHUNK);
-      await this.transaction([{ rows: logParams(chunk), rollups: rollupParams(rollupSlices(rollupsOf(chunk), Infinity).flat()) }], i > 0);
+      const [rollups = []] = rollupParamSlices(rollupsOf(chunk), Infinity);
+      await this.transaction([{ rows: logParams(chunk), rollups }], i > 0);
     }
   }
 
@@ -122,21 +131,21 @@ export class SqliteUsageStore extends KyselyUsageStore {
   }
 
   override async addRollups(rollups: Rollups, mark: RollupMark): Promise<boolean> {
-    // One transaction, however many rows: the mark moves with all of them or none. Prepared in
-    // slices, so a flush of thousands of rows never holds the event loop for long.
-    const pieces: LedgerWrite[] = [{ markUpdate: [mark.throughId, mark.seenMs, mark.writer] }];
-    for (const slice of rollupSlices(rollups, ROLLUP_SLICE)) {
-      if (pieces.length > 1) await yieldToEventLoop();
-      pieces.push({ rollups: rollupParams(slice) });
+    // One transaction, however many rows: the mark moves with all of them or none. Its pieces are
+    // made as they are sent, so a flush of thousands of rows never holds the event loop for long.
+    function* pieces(): Generator<LedgerWrite> {
+      yield { markUpdate: [mark.throughId, mark.seenMs, mark.writer] };
+      for (const slice of rollupParamSlices(rollups, ROLLUP_SLICE)) yield { rollups: slice };
     }
-    return this.transaction(pieces, false);
+    return this.transaction(pieces(), false);
   }
 
-  private async transaction(pieces: LedgerWrite[], yieldFirst: boolean): Promise<boolean> {
+  private async transaction(pieces: Iterable<LedgerWrite>, yieldFirst: boolean): Promise<boolean> {
     if (this.thread?.alive) return this.thread.write(pieces);
     if (yieldFirst) await yieldToEventLoop();
     const run = (this.run ??= ledgerTransaction(this.sqlite, LEDGER_SQL)); // prepared once migrations have made the tables
-    return this.db.connection().execute(async () => run(pieces));
+    const all = [...pieces];
+    return this.db.connection().execute(async () => run(all));
   }
 }
 

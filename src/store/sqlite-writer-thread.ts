@@ -118,10 +118,11 @@ export class SqliteWriterThread {
    * Runs the pieces as one transaction; resolves once it is committed, with what the transaction
    * answered (false: a mark update found no mark, nothing written).
    */
-  async write(pieces: readonly LedgerWrite[]): Promise<boolean> {
+  async write(pieces: Iterable<LedgerWrite>): Promise<boolean> {
     // As JSON strings: cloning a string is a copy, while the structured clone of many small
     // arrays costs as much as the SQLite insert itself (measured: ~6 µs per entry). One piece
-    // per event-loop turn, so a large rollup flush never holds the loop for long.
+    // per event-loop turn, so a large rollup flush never holds the loop for long; a piece is
+    // made (when `pieces` is a generator) only as it is serialised.
     const parts: string[] = [];
     for (const piece of pieces) {
       if (parts.length > 0) await yieldToEventLoop();
