@@ -8,7 +8,7 @@ import { SequentialIds } from '../src/domain/ids.js';
 import { openPostgresStore } from '../src/store/open-postgres-store.js';
 import { openSqliteStore } from '../src/store/open-store.js';
 import type { Store } from '../src/store/store.js';
-import { LEDGER_ID_PREFIX, type LedgerEntry, type Outcome } from '../src/usage/ledger.js';
+import { LEDGER_ID_PREFIX, type LedgerEntry, type Outcome, type UsageStore } from '../src/usage/ledger.js';
 import { LedgerWriter, type LedgerWriterOptions } from '../src/usage/ledger-writer.js';
 import { RollupAccumulator } from '../src/usage/rollups.js';
 import { createTestDatabase, resetDatabase } from './support/postgres.js';
@@ -69,8 +69,8 @@ const expected = (list: LedgerEntry[]) => {
   return { minute: one, hour: one, day: one };
 };
 
-function writer(store: Store, ids: SequentialIds, options: Partial<LedgerWriterOptions> = {}): LedgerWriter {
-  return new LedgerWriter(store.usage, silent, {
+function writer(usage: UsageStore, ids: SequentialIds, options: Partial<LedgerWriterOptions> = {}): LedgerWriter {
+  return new LedgerWriter(usage, silent, {
     flushIntervalMs: 10,
     batchSize: 100,
     maxQueue: 100_000,
@@ -159,6 +159,18 @@ const openers: [string, Opener][] = [
 describe.each(openers)('ledger rollups on %s', (_name, open) => {
   let store: Store;
   const writers: LedgerWriter[] = [];
+  /** A started writer, stopped after the test (if it has not been). */
+  const started = (ids: SequentialIds, options: Partial<LedgerWriterOptions> = {}) => {
+    const w = writer(store.usage, ids, options);
+    writers.push(w);
+    w.start();
+    return w;
+  };
+  /** Waits (boundedly) until the log holds `count` entries. */
+  const logHolds = async (count: number) => {
+    for (let i = 0; i < 200 && (await store.usage.logs({ gateway: 'gw', limit: 1_000 })).length < count; i++) await sleep(10);
+    return (await store.usage.logs({ gateway: 'gw', limit: 1_000 })).length;
+  };
   afterEach(async () => {
     // Abandoned writers ("crashed") still have timers: stop them before the store closes.
     for (const w of writers.splice(0)) await w.stop().catch(() => {});
@@ -168,20 +180,17 @@ describe.each(openers)('ledger rollups on %s', (_name, open) => {
   it('writes the log at once and the summed rollups later, every entry counted once', async () => {
     store = await open();
     const ids = new SequentialIds(LEDGER_ID_PREFIX);
-    const w = writer(store, ids);
-    writers.push(w);
-    w.start();
+    const w = started(ids);
     const list = entries(ids, 1_000, 250);
     for (const e of list) w.record(e);
-    for (let i = 0; i < 200 && (await store.usage.logs({ gateway: 'gw', limit: 1_000 })).length < list.length; i++) await sleep(10);
-    expect(await store.usage.logs({ gateway: 'gw', limit: 1_000 })).toHaveLength(1_000);
+    expect(await logHolds(1_000)).toBe(1_000);
     // The log is written; its rollups wait for the next rollup flush.
     expect((await totals(store)).minute.requests).toBe(0);
     await w.flush();
     expect(await totals(store)).toEqual(expected(list));
     await w.stop();
     // Nothing left for anyone to recover.
-    const other = writer(store, new SequentialIds(LEDGER_ID_PREFIX));
+    const other = writer(store.usage, new SequentialIds(LEDGER_ID_PREFIX));
     expect(await other.recover(Number.MAX_SAFE_INTEGER)).toBe(0);
     expect(await totals(store)).toEqual(expected(list));
   });
@@ -189,20 +198,18 @@ describe.each(openers)('ledger rollups on %s', (_name, open) => {
   it("rebuilds a dead writer's rollups from the log exactly once, and the writer, back from a stall, does not add them again", async () => {
     store = await open();
     const idsA = new SequentialIds(LEDGER_ID_PREFIX);
-    const a = writer(store, idsA);
-    writers.push(a);
-    a.start();
+    const a = started(idsA);
     const first = entries(idsA, 300, 40);
     for (const e of first) a.record(e);
     await a.flush(); // these are in the rollups
     const second = entries(idsA, 500, 120, Date.now() + 5_000);
     for (const e of second) a.record(e);
-    for (let i = 0; i < 200 && (await store.usage.logs({ gateway: 'gw', limit: 1_000 })).length < 800; i++) await sleep(10);
+    expect(await logHolds(800)).toBe(800);
     // A "dies" here: 500 entries in the log, not in the rollups.
     expect((await totals(store)).day.requests).toBe(300);
 
     // Another writer finds A's mark stale only once it is.
-    const b = writer(store, new SequentialIds(LEDGER_ID_PREFIX));
+    const b = writer(store.usage, new SequentialIds(LEDGER_ID_PREFIX));
     writers.push(b);
     expect(await b.recover(Date.now() - 60_000)).toBe(0);
     expect(await b.recover(Date.now() + 1)).toBe(500);
@@ -230,15 +237,7 @@ describe.each(openers)('ledger rollups on %s', (_name, open) => {
           failures-- > 0 ? Promise.reject(new Error('store down')) : store.usage.addRollups(...args),
       },
     });
-    const w = new LedgerWriter(flaky, silent, {
-      flushIntervalMs: 10,
-      batchSize: 100,
-      maxQueue: 100_000,
-      writer: ids.node,
-      rollupIntervalMs: 60_000,
-      staleMarkMs: 120_000,
-      recoverEveryMs: 60_000,
-    });
+    const w = writer(flaky, ids);
     writers.push(w);
     const list = entries(ids, 150, 30);
     for (const e of list.slice(0, 100)) w.record(e);
@@ -252,16 +251,12 @@ describe.each(openers)('ledger rollups on %s', (_name, open) => {
   it('a sole writer rebuilds what a previous run left at start, however recent', async () => {
     store = await open();
     const idsA = new SequentialIds(LEDGER_ID_PREFIX);
-    const a = writer(store, idsA);
-    writers.push(a);
-    a.start();
+    const a = started(idsA);
     const list = entries(idsA, 200, 50);
     for (const e of list) a.record(e);
-    for (let i = 0; i < 200 && (await store.usage.logs({ gateway: 'gw', limit: 1_000 })).length < 200; i++) await sleep(10);
+    expect(await logHolds(200)).toBe(200);
 
-    const b = writer(store, new SequentialIds(LEDGER_ID_PREFIX), { soleWriter: true });
-    writers.push(b);
-    b.start();
+    started(new SequentialIds(LEDGER_ID_PREFIX), { soleWriter: true });
     for (let i = 0; i < 200 && (await totals(store)).day.requests < 200; i++) await sleep(10);
     expect(await totals(store)).toEqual(expected(list));
   });
