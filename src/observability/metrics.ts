@@ -1,10 +1,11 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { ExchangeObserver, ExchangeRecord } from '../dataplane/exchange-observer.js';
+import { CellHistogram, type HistogramCell } from './cell-histogram.js';
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 /**
- * One (gateway, project, deployment): its histogram children, resolved once, and its counts since
+ * One (gateway, project, deployment): its histogram cells, resolved once, and its counts since
  * the last scrape. prom-client hashes a child's labels into a string on every inc(), which costs
  * more than all the rest of the bookkeeping; the counts are plain numbers here, added to the
  * counters when Prometheus (or anyone) reads them.
@@ -16,8 +17,8 @@ interface Series {
   requests: Partial<Record<ExchangeRecord['outcome'], number>>;
   prompt: number;
   completion: number;
-  duration: Histogram.Internal<string>;
-  upstream: Histogram.Internal<string>;
+  duration: HistogramCell;
+  upstream: HistogramCell;
 }
 
 type Decision = 'admitted' | 'rate_limited' | 'quota_exceeded';
@@ -35,8 +36,8 @@ export class Metrics implements ExchangeObserver {
   readonly registry = new Registry();
   private readonly requests: Counter<'gateway' | 'project' | 'deployment' | 'outcome'>;
   private readonly tokens: Counter<'gateway' | 'project' | 'deployment' | 'type'>;
-  private readonly duration: Histogram<'gateway' | 'deployment'>;
-  private readonly upstreamDuration: Histogram<'gateway' | 'deployment'>;
+  private readonly duration: CellHistogram<'gateway' | 'deployment'>;
+  private readonly upstreamDuration: CellHistogram<'gateway' | 'deployment'>;
   private readonly decisions: Counter<'decision'>;
   readonly ledgerDropped: Counter;
   readonly limiterBackendUp: Gauge;
@@ -60,14 +61,14 @@ export class Metrics implements ExchangeObserver {
       labelNames: ['gateway', 'project', 'deployment', 'type'],
       registers,
     });
-    this.duration = new Histogram({
+    this.duration = new CellHistogram({
       name: 'tollgate_request_duration_seconds',
       help: 'Time from request to the end of the response, gateway and upstream together.',
       labelNames: ['gateway', 'deployment'],
       buckets: DURATION_BUCKETS,
       registers,
     });
-    this.upstreamDuration = new Histogram({
+    this.upstreamDuration = new CellHistogram({
       name: 'tollgate_upstream_duration_seconds',
       help: 'Time spent waiting on and reading from the upstream.',
       labelNames: ['gateway', 'deployment'],
@@ -137,8 +138,8 @@ export class Metrics implements ExchangeObserver {
         requests: {},
         prompt: 0,
         completion: 0,
-        duration: this.duration.labels(gateway, deployment),
-        upstream: this.upstreamDuration.labels(gateway, deployment),
+        duration: this.duration.cell({ gateway, deployment }),
+        upstream: this.upstreamDuration.cell({ gateway, deployment }),
       };
       this.series.set(key, s);
     }
