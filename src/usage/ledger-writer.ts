@@ -78,7 +78,9 @@ export class LedgerWriter {
       timer.unref();
       this.timers.push(timer);
     };
-    every(this.options.flushIntervalMs, () => this.writeLog());
+    // A tick finding a write in progress leaves the queue to it (or to the next tick): a store that
+    // hangs must not pile up a chain of waiting writes.
+    every(this.options.flushIntervalMs, () => this.writing ?? this.writeLog());
     every(this.options.rollupIntervalMs, () => this.serial(() => this.drainRollups()));
     every(this.options.recoverEveryMs, () => this.recover(this.now() - this.options.staleMarkMs));
     void this.recover(this.options.soleWriter ? Number.MAX_SAFE_INTEGER : this.now() - this.options.staleMarkMs);
