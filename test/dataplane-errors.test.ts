@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedBasic, startGateway, type Seeded, type TestGateway } from './support/harness.js';
 
@@ -78,6 +80,63 @@ describe('data-plane errors', () => {
   it('413 request_too_large over the configured body size', async () => {
     const huge = JSON.stringify({ model: 'sim-chat', messages: [{ role: 'user', content: 'x'.repeat(8000) }] });
     await expectError(await post('/openai/v1/chat/completions', huge), 413, 'request_too_large');
+  });
+
+  it('413 for a chunked body (no Content-Length) that grows past the limit', async () => {
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${gw.url}/openai/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${seeded.key}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      // Chunks of 1 KiB, never more than 8: the server answers once the 5th crosses 4 KiB.
+      let sent = 0;
+      const more = () => {
+        if (sent++ < 8 && !req.destroyed) req.write(`"${'x'.repeat(1022)}"`, () => setTimeout(more, 5));
+        else req.end();
+      };
+      more();
+    });
+    expect(status).toBe(413);
+    expect(JSON.parse(body).error.code).toBe('request_too_large');
+    expect((await post('/openai/v1/chat/completions', chat)).status).toBe(200);
+  });
+
+  it('a client that goes away while sending its body costs nothing and breaks nothing', async () => {
+    const url = new URL(gw.url);
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname, () => {
+        socket.write(
+          `POST /openai/v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${seeded.key}\r\n` +
+            'content-type: application/json\r\ncontent-length: 500\r\n\r\n{"model": "sim-',
+          () => setTimeout(() => socket.destroy(), 20),
+        );
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', reject);
+    });
+    expect((await post('/openai/v1/chat/completions', chat)).status).toBe(200);
+  });
+
+  it('Azure-style paths: an encoded deployment name, the api-version, and an empty one', async () => {
+    const azure = (deployment: string) => post(`/openai/deployments/${deployment}/chat/completions?x=1&api-version=2024-10-21`, chat);
+    expect((await azure('sim%2Dchat')).status).toBe(200);
+    await expectError(await azure('%E0%A4%A'), 400, 'invalid_request'); // not percent-encoding
+    await expectError(await post('/openai/deployments//chat/completions', chat), 404, 'route_not_found');
+    await expectError(await post('/openai/deployments/sim-chat/images/generations', chat), 404, 'route_not_found');
+  });
+
+  it('GET /openai/v1/models lists the deployments of the project', async () => {
+    const res = await fetch(`${gw.url}/openai/v1/models`, { headers: { authorization: `Bearer ${seeded.key}`, 'x-request-id': 'models-1' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toBe('models-1');
+    expect(await res.json()).toMatchObject({ object: 'list', data: [{ id: 'sim-chat', object: 'model' }] });
+    await expectError(await fetch(`${gw.url}/openai/v1/models`), 401, 'invalid_api_key');
   });
 
   it('404 route_not_found for unknown paths and methods', async () => {

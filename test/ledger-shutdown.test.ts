@@ -79,7 +79,9 @@ describe('ledger on graceful shutdown', () => {
       // or a connection refused or reset before the server had read the request.
       const other = results.filter((r) => !(r.kind === 'answered' && r.status === 200));
       for (const r of other) {
-        if (r.kind === 'answered') expect(r.status, r.body).toBe(503);
+        if (r.kind !== 'answered') continue;
+        expect(r.status, r.body).toBe(503);
+        expect(JSON.parse(r.body)).toMatchObject({ error: { code: 'shutting_down', type: 'api_error' } });
       }
       expect(done.length + other.length).toBe(N);
       expect(done.length).toBeGreaterThanOrEqual(CLOSE_AFTER);

@@ -1,4 +1,5 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
 import { SseUsageTap } from '../accounting/sse-usage-tap.js';
 import { completionTextOf, usageObjectOf, usageOf, type Usage } from '../accounting/usage.js';
 import { TollgateError } from '../errors.js';
@@ -12,6 +13,7 @@ import type { ExchangeObserver, ExchangeRecord } from './exchange-observer.js';
 import { countedUsage, limitHeaders, reserveTokens, type GovernanceSettings, type TokenHold } from './governance.js';
 import { isEventStream, readBody, relayStream, sendBuffered } from './relay.js';
 import { readRequestFacts } from './request-body.js';
+import { sendError, type DataPlaneRequest } from './http.js';
 
 export interface DataPlaneDeps {
   snapshots: { readonly current: ConfigSnapshot };
@@ -20,16 +22,12 @@ export interface DataPlaneDeps {
   governance: GovernanceSettings;
   /** The ledger and the metrics; told about every exchange once it is over. */
   observers: readonly ExchangeObserver[];
+  /** Gets one line per proxied request at level info. */
+  logger: Logger;
 }
 
 /** Content kept in the ledger is cut at this many characters per side. */
 const CONTENT_LIMIT = 32_768;
-
-export interface ProxyRoute {
-  operation: Operation;
-  /** Azure style: the deployment is in the path; OpenAI style: it is the body's `model`. */
-  deploymentFromPath: boolean;
-}
 
 /** One request's state on its way through the gateway. Not shared: one per request. */
 class Exchange {
@@ -92,36 +90,38 @@ class Exchange {
  * The request path: authenticate → resolve the deployment → reserve tokens → forward → relay →
  * settle. Reads only the in-memory config snapshot and the limiter; never the database.
  */
-export async function proxy(deps: DataPlaneDeps, route: ProxyRoute, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+export async function proxy(deps: DataPlaneDeps, request: DataPlaneRequest, res: ServerResponse): Promise<void> {
   const started = performance.now();
-  const x = new Exchange(deps.limiter, route.operation, request.id);
+  const x = new Exchange(deps.limiter, request.operation, request.id);
   const cancellation = new Cancellation();
   const onClose = () => {
-    if (!reply.raw.writableEnded) cancellation.cancel();
+    if (!res.writableEnded) cancellation.cancel();
   };
-  reply.raw.once('close', onClose);
+  res.once('close', onClose);
   try {
-    await forward(deps, route, request, reply, x, cancellation);
+    await forward(deps, request, res, x, cancellation);
   } catch (err) {
-    await fail(err, x, cancellation, reply);
+    const error = await fail(err, x, cancellation, res);
+    if (error) sendError(res, request.id, error);
   } finally {
-    reply.raw.off('close', onClose);
+    res.off('close', onClose);
     await x.settle(null); // never leak a reservation: anything not settled by now is returned
     const record = x.record;
     record.durationMs = round(performance.now() - started);
     if (record.status === undefined) record.status = record.outcome === 'client_aborted' ? 499 : (record.upstreamStatus ?? 502);
     if (x.tap && x.keepsContent) x.keepContent(x.tap.generatedText());
     for (const observer of deps.observers) observer.exchangeFinished(record);
-    const { content: _content, ...line } = record;
-    request.log.info(line, 'proxied request');
+    if (deps.logger.isLevelEnabled('info')) {
+      const { content: _content, ...line } = record;
+      deps.logger.info({ reqId: request.id, ...line }, 'proxied request');
+    }
   }
 }
 
 async function forward(
   deps: DataPlaneDeps,
-  route: ProxyRoute,
-  request: FastifyRequest,
-  reply: FastifyReply,
+  request: DataPlaneRequest,
+  res: ServerResponse,
   x: Exchange,
   cancellation: Cancellation,
 ): Promise<void> {
@@ -130,47 +130,48 @@ async function forward(
   record.project = project.name;
   record.gateway = project.gateway?.name;
   if (project.gateway?.logContent) x.requestContent = request.body;
-  const facts = readRequestFacts(request.body, route.operation);
+  const operation = request.operation;
+  const facts = readRequestFacts(request.body, operation);
   record.stream = facts.stream;
-  const deployment = resolveDeployment(route, request, project, facts.model);
+  const deployment = resolveDeployment(request, project, facts.model);
   x.deployment = deployment;
   record.deployment = deployment.name;
   const provider = deps.providers.get(deployment.provider);
-  if (!provider || !provider.operations.has(route.operation)) {
-    throw new TollgateError('invalid_request', `Deployment "${deployment.name}" (${deployment.provider}) does not support ${route.operation}.`);
+  if (!provider || !provider.operations.has(operation)) {
+    throw new TollgateError('invalid_request', `Deployment "${deployment.name}" (${deployment.provider}) does not support ${operation}.`);
   }
 
   // Reserve before forwarding: concurrent requests must not all see the same remaining budget.
   const body = request.body as Record<string, unknown>;
-  x.hold = await reserveTokens(deps.limiter, deps.governance, project, deployment, route.operation, body, facts);
+  x.hold = await reserveTokens(deps.limiter, deps.governance, project, deployment, operation, body, facts);
   record.reservedTokens = x.hold?.reserved;
 
-  const { upstreamBody, upstreamText, stripUsageChunk } = withStreamUsage(route.operation, body, request.rawBody ?? null, facts.stream);
+  const { upstreamBody, upstreamText, stripUsageChunk } = withStreamUsage(operation, body, request.text, facts.stream);
   const upstreamStarted = performance.now();
   x.upstreamSent = true;
   const upstream: UpstreamResponse = await provider.send({
-    operation: route.operation,
+    operation,
     deployment,
     body: upstreamBody,
     bodyText: upstreamText,
     stream: facts.stream,
-    clientApiVersion: apiVersionOf(request),
+    clientApiVersion: request.apiVersion,
     requestId: request.id,
     cancellation,
   });
   record.upstreamStatus = upstream.status;
 
   if (upstream.status < 400 && facts.stream && isEventStream(upstream)) {
-    x.tap = new SseUsageTap(route.operation, stripUsageChunk);
-    await relayStream(reply, upstream, x.tap, x.hold ? limitHeaders(x.hold, null) : {});
+    x.tap = new SseUsageTap(operation, stripUsageChunk);
+    await relayStream(res, request.id, upstream, x.tap, x.hold ? limitHeaders(x.hold, null) : {});
     await x.settle(x.consumed(x.tap.usage, x.tap.generatedText()));
   } else {
     const raw = await readBody(upstream);
     let consumed: number | null = null;
     if (upstream.status < 400) {
       // The usage sits at the end of the answer: read just that; parse it all only without one.
-      const usage = usageOf(route.operation, usageObjectOf(raw));
-      consumed = x.consumed(usage, usage ? '' : completionTextOf(route.operation, parseJson(raw.toString('utf8'))));
+      const usage = usageOf(operation, usageObjectOf(raw));
+      consumed = x.consumed(usage, usage ? '' : completionTextOf(operation, parseJson(raw.toString('utf8'))));
     } else {
       record.outcome = 'upstream_error'; // a failed call releases its reservation in full
     }
@@ -178,22 +179,26 @@ async function forward(
     // Settle before answering, so the headers and the very next request see the real count.
     await x.settle(consumed);
     const headers = x.hold ? limitHeaders(x.hold, consumed) : consumed === null ? {} : { 'x-tokens-consumed': String(consumed) };
-    await sendBuffered(reply, upstream, raw, headers);
+    sendBuffered(res, request.id, upstream, raw, headers);
   }
   record.upstreamMs = round(performance.now() - upstreamStarted);
   record.status = upstream.status;
 }
 
-async function fail(err: unknown, x: Exchange, cancellation: Cancellation, reply: FastifyReply): Promise<void> {
+/**
+ * Records how the exchange failed and settles what it used; returns the error to answer with, or
+ * null when there is nobody to answer (the client left) or the answer has begun (a broken stream).
+ */
+async function fail(err: unknown, x: Exchange, cancellation: Cancellation, res: ServerResponse): Promise<TollgateError | null> {
   const record = x.record;
-  if (cancellation.cancelled || reply.raw.headersSent) {
+  if (cancellation.cancelled || res.headersSent) {
     record.outcome = cancellation.cancelled ? 'client_aborted' : 'upstream_error';
     // The client left, or the upstream broke mid-stream: charge what was generated up to now.
     // Without a stream to count, the upstream at least processed the prompt.
     if (x.tap) await x.settle(x.consumed(x.tap.usage, x.tap.generatedText()));
     else if (x.hold && x.upstreamSent) await x.settle(x.consumed(null, ''));
-    if (!reply.raw.destroyed) reply.raw.destroy();
-    return;
+    if (!res.destroyed) res.destroy();
+    return null;
   }
   let error: unknown = err;
   if (err instanceof UpstreamFailure) {
@@ -210,12 +215,13 @@ async function fail(err: unknown, x: Exchange, cancellation: Cancellation, reply
           : error.code.startsWith('upstream_')
             ? 'upstream_error'
             : 'rejected';
+    return error;
   }
-  throw error;
+  throw error; // unexpected: answered as an internal error
 }
 
-function resolveDeployment(route: ProxyRoute, request: FastifyRequest, project: ProjectRuntime, model: string | null): DeploymentRuntime {
-  const name = route.deploymentFromPath ? (request.params as { deployment: string }).deployment : model;
+function resolveDeployment(request: DataPlaneRequest, project: ProjectRuntime, model: string | null): DeploymentRuntime {
+  const name = request.pathDeployment ?? model;
   if (!name) throw new TollgateError('invalid_request', "'model' is required: set it to the name of a deployment.", { param: 'model' });
   const deployment = project.deployments.get(name);
   if (!deployment) {
@@ -276,11 +282,6 @@ function parseJson(text: string): unknown {
   } catch {
     return null;
   }
-}
-
-function apiVersionOf(request: FastifyRequest): string | null {
-  const value = (request.query as Record<string, unknown> | undefined)?.['api-version'];
-  return typeof value === 'string' && value.length > 0 ? value : null;
 }
 
 const truncate = (text: string) => (text.length > CONTENT_LIMIT ? `${text.slice(0, CONTENT_LIMIT)}…[truncated]` : text);

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { FastifyReply } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import type { SseUsageTap } from '../accounting/sse-usage-tap.js';
 import type { UpstreamResponse } from '../providers/provider.js';
 import { relayedHeaders } from './response-headers.js';
@@ -16,13 +16,20 @@ export async function readBody(upstream: UpstreamResponse): Promise<Buffer> {
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
-export async function sendBuffered(
-  reply: FastifyReply,
+/** Answers with the upstream's status, headers (those the client may see) and body, plus the gateway's headers. */
+export function sendBuffered(
+  res: ServerResponse,
+  requestId: string,
   upstream: UpstreamResponse,
   body: Buffer,
   headers: Record<string, string>,
-): Promise<void> {
-  await reply.code(upstream.status).headers(relayedHeaders(upstream.headers)).headers(headers).send(body);
+): void {
+  const out = relayedHeaders(upstream.headers);
+  for (const name in headers) out[name] = headers[name];
+  out['content-length'] = body.length;
+  out['x-request-id'] = requestId;
+  res.writeHead(upstream.status, out);
+  res.end(body);
 }
 
 /**
@@ -31,23 +38,21 @@ export async function sendBuffered(
  * Resolves when the stream is fully sent.
  */
 export async function relayStream(
-  reply: FastifyReply,
+  res: ServerResponse,
+  requestId: string,
   upstream: UpstreamResponse,
   tap: SseUsageTap,
   headers: Record<string, string>,
 ): Promise<void> {
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(upstream.status, {
-    ...(reply.getHeaders() as Record<string, string>),
-    ...relayedHeaders(upstream.headers),
-    ...headers,
-    'cache-control': 'no-cache',
-  });
+  const out = relayedHeaders(upstream.headers);
+  for (const name in headers) out[name] = headers[name];
+  out['cache-control'] = 'no-cache';
+  out['x-request-id'] = requestId;
+  res.writeHead(upstream.status, out);
   res.flushHeaders();
   for await (const chunk of upstream.body) {
-    const out = tap.push(chunk as Buffer);
-    if (out && !res.write(out)) await once(res, 'drain');
+    const piece = tap.push(chunk as Buffer);
+    if (piece && !res.write(piece)) await once(res, 'drain');
   }
   const rest = tap.flush();
   if (rest) res.write(rest);

@@ -4,7 +4,7 @@ import { Agent } from 'undici';
 import type { Settings } from '../config/settings.js';
 import { AdminService } from '../controlplane/admin-service.js';
 import { adminRoutes } from '../controlplane/admin-routes.js';
-import { dataPlaneRoutes } from '../dataplane/routes.js';
+import { createDataPlane } from '../dataplane/http.js';
 import type { Limiter } from '../limits/limiter.js';
 import { createProviderRegistry } from '../providers/registry.js';
 import { loadSecretKey, SecretBox } from '../security/secret-box.js';
@@ -100,7 +100,18 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
   retention.start();
   const service = new AdminService({ store, secrets, providers, onConfigChange: () => snapshots.refresh() });
 
-  const app = createHttpServer(settings, logger);
+  const dataPlane = createDataPlane(
+    {
+      snapshots,
+      providers,
+      limiter,
+      governance: { defaultCompletionReservation: settings.defaultCompletionReservation },
+      observers: ledger ? [metrics, new LedgerRecorder(ledger, ledgerIds)] : [metrics],
+      logger,
+    },
+    { maxBodyBytes: settings.maxBodyBytes, logger },
+  );
+  const app = createHttpServer(settings, logger, dataPlane.handle);
   const nodes = new NodeRegistry(store, logger, {
     instance: options.served === 'all' ? null : [...options.served].join(','),
     version: VERSION,
@@ -130,13 +141,6 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
   });
   await app.register(adminRoutes, { prefix: '/admin/v1', service, store, limiter, heartbeatMs: settings.heartbeatMs });
   await app.register(consoleRoutes);
-  await app.register(dataPlaneRoutes, {
-    snapshots,
-    providers,
-    limiter,
-    governance: { defaultCompletionReservation: settings.defaultCompletionReservation },
-    observers: ledger ? [metrics, new LedgerRecorder(ledger, ledgerIds)] : [metrics],
-  });
 
   let closed = false;
   return {
@@ -159,6 +163,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
       closed = true;
       await nodes.stop();
       await snapshots.stop();
+      dataPlane.beginClose();
       await closeGracefully(app, connections, settings.shutdownGraceMs);
       await dispatcher.close();
       // Every request has finished: write what the ledger still holds.

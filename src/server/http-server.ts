@@ -1,6 +1,6 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import { TollgateError } from '../errors.js';
@@ -8,13 +8,30 @@ import { errorBody } from './error-body.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/** Fastify's own defaults for the server it would make itself. */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
 /**
- * The HTTP shell shared by both planes: request ids, one log line per request, and errors that
- * reach clients only as catalogued codes (anything unexpected is logged and answered with a 500
- * naming the request id).
+ * The HTTP server of a node. The data plane's listener sees each request first and takes its own
+ * routes (see src/dataplane/http.ts); Fastify gets the rest: the admin API, the console, metrics,
+ * health, and every unknown path. Fastify's shell — request ids, one log line per request, errors
+ * that reach clients only as catalogued codes (anything unexpected is logged and answered with a
+ * 500 naming the request id) — matches what the data plane does on its own.
  */
-export function createHttpServer(settings: Settings, logger: Logger): FastifyInstance {
+export function createHttpServer(
+  settings: Settings,
+  logger: Logger,
+  dataPlane: (req: IncomingMessage, res: ServerResponse) => boolean = () => false,
+): FastifyInstance {
   const app: FastifyInstance = Fastify({
+    serverFactory: (fastifyHandler: RequestListener) => {
+      const server = createServer((req, res) => {
+        if (!dataPlane(req, res)) fastifyHandler(req, res);
+      });
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      server.requestTimeout = 0;
+      return server;
+    },
     loggerInstance: logger as FastifyBaseLogger,
     // One line per request, written by our own hooks rather than Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
@@ -24,6 +41,14 @@ export function createHttpServer(settings: Settings, logger: Logger): FastifyIns
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     return503OnClosing: true,
+    // Errors Fastify answers before any route runs (a malformed URL, a bad Content-Type header):
+    // in the catalog's shape like every other error.
+    frameworkErrors: (err, request, untypedReply) => {
+      const reply = untypedReply as FastifyReply;
+      const error = asCatalogued(err, settings.maxBodyBytes) ?? new TollgateError('invalid_request', err.message);
+      reply.header('x-request-id', request.id);
+      return reply.code(error.status).send(errorBody(error));
+    },
   });
 
   app.addHook('onRequest', async (request, reply) => {

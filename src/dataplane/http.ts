@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { TollgateError } from '../errors.js';
+import type { Operation } from '../providers/provider.js';
+import { errorBody } from '../server/error-body.js';
+import { authenticateProject } from './authenticate.js';
+import { proxy, type DataPlaneDeps } from './proxy.js';
+
+/** What the proxy knows of an incoming data-plane request. */
+export interface DataPlaneRequest {
+  readonly id: string;
+  readonly operation: Operation;
+  readonly headers: IncomingHttpHeaders;
+  /** Azure style: the deployment named in the path; OpenAI style: null (it is the body's `model`). */
+  readonly pathDeployment: string | null;
+  /** The `api-version` query parameter (Azure clients send one). */
+  readonly apiVersion: string | null;
+  /** The body as received: forwarded as it is when nothing in it changes. */
+  readonly text: string;
+  /** The body, parsed. */
+  readonly body: unknown;
+}
+
+export interface DataPlaneOptions {
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+/** A request listener that answers the data plane's routes and returns false for anything else. */
+export interface DataPlane {
+  handle(req: IncomingMessage, res: ServerResponse): boolean;
+  /** From now on, answer 503 and close connections: the node is shutting down. */
+  beginClose(): void;
+}
+
+const OPENAI_PATHS: ReadonlyMap<string, Operation> = new Map([
+  ['/openai/v1/chat/completions', 'chat.completions'],
+  ['/openai/v1/completions', 'completions'],
+  ['/openai/v1/embeddings', 'embeddings'],
+  ['/openai/v1/responses', 'responses'],
+]);
+
+const AZURE_PREFIX = '/openai/deployments/';
+const AZURE_OPERATIONS: ReadonlyMap<string, Operation> = new Map([
+  ['/chat/completions', 'chat.completions'],
+  ['/completions', 'completions'],
+  ['/embeddings', 'embeddings'],
+]);
+
+const MODELS_PATH = '/openai/v1/models';
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/**
+ * The data plane's HTTP layer, on Node's own request listener rather than the admin API's
+ * framework: a request here is a fixed handful of routes, and what a framework adds per request
+ * (routing tables, hooks, a child logger, async resources for body parsing, reply objects) cost
+ * as much CPU as the governance itself. Everything else — the admin API, the console, metrics,
+ * health, and every path it does not know (its 404s) — goes to Fastify.
+ */
+export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions): DataPlane {
+  let closing = false;
+  const { logger, maxBodyBytes } = options;
+
+  const handle = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const url = req.url ?? '';
+    if (!url.startsWith('/openai/')) return false;
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    let operation: Operation | undefined;
+    let pathDeployment: string | null = null;
+    if (req.method === 'POST') {
+      operation = OPENAI_PATHS.get(path);
+      if (operation === undefined && path.startsWith(AZURE_PREFIX)) {
+        const slash = path.indexOf('/', AZURE_PREFIX.length);
+        operation = slash === -1 ? undefined : AZURE_OPERATIONS.get(path.slice(slash));
+        if (operation !== undefined) {
+          pathDeployment = decodeSegment(path.slice(AZURE_PREFIX.length, slash));
+          if (pathDeployment === null) operation = undefined;
+        }
+      }
+    } else if (req.method === 'GET' && path === MODELS_PATH) {
+      const id = requestIdOf(req.headers);
+      if (closing) sendError(res, id, shuttingDown(), true);
+      else listModels(deps, req, res, id);
+      return true;
+    }
+    if (operation === undefined) return false;
+
+    const id = requestIdOf(req.headers);
+    if (closing) {
+      req.resume();
+      sendError(res, id, shuttingDown(), true);
+      return true;
+    }
+    const apiVersion = q === -1 ? null : apiVersionOf(url.slice(q + 1));
+    readBody(req, maxBodyBytes).then(
+      (text) => {
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          sendError(res, id, new TollgateError('invalid_request', 'The request body is not valid JSON.'));
+          return;
+        }
+        const request: DataPlaneRequest = { id, operation, headers: req.headers, pathDeployment, apiVersion, text, body };
+        proxy(deps, request, res).catch((err: unknown) => unexpected(err, res, id));
+      },
+      (err: unknown) => {
+        if (err instanceof TollgateError) sendError(res, id, err, true);
+        else if (!res.destroyed) res.destroy(); // the client went away while sending
+      },
+    );
+    return true;
+  };
+
+  const unexpected = (err: unknown, res: ServerResponse, id: string): void => {
+    logger.error({ err, reqId: id }, 'unexpected error');
+    if (res.headersSent) res.destroy();
+    else sendError(res, id, new TollgateError('internal_error', `Internal error; quote request id ${id} when reporting it.`));
+  };
+
+  const listModels = (deps: DataPlaneDeps, req: IncomingMessage, res: ServerResponse, id: string): void => {
+    try {
+      const project = authenticateProject(deps.snapshots.current, req.headers);
+      const data = [...project.deployments.values()].map((d) => ({ id: d.name, object: 'model', created: 0, owned_by: d.provider }));
+      sendJson(res, id, 200, { object: 'list', data });
+    } catch (err) {
+      if (err instanceof TollgateError) sendError(res, id, err);
+      else unexpected(err, res, id);
+    }
+  };
+
+  return {
+    handle,
+    beginClose: () => {
+      closing = true;
+    },
+  };
+}
+
+/** Answers a catalogued error in OpenAI's shape, with its headers (Retry-After...). */
+export function sendError(res: ServerResponse, requestId: string, error: TollgateError, closeConnection = false): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string> = { ...error.options.headers };
+  if (closeConnection) headers.connection = 'close';
+  sendJson(res, requestId, error.status, errorBody(error), headers);
+}
+
+function sendJson(res: ServerResponse, requestId: string, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(value);
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'x-request-id': requestId,
+  });
+  res.end(text);
+}
+
+function requestIdOf(headers: IncomingHttpHeaders): string {
+  const given = headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+function apiVersionOf(query: string): string | null {
+  if (!query.includes('api-version=')) return null;
+  const value = new URLSearchParams(query).get('api-version');
+  return value ? value : null;
+}
+
+function decodeSegment(segment: string): string | null {
+  if (segment.length === 0) return null;
+  if (!segment.includes('%')) return segment;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
+const shuttingDown = () => new TollgateError('shutting_down', 'This node is shutting down; retry the request (on another node).', { headers: { 'retry-after': '1' } });
+
+/**
+ * The request body as text, up to `limit` bytes: a declared length over it is refused before
+ * anything is read; a chunked body that grows past it is refused as soon as it does.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const tooLarge = () => new TollgateError('request_too_large', `The request body is larger than the limit of ${limit} bytes.`);
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    req.resume();
+    return Promise.reject(tooLarge());
+  }
+  return new Promise((resolve, reject) => {
+    let first: Buffer | null = null;
+    let chunks: Buffer[] | null = null;
+    let length = 0;
+    const onData = (chunk: Buffer) => {
+      length += chunk.length;
+      if (length > limit) {
+        req.off('data', onData);
+        req.resume();
+        reject(tooLarge());
+        return;
+      }
+      if (first === null) first = chunk;
+      else (chunks ??= [first]).push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => {
+      if (length > limit) return;
+      resolve(chunks !== null ? Buffer.concat(chunks, length).toString('utf8') : first === null ? '' : (first as Buffer).toString('utf8'));
+    });
+    req.once('error', reject);
+  });
+}
