@@ -23,6 +23,8 @@ export interface GatewayProcessOptions {
   prefix?: string[];
   /** Extra node flags before the script, e.g. `--cpu-prof`. */
   nodeArgs?: string[];
+  /** Where the process's stdout goes (an open file descriptor); discarded by default. */
+  stdout?: number;
   /** Called with the child and its data directory right after it is spawned (e.g. to register them for clean-up on signals). */
   onSpawn?: (child: ChildProcess, dataDir: string) => void;
 }
@@ -43,7 +45,7 @@ export async function startGatewayProcess(
   ];
   const child = spawn(argv[0]!, argv.slice(1), {
     env: { ...process.env, TOLLGATE_ADMIN_TOKEN: BENCH_ADMIN_TOKEN, TOLLGATE_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', options.stdout ?? 'ignore', 'inherit'],
   });
   options.onSpawn?.(child, dataDir);
   const url = `http://127.0.0.1:${port}`;

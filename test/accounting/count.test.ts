@@ -163,22 +163,33 @@ describe('countChatPromptTokens', () => {
 });
 
 describe('TokenCountCache', () => {
-  it('answers what it was told, and keeps texts still in use across generations', () => {
+  /** What countTextTokens does on a miss: count, then offer the text to the cache. */
+  const counted = (cache: TokenCountCache, text: string, tokens: number) => cache.get(text) ?? (cache.set(text, tokens), tokens);
+
+  it('keeps a text from its second count on, and keeps texts still in use across generations', () => {
     const cache = new TokenCountCache(100);
-    cache.set('system prompt', 3);
+    counted(cache, 'system prompt', 3);
+    expect(cache.get('system prompt')).toBeUndefined(); // seen once: not kept
+    counted(cache, 'system prompt', 3);
     expect(cache.get('system prompt')).toBe(3);
     expect(cache.get('other')).toBeUndefined();
-    // Fill a generation with unique texts: the prompt moves to the older one, a hit brings it back.
-    for (let i = 0; i < 10; i++) cache.set(`unique text ${i}`, 4);
+    // Fill a generation with repeated texts: the prompt moves to the older one, a hit brings it back.
+    for (let i = 0; i < 10; i++) for (let k = 0; k < 2; k++) counted(cache, `repeated text ${i}`, 4);
     expect(cache.get('system prompt')).toBe(3);
-    for (let i = 10; i < 40; i++) cache.set(`unique text ${i}`, 4);
-    expect(cache.get('unique text 0')).toBeUndefined();
+    for (let i = 10; i < 40; i++) for (let k = 0; k < 2; k++) counted(cache, `repeated text ${i}`, 4);
+    expect(cache.get('repeated text 0')).toBeUndefined();
     expect(cache.size).toBeLessThanOrEqual(2 * 100 + 20);
+  });
+
+  it('never keeps texts seen only once, however many', () => {
+    const cache = new TokenCountCache(1 << 20);
+    for (let i = 0; i < 50_000; i++) counted(cache, `a user message of its own, number ${i}`, 9);
+    expect(cache.size).toBe(0);
   });
 
   it('does not keep a text larger than a quarter of its budget', () => {
     const cache = new TokenCountCache(100);
-    cache.set('x'.repeat(30), 1);
+    for (let k = 0; k < 3; k++) cache.set('x'.repeat(30), 1);
     expect(cache.get('x'.repeat(30))).toBeUndefined();
   });
 
