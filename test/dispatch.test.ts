@@ -51,6 +51,35 @@ describe('dispatchPost (undici dispatch API)', () => {
     expect(seen).toBe('{"a":1}');
   });
 
+  it('collect(): the whole body at once, whether it ended before the call or after, and its errors', async () => {
+    script = (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"done":true}');
+    };
+    const early = await post();
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the body has ended by now
+    expect((await early.body.collect!()).toString()).toBe('{"done":true}');
+
+    script = (res) => {
+      res.writeHead(200);
+      res.write('a'.repeat(100 * 1024)); // over the 64 KiB that pauses a slow consumer
+      setTimeout(() => res.end('b'), 20);
+    };
+    const late = await post();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const whole = await late.body.collect!();
+    expect(whole.length).toBe(100 * 1024 + 1);
+    expect(whole.at(-1)).toBe('b'.charCodeAt(0));
+
+    script = (res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('only part');
+      setTimeout(() => res.destroy(), 20);
+    };
+    const broken = await post();
+    await expect(broken.body.collect!()).rejects.toThrow();
+  });
+
   it('reads a large body whole, however the consumer paces it (pausing the socket above 64 KiB)', async () => {
     const piece = 'x'.repeat(16 * 1024);
     script = (res) => {

@@ -5,6 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { newId } from '../src/domain/ids.js';
 import type { AuditEntry } from '../src/domain/model.js';
 import { openSqliteStore } from '../src/store/open-store.js';
+import { toRow, toRowValues } from '../src/store/kysely-usage-store.js';
+import type { LedgerEntry } from '../src/usage/ledger.js';
 import { at, limit, storeContract, world } from './support/store-contract.js';
 
 storeContract('sqlite (in memory)', async () => {
@@ -47,5 +49,33 @@ describe('sqlite file store', () => {
     } finally {
       await second.close();
     }
+  });
+});
+
+describe('ledger rows for the SQLite writer', () => {
+  it('toRowValues gives the values of toRow, column for column', () => {
+    const entry: LedgerEntry = {
+      id: 'lg_1',
+      atMs: 1_700_000_000_123,
+      requestId: 'r-1',
+      gateway: 'g',
+      project: 'p',
+      deployment: 'd',
+      operation: 'chat.completions',
+      stream: true,
+      status: 200,
+      outcome: 'ok',
+      errorCode: null,
+      upstreamStatus: 200,
+      promptTokens: 3,
+      completionTokens: 4,
+      totalTokens: 7,
+      latencyMs: 1.5,
+      upstreamMs: 1.25,
+      overheadMs: 0.25,
+      content: '{"request":"…"}',
+    };
+    expect(toRowValues(entry)).toEqual(Object.values(toRow(entry)));
+    expect(toRowValues(entry)).toHaveLength(Object.keys(entry).length);
   });
 });

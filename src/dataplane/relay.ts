@@ -11,12 +11,21 @@ export function isEventStream(upstream: UpstreamResponse): boolean {
 
 /** Reads a (JSON) upstream body whole: its usage is read before the client gets it. */
 export async function readBody(upstream: UpstreamResponse): Promise<Buffer> {
+  if (upstream.body.collect) return upstream.body.collect();
   const chunks: Buffer[] = [];
   for await (const chunk of upstream.body) chunks.push(chunk as Buffer);
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
-/** Answers with the upstream's status, headers (those the client may see) and body, plus the gateway's headers. */
+/** Bodies up to this size are written together with the header, as one string. */
+const ONE_WRITE_BYTES = 16 * 1024;
+
+/**
+ * Answers with the upstream's status, headers (those the client may see) and body, plus the
+ * gateway's headers. A small body goes out in the same write as the header: Node joins a
+ * string body to the header text, where a Buffer body takes a corked two-buffer write (~4 µs
+ * more per request). As latin1, each byte is one character, so the bytes are sent unchanged.
+ */
 export function sendBuffered(
   res: ServerResponse,
   requestId: string,
@@ -29,7 +38,8 @@ export function sendBuffered(
   out['content-length'] = body.length;
   out['x-request-id'] = requestId;
   res.writeHead(upstream.status, out);
-  res.end(body);
+  if (body.length <= ONE_WRITE_BYTES) res.end(body.toString('latin1'), 'latin1');
+  else res.end(body);
 }
 
 /**

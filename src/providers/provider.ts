@@ -29,7 +29,13 @@ export interface UpstreamResponse {
    * OpenAI-format JSON, or an SSE stream of OpenAI-format events when the call streams, as the
    * chunks arrive. A consumer that stops iterating early must call `return()` (for await does).
    */
-  readonly body: AsyncIterable<Buffer>;
+  readonly body: UpstreamBody;
+}
+
+/** A response body: its chunks as they arrive. */
+export interface UpstreamBody extends AsyncIterable<Buffer> {
+  /** The whole body at once, when the transport can gather it cheaper than iteration does. */
+  collect?(): Promise<Buffer>;
 }
 
 /** Deployment settings a provider checks when an admin creates or edits a deployment. */

@@ -197,6 +197,31 @@ export function toRow(e: LedgerEntry): Database['request_log'] {
   };
 }
 
+/** toRow's values in its column order, without the object in between (the SQLite writer binds these). */
+export function toRowValues(e: LedgerEntry): unknown[] {
+  return [
+    e.id,
+    e.atMs,
+    e.requestId,
+    e.gateway,
+    e.project,
+    e.deployment,
+    e.operation,
+    e.stream ? 1 : 0,
+    e.status,
+    e.outcome,
+    e.errorCode,
+    e.upstreamStatus,
+    e.promptTokens,
+    e.completionTokens,
+    e.totalTokens,
+    e.latencyMs,
+    e.upstreamMs,
+    e.overheadMs,
+    e.content,
+  ];
+}
+
 function fromRow(r: Selectable<Database['request_log']>): LedgerEntry {
   return {
     id: r.id,

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { LedgerEntry, RollupMark, Rollups, UsageInterval } from '../usage/ledger.js';
 import { INTERVALS, rollupsOf } from '../usage/rollups.js';
-import { COUNTERS, KyselyUsageStore, ROLLUP_TABLE, toRow } from './kysely-usage-store.js';
+import { COUNTERS, KyselyUsageStore, ROLLUP_TABLE, toRow, toRowValues } from './kysely-usage-store.js';
 import type { Database } from './schema.js';
 import type { SqliteWriterThread } from './sqlite-writer-thread.js';
 
@@ -93,7 +93,7 @@ function* rollupParamSlices(rollups: Rollups, size: number): Generator<[UsageInt
   if (slice.length > 0) yield slice;
 }
 
-const logParams = (chunk: readonly LedgerEntry[]) => chunk.map((e) => Object.values(toRow(e)));
+const logParams = (chunk: readonly LedgerEntry[]) => chunk.map(toRowValues);
 
 /**
  * The ledger on SQLite, written by prepared statements in small transactions. With a writer
@@ -123,10 +123,11 @@ export class SqliteUsageStore extends KyselyUsageStore {
   }
 
   override async appendLog(entries: readonly LedgerEntry[], mark: RollupMark | null): Promise<void> {
+    const markInsert = mark ? [mark.writer, mark.throughId, mark.seenMs] : null;
     for (let i = 0; i < entries.length; i += CHUNK) {
       // The mark goes with the first chunk: the rows after it are covered.
-      const markInsert = mark && i === 0 ? [mark.writer, mark.throughId, mark.seenMs] : undefined;
-      await this.transaction([{ rows: logParams(entries.slice(i, i + CHUNK)), ...(markInsert ? { markInsert } : {}) }], i > 0);
+      const rows = logParams(entries.slice(i, i + CHUNK));
+      await this.transaction([i === 0 && markInsert ? { rows, markInsert } : { rows }], i > 0);
     }
   }
 

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Cancellation } from '../cancellation.js';
-import type { UpstreamResponse } from '../provider.js';
+import type { UpstreamBody, UpstreamResponse } from '../provider.js';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -92,18 +92,23 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
   }
 }
 
-/** The response body: chunks queued as undici delivers them, read once with for await. */
-class BodyChunks implements AsyncIterable<Buffer>, AsyncIterator<Buffer> {
+/** The response body: chunks queued as undici delivers them, read once with for await or collect(). */
+class BodyChunks implements UpstreamBody, AsyncIterator<Buffer> {
   private readonly queue: Buffer[] = [];
   private head = 0;
   private buffered = 0;
   private ended = false;
   private error: Error | null = null;
   private waiting: { resolve: (r: IteratorResult<Buffer>) => void; reject: (e: Error) => void } | null = null;
+  private collecting: { resolve: (body: Buffer) => void; reject: (e: Error) => void } | null = null;
 
   constructor(private readonly controller: Controller) {}
 
   push(chunk: Buffer): void {
+    if (this.collecting) {
+      this.queue.push(chunk);
+      return;
+    }
     if (this.waiting) {
       const { resolve } = this.waiting;
       this.waiting = null;
@@ -119,6 +124,13 @@ class BodyChunks implements AsyncIterable<Buffer>, AsyncIterator<Buffer> {
     if (this.ended) return;
     this.ended = true;
     this.error = error;
+    if (this.collecting) {
+      const { resolve, reject } = this.collecting;
+      this.collecting = null;
+      if (error) reject(error);
+      else resolve(this.gathered());
+      return;
+    }
     if (this.waiting && this.head === this.queue.length) {
       const { resolve, reject } = this.waiting;
       this.waiting = null;
@@ -129,6 +141,24 @@ class BodyChunks implements AsyncIterable<Buffer>, AsyncIterator<Buffer> {
 
   [Symbol.asyncIterator](): AsyncIterator<Buffer> {
     return this;
+  }
+
+  /** The whole body, resolved once it has ended: one promise rather than one per chunk. */
+  collect(): Promise<Buffer> {
+    if (this.ended) return this.error ? Promise.reject(this.error) : Promise.resolve(this.gathered());
+    // Gathering everything: no point holding the upstream back for a consumer that waits for the end.
+    if (this.controller.paused) this.controller.resume();
+    return new Promise((resolve, reject) => {
+      this.collecting = { resolve, reject };
+    });
+  }
+
+  private gathered(): Buffer {
+    const chunks = this.queue.slice(this.head);
+    this.queue.length = 0;
+    this.head = 0;
+    this.buffered = 0;
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   }
 
   next(): Promise<IteratorResult<Buffer>> {
