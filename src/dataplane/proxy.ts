@@ -97,7 +97,7 @@ export async function proxy(deps: DataPlaneDeps, request: DataPlaneRequest, res:
   const onClose = () => {
     if (!res.writableEnded) cancellation.cancel();
   };
-  res.once('close', onClose);
+  res.on('close', onClose); // removed below: no once() wrapper needed
   try {
     await forward(deps, request, res, x, cancellation);
   } catch (err) {

@@ -32,6 +32,9 @@ export class SequentialIds {
   /** This process's part of every id it makes (8 characters): see nodePart(). */
   readonly node: string;
   private seq = 0;
+  /** The last millisecond encoded, and its text: requests come several to a millisecond. */
+  private lastMs = -1;
+  private lastTime = '';
 
   constructor(private readonly prefix: string) {
     const bytes = randomBytes(8);
@@ -42,7 +45,11 @@ export class SequentialIds {
 
   next(now = Date.now()): string {
     this.seq = (this.seq + 1) % 1_073_741_824; // 32^6
-    return `${this.prefix}_${encodeTime(now)}${this.node}${this.seq.toString(32).padStart(6, '0')}`;
+    if (now !== this.lastMs) {
+      this.lastMs = now;
+      this.lastTime = `${this.prefix}_${encodeTime(now)}${this.node}`;
+    }
+    return `${this.lastTime}${this.seq.toString(32).padStart(6, '0')}`;
   }
 }
 
