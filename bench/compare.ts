@@ -15,9 +15,13 @@
  *   'growth0 TOLLGATE_HEAP_GROWTH_PERCENT=0'   environment variables for the gateway
  *   'capped node=--max-old-space-size=128'     node flags (repeat node=… for several)
  *   'ungoverned limits=off'              the project without a TPM limit and quota
+ *   'floor proxy=bare'                   not Tollgate: node:http + undici dispatch and nothing else
+ *                                        (bench/lib/bare-proxy.mjs), the floor of a Node proxy
  * e.g. git worktree add /tmp/old <commit> && ln -s $PWD/node_modules /tmp/old/ && (cd /tmp/old && npx tsc -p tsconfig.build.json)
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -54,11 +58,13 @@ interface Variant {
   env: Record<string, string>;
   nodeArgs: string[];
   limits: boolean;
+  /** Not Tollgate: bench/lib/bare-proxy.mjs, the floor of a Node proxy (`proxy=bare`). */
+  bare: boolean;
 }
 
 function parseVariant(spec: string): Variant {
   const [label, ...settings] = spec.split(/\s+/).filter(Boolean);
-  const v: Variant = { label: label!, dir: undefined, env: {}, nodeArgs: [], limits: true };
+  const v: Variant = { label: label!, dir: undefined, env: {}, nodeArgs: [], limits: true, bare: false };
   for (const s of settings) {
     const eq = s.indexOf('=');
     if (eq === -1) throw new Error(`variant "${spec}": "${s}" is not name=value`);
@@ -66,9 +72,38 @@ function parseVariant(spec: string): Variant {
     if (name === 'dir') v.dir = path.resolve(value);
     else if (name === 'node') v.nodeArgs.push(value);
     else if (name === 'limits') v.limits = value !== 'off';
+    else if (name === 'proxy' && value === 'bare') v.bare = true;
     else v.env[name] = value;
   }
   return v;
+}
+
+/** bench/lib/bare-proxy.mjs on CPU 1, in the shape of a gateway process. */
+async function startBareProxy(upstreamUrl: string): Promise<GatewayProcess> {
+  const port = await freePort();
+  const child = track(spawn('taskset', ['-c', '1', process.execPath, 'bench/lib/bare-proxy.mjs', String(port), upstreamUrl], { stdio: ['ignore', 'ignore', 'inherit'] }));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.end();
+        resolve(true);
+      }).on('error', () => resolve(false));
+    });
+    if (up) break;
+    if (i === 100) throw new Error('the bare proxy did not start');
+    await sleep(50);
+  }
+  return {
+    url,
+    pid: child.pid!,
+    dataDir: '',
+    child,
+    admin: () => Promise.reject(new Error('the bare proxy has no admin API')),
+    async stop() {
+      child.kill();
+    },
+  };
 }
 
 interface Row {
@@ -92,6 +127,12 @@ const upstream = await startNginx('upstream', (dir: string) => upstreamConfig(di
 const rows: Row[] = [];
 try {
   for (const variant of variants) {
+    // The fake upstream answers JSON at /v1/chat/completions and SSE at /sse/v1/chat/completions.
+    const upstreamUrl = `http://127.0.0.1:${upstreamPort}${(stream ? UPSTREAM_SSE_PATH : UPSTREAM_JSON_PATH).replace('/chat/completions', '')}`;
+    if (variant.bare) {
+      rows.push({ variant, gateway: await startBareProxy(upstreamUrl), keys: ['none'], cpuMicros: 0, requests: 0, p50: [], p99: [], rps: [] });
+      continue;
+    }
     const gateway = await startGatewayProcess(await freePort(), variant.env, {
       cpu: 1,
       nodeArgs: variant.nodeArgs,
@@ -101,8 +142,6 @@ try {
         trackDir(dataDir);
       },
     });
-    // The fake upstream answers JSON at /v1/chat/completions and SSE at /sse/v1/chat/completions.
-    const upstreamUrl = `http://127.0.0.1:${upstreamPort}${(stream ? UPSTREAM_SSE_PATH : UPSTREAM_JSON_PATH).replace('/chat/completions', '')}`;
     const keys = [await seedGoverned(gateway, { provider: 'openai-compatible', upstreamUrl }, variant.limits)];
     if (Number(opts.projects) > 0) {
       const seeded = await seedManyProjectsDirect(gateway.dataDir, 0, Number(opts.projects));
