@@ -3,9 +3,9 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Logger } from 'pino';
 import { TollgateError } from '../errors.js';
 import type { Operation } from '../providers/provider.js';
-import { errorBody } from '../server/error-body.js';
 import { authenticateProject } from './authenticate.js';
 import { proxy, type DataPlaneDeps } from './proxy.js';
+import { sendError, sendJson } from './relay.js';
 
 /** What the proxy knows of an incoming data-plane request. */
 export interface DataPlaneRequest {
@@ -137,28 +137,6 @@ export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions):
       closing = true;
     },
   };
-}
-
-/** Answers a catalogued error in OpenAI's shape, with its headers (Retry-After...). */
-export function sendError(res: ServerResponse, requestId: string, error: TollgateError, closeConnection = false): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const headers: Record<string, string> = { ...error.options.headers };
-  if (closeConnection) headers.connection = 'close';
-  sendJson(res, requestId, error.status, errorBody(error), headers);
-}
-
-function sendJson(res: ServerResponse, requestId: string, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(value);
-  res.writeHead(status, {
-    ...headers,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'x-request-id': requestId,
-  });
-  res.end(text);
 }
 
 function requestIdOf(headers: IncomingHttpHeaders): string {

@@ -11,9 +11,9 @@ import type { ConfigSnapshot, DeploymentRuntime, ProjectRuntime } from '../snaps
 import { authenticateProject } from './authenticate.js';
 import type { ExchangeObserver, ExchangeRecord } from './exchange-observer.js';
 import { countedUsage, limitHeaders, reserveTokens, type GovernanceSettings, type TokenHold } from './governance.js';
-import { isEventStream, readBody, relayStream, sendBuffered } from './relay.js';
+import { isEventStream, readBody, relayStream, sendBuffered, sendError } from './relay.js';
 import { readRequestFacts } from './request-body.js';
-import { sendError, type DataPlaneRequest } from './http.js';
+import type { DataPlaneRequest } from './http.js';
 
 export interface DataPlaneDeps {
   snapshots: { readonly current: ConfigSnapshot };

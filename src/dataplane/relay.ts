@@ -1,7 +1,9 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { SseUsageTap } from '../accounting/sse-usage-tap.js';
+import type { TollgateError } from '../errors.js';
 import type { UpstreamResponse } from '../providers/provider.js';
+import { errorBody } from '../server/error-body.js';
 import { relayedHeaders } from './response-headers.js';
 
 export function isEventStream(upstream: UpstreamResponse): boolean {
@@ -67,4 +69,26 @@ export async function relayStream(
   const rest = tap.flush();
   if (rest) res.write(rest);
   res.end();
+}
+
+/** Answers a catalogued error in OpenAI's shape, with its headers (Retry-After...). */
+export function sendError(res: ServerResponse, requestId: string, error: TollgateError, closeConnection = false): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string> = { ...error.options.headers };
+  if (closeConnection) headers.connection = 'close';
+  sendJson(res, requestId, error.status, errorBody(error), headers);
+}
+
+export function sendJson(res: ServerResponse, requestId: string, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(value);
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'x-request-id': requestId,
+  });
+  res.end(text);
 }
