@@ -31,7 +31,7 @@ import { installSignalHandlers, stopAll, track, trackDir } from './lib/children.
 import { seedGoverned, startGatewayProcess, type GatewayProcess } from './lib/gateway-process.js';
 import { seedManyProjectsDirect, waitForKey } from './lib/seed.js';
 import { ensureTools, freePort, startNginx, upstreamConfig } from './lib/nginx.js';
-import { cpuMicros, vmBytes } from './lib/proc.js';
+import { cpuMicros, mainThreadCpuMicros, vmBytes } from './lib/proc.js';
 import { fmt, markdownTable } from './lib/stats.js';
 import { requestBody, UPSTREAM_JSON_PATH, UPSTREAM_SSE_PATH } from './lib/upstream.js';
 import { runWrk } from './lib/wrk.js';
@@ -111,6 +111,8 @@ interface Row {
   gateway: GatewayProcess;
   keys: string[];
   cpuMicros: number;
+  /** Of cpuMicros, the main thread's (the event loop's). */
+  mainMicros: number;
   requests: number;
   p50: number[];
   p99: number[];
@@ -130,7 +132,7 @@ try {
     // The fake upstream answers JSON at /v1/chat/completions and SSE at /sse/v1/chat/completions.
     const upstreamUrl = `http://127.0.0.1:${upstreamPort}${(stream ? UPSTREAM_SSE_PATH : UPSTREAM_JSON_PATH).replace('/chat/completions', '')}`;
     if (variant.bare) {
-      rows.push({ variant, gateway: await startBareProxy(upstreamUrl), keys: ['none'], cpuMicros: 0, requests: 0, p50: [], p99: [], rps: [] });
+      rows.push({ variant, gateway: await startBareProxy(upstreamUrl), keys: ['none'], cpuMicros: 0, mainMicros: 0, requests: 0, p50: [], p99: [], rps: [] });
       continue;
     }
     const gateway = await startGatewayProcess(await freePort(), variant.env, {
@@ -149,7 +151,7 @@ try {
       await waitForKey(gateway, keys.at(-1)!, 120_000);
       console.log(`${variant.label}: ${keys.length} projects in ${fmt(seeded.seconds, 1)} s`);
     }
-    rows.push({ variant, gateway, keys, cpuMicros: 0, requests: 0, p50: [], p99: [], rps: [] });
+    rows.push({ variant, gateway, keys, cpuMicros: 0, mainMicros: 0, requests: 0, p50: [], p99: [], rps: [] });
   }
   const bodyFile = path.join(work, 'body.json');
   writeFileSync(bodyFile, requestBody('bench-model', stream));
@@ -160,6 +162,7 @@ try {
       const keysFile = path.join(work, `keys-${row.variant.label}.txt`);
       writeFileSync(keysFile, `${row.keys.join('\n')}\n`);
       const before = cpuMicros([row.gateway.pid]);
+      const mainBefore = mainThreadCpuMicros(row.gateway.pid);
       const r = await runWrk({
         origin: row.gateway.url,
         path: '/openai/v1/chat/completions',
@@ -171,6 +174,7 @@ try {
       });
       if (warmUp) continue;
       row.cpuMicros += cpuMicros([row.gateway.pid]) - before;
+      row.mainMicros += mainThreadCpuMicros(row.gateway.pid) - mainBefore;
       row.requests += r.requests;
       row.p50.push(r.p50Us);
       row.p99.push(r.p99Us);
@@ -183,10 +187,11 @@ try {
   console.log(`\n${opts.mode}, ${opts.connections} connections${projects}, ${rounds} × ${opts.seconds} s per variant (after a 2 s warm-up), alternating order; commit ${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()}\n`);
   console.log(
     markdownTable(
-      ['variant', 'CPU µs/request', 'req/s', 'p50 µs (mean)', 'p99 µs per round', 'peak RSS MiB'],
+      ['variant', 'CPU µs/request', 'of which main thread', 'req/s', 'p50 µs (mean)', 'p99 µs per round', 'peak RSS MiB'],
       rows.map((row) => [
         row.variant.label,
         fmt(row.cpuMicros / row.requests, 1),
+        fmt(row.mainMicros / row.requests, 1),
         fmt(mean(row.rps)),
         fmt(mean(row.p50)),
         row.p99.map((p) => fmt(p)).join(' / '),

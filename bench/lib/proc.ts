@@ -36,6 +36,21 @@ export function cpuSplitMicros(pid: number): { user: number; system: number } {
   return { user: (Number(f[11]) * 1e6) / CLK_TCK, system: (Number(f[12]) * 1e6) / CLK_TCK };
 }
 
+/**
+ * utime + stime of a process's main thread (the task whose id is the pid: for Node.js, the event
+ * loop), in microseconds; cpuMicros minus this is what its other threads used (worker threads,
+ * V8's GC helpers, libuv's pool).
+ */
+export function mainThreadCpuMicros(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
 /** Summed CPU time of several processes, in microseconds. */
 export function cpuMicros(pids: readonly number[]): number {
   let ticks = 0;
