@@ -53,6 +53,8 @@ const USAGE = `usage: npm run bench -- [options]
   --scaling          only the scaling check (many projects vs one)
   --no-scaling       skip the scaling check
   --connections <l>  comma-separated connection counts for the matrix (default 1,16,64)
+  --pause <ms>       below saturation: 16 connections, each pausing this long after each response
+                     (default 5; 0 skips it); non-streaming
   --node-args <a>    node flags for the Tollgate processes, e.g. "--max-old-space-size=128"
   --projects <n>     projects for the scaling check (default 10000; 1000 with --quick)
   --api-seed <n>     of those, how many to create through the admin API (default 500; the rest go through the store)
@@ -70,6 +72,7 @@ const { values: opts } = parseArgs({
     scaling: { type: 'boolean', default: false },
     'no-scaling': { type: 'boolean', default: false },
     connections: { type: 'string', default: '1,16,64' },
+    pause: { type: 'string', default: '5' },
     'node-args': { type: 'string', default: '' },
     projects: { type: 'string' },
     'api-seed': { type: 'string', default: '500' },
@@ -93,6 +96,9 @@ if (!Number.isInteger(SECONDS) || SECONDS < 1) throw new Error('--duration must 
 const CONNECTIONS = opts.connections.split(',').map(Number);
 if (CONNECTIONS.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--connections must list whole numbers ≥ 1, e.g. 1,16,64');
 const NODE_ARGS = opts['node-args'].split(' ').filter(Boolean);
+const PAUSE_MS = Number(opts.pause);
+if (!Number.isInteger(PAUSE_MS) || PAUSE_MS < 0) throw new Error('--pause must be a whole number of milliseconds ≥ 0 (wrk counts in ms)');
+const PACED_CONNECTIONS = 16;
 const MODES: Mode[] = opts.only ? [opts.only as Mode] : ['json', 'sse'];
 const MATRIX = !opts.scaling;
 const SCALING = !opts['no-scaling'] && MODES.includes('json');
@@ -200,14 +206,22 @@ async function startGateway(port: number): Promise<GatewayProcess> {
 }
 
 /** One wrk run with the CPU of the target's server processes and of the upstream read around it. */
-async function measure(setup: Setup, t: Target, mode: Mode, connections: number, seconds: number, keysFile = t.keysFile): Promise<Measurement> {
+async function measure(
+  setup: Setup,
+  t: Target,
+  mode: Mode,
+  connections: number,
+  seconds: number,
+  keysFile = t.keysFile,
+  pauseMs = 0,
+): Promise<Measurement> {
   const upstreamPids = setup.upstream.workers;
   // The other servers on CPU 1 should be idle meanwhile; their CPU says how much they were not.
   const others = serverPids(setup).filter((pid) => !t.cpuPids.includes(pid) && !upstreamPids.includes(pid));
   const cpu0 = cpuMicros(t.cpuPids);
   const up0 = cpuMicros(upstreamPids);
   const others0 = cpuMicros(others);
-  const wrk = await runWrk({ origin: t.origin, path: t.path[mode], bodyFile: setup.bodyFile[mode], keysFile, connections, seconds, cpu: LOAD_CPU, prefix: PREFIX });
+  const wrk = await runWrk({ origin: t.origin, path: t.path[mode], bodyFile: setup.bodyFile[mode], keysFile, connections, seconds, cpu: LOAD_CPU, prefix: PREFIX, pauseMs });
   const cpuUs = cpuMicros(t.cpuPids) - cpu0;
   const upstreamCpuUs = cpuMicros(upstreamPids) - up0;
   const othersCpuUs = cpuMicros(others) - others0;
@@ -282,6 +296,23 @@ async function runMatrix(setup: Setup): Promise<Aggregate[]> {
     }
   }
   return aggregates;
+}
+
+/**
+ * The latency below saturation: at full speed, 16 connections queue behind each other on the
+ * servers' one CPU, so the matrix's latency at 16 connections is mostly 16 × the CPU a request
+ * takes. Here each connection pauses after each response, so the targets run at a fraction of
+ * their capacity and the latency is what a request costs, not how long it waits for the others.
+ */
+async function runPaced(setup: Setup): Promise<Aggregate[]> {
+  log(`\nnon-streaming below saturation: ${PACED_CONNECTIONS} connections, each pausing ${PAUSE_MS} ms after each response`);
+  const ms: Measurement[] = [];
+  for (const t of [...setup.targets, ...[...setup.targets].reverse()]) {
+    const m = await measure(setup, t, 'json', PACED_CONNECTIONS, SECONDS, t.keysFile, PAUSE_MS);
+    ms.push(m);
+    log(describe(m));
+  }
+  return TARGET_IDS.map((id) => ms.filter((m) => m.target === id)).filter((own) => own.length > 0).map(aggregate);
 }
 
 async function runTtfb(setup: Setup): Promise<TtfbRow[]> {
@@ -426,6 +457,7 @@ async function main(): Promise<void> {
     setup = { work, bodyFile, upstream, proxy: null, gateways: [], targets: [] };
     let aggregates: Aggregate[] = [];
     let ttfb: TtfbRow[] | null = null;
+    let paced: Aggregate[] = [];
     const memory: MemoryBreakdown[] = [];
     if (MATRIX) {
       const proxyPort = await freePort();
@@ -447,6 +479,7 @@ async function main(): Promise<void> {
       ];
       await sanityCheck(setup);
       aggregates = await runMatrix(setup);
+      if (PAUSE_MS > 0 && MODES.includes('json')) paced = await runPaced(setup);
       if (TTFB) ttfb = await runTtfb(setup);
       for (const t of setup.targets) if (t.gateway) memory.push(await memoryOf(t));
     }
@@ -463,6 +496,7 @@ async function main(): Promise<void> {
       connections: CONNECTIONS,
       modes: MATRIX ? MODES : [],
       aggregates,
+      paced: paced.length ? { pauseMs: PAUSE_MS, connections: PACED_CONNECTIONS, aggregates: paced } : null,
       ttfb,
       scaling,
       totalSeconds: (performance.now() - started) / 1000,

@@ -10,7 +10,9 @@
  *     are: a stall that recurs (a timer, a flush) shows as one spacing dominating;
  *   - the CPU per request of the event loop and of the other threads (ledger writer, GC helpers).
  *
- *   npx tsx bench/tail.ts [--seconds 10] [--connections 16] [--env NAME=VALUE ...] [--node-args "..."]
+ *   npx tsx bench/tail.ts [--seconds 10] [--connections 16] [--pause ms] [--env NAME=VALUE ...] [--node-args "..."]
+ *
+ * --pause makes each connection wait that long on average after each response (below saturation).
  *
  * Expects a built dist/ (npm run build, or npm run bench first).
  */
@@ -35,6 +37,7 @@ const { values: opts } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '16' },
+    pause: { type: 'string', default: '0' },
     env: { type: 'string', multiple: true, default: [] },
     'node-args': { type: 'string', default: '' },
   },
@@ -71,7 +74,7 @@ try {
   writeFileSync(bodyFile, requestBody('bench-model', false));
   writeFileSync(keysFile, `${key}\n`);
   const load = (seconds: number) =>
-    runWrk({ origin: gw!.url, path: '/openai/v1/chat/completions', bodyFile, keysFile, connections: Number(opts.connections), seconds, cpu: 0 });
+    runWrk({ origin: gw!.url, path: '/openai/v1/chat/completions', bodyFile, keysFile, connections: Number(opts.connections), seconds, cpu: 0, pauseMs: Number(opts.pause) });
 
   await load(3); // warm-up
   const fromMs = Date.now();
@@ -120,7 +123,8 @@ try {
   const commonSpacings = [...spacings].sort((a, b) => b[1] - a[1]).slice(0, 4);
 
   const settings = [...opts.env, ...(opts['node-args'] ? [`node ${opts['node-args']}`] : [])].join(', ') || 'defaults';
-  console.log(`\ngoverned non-streaming, ${opts.connections} connections, ${opts.seconds} s (${settings})\n`);
+  const paced = Number(opts.pause) > 0 ? `, each pausing ${opts.pause} ms on average after each response` : '';
+  console.log(`\ngoverned non-streaming, ${opts.connections} connections${paced}, ${opts.seconds} s (${settings})\n`);
   console.log(
     markdownTable(
       ['seen by', 'requests', 'p50 µs', 'p90 µs', 'p99 µs', 'p99.9 µs', 'p99 / p50'],

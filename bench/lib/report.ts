@@ -123,6 +123,12 @@ export interface MemoryBreakdown {
   ledgerDropped: number;
 }
 
+export interface PacedResult {
+  pauseMs: number;
+  connections: number;
+  aggregates: Aggregate[];
+}
+
 export interface Report {
   machine: MachineInfo;
   memory: MemoryBreakdown[];
@@ -133,6 +139,8 @@ export interface Report {
   connections: number[];
   modes: Mode[];
   aggregates: Aggregate[];
+  /** Non-streaming at 16 connections, each pausing after each response: below saturation. */
+  paced: PacedResult | null;
   ttfb: TtfbRow[] | null;
   scaling: ScalingResult | null;
   totalSeconds: number;
@@ -174,6 +182,28 @@ export function mainTable(r: Report): string {
     ['target', 'mode', 'conns', 'RPS', 'p50 µs', 'p99 µs', 'p99 per run µs', 'added p50 µs', 'added p99 µs', 'RPS vs direct', 'added CPU µs/req', 'upstream CPU µs/req', 'peak RSS MiB', 'errors'],
     rows,
     [false, false, true, true, true, true, true, true, true, true, true, true, true, false],
+  );
+}
+
+export function pacedTable(p: PacedResult): string {
+  const direct = p.aggregates.find((a) => a.target === 'direct');
+  return markdownTable(
+    ['target', 'RPS', 'p50 µs', 'p99 µs', 'p99 per run µs', 'added p50 µs', 'added p99 µs', 'added CPU µs/req', 'errors'],
+    p.aggregates.map((a) => {
+      const isDirect = a.target === 'direct';
+      return [
+        TARGET_LABEL[a.target],
+        fmt(a.rps),
+        fmt(a.p50Us),
+        fmt(a.p99Us),
+        a.p99Runs.map((x) => fmt(x)).join(' / '),
+        isDirect || !direct ? '' : signed(a.p50Us - direct.p50Us),
+        isDirect || !direct ? '' : signed(a.p99Us - direct.p99Us),
+        isDirect ? `(${fmt(a.cpuPerRequestUs, 1)})` : fmt(a.cpuPerRequestUs, 1),
+        a.errors + a.non2xx === 0 ? '0' : `${a.errors} err, ${a.non2xx} non-2xx`,
+      ];
+    }),
+    [false, true, true, true, true, true, true, true, false],
   );
 }
 
@@ -342,6 +372,15 @@ export function markdown(r: Report): string {
     ].join('\n'),
   );
   parts.push(`\n## Targets\n\n${checksTable(r)}`);
+  if (r.paced) {
+    parts.push(
+      `\n## Below saturation\n\n${pacedTable(r.paced)}\n\n` +
+        `Non-streaming, ${r.paced.connections} connections, each pausing ${r.paced.pauseMs} ms after each response (wrk's \`delay()\`), ` +
+        'a→b→c→d then d→c→b→a. Not a target: at full speed (the matrix below) the 16 connections queue behind each other ' +
+        "on the servers' one CPU, so latency there is mostly 16 × the CPU each request takes; here every target runs below " +
+        'its capacity, and the added latency is what a request costs the gateway rather than how long it waits for the others.',
+    );
+  }
   if (r.aggregates.length) {
     parts.push(
       `\n## Latency, throughput and CPU\n\n${mainTable(r)}\n\n` +

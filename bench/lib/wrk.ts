@@ -35,6 +35,8 @@ export interface WrkRun {
   cpu?: number;
   /** A command wrk runs under, e.g. `['nice', '-n', '-5']`. */
   prefix?: readonly string[];
+  /** Each connection pauses this long after each response (ms): a load below saturation. */
+  pauseMs?: number;
 }
 
 export const errorsOf = (r: WrkResult) => r.errConnect + r.errRead + r.errWrite + r.errTimeout;
@@ -54,6 +56,7 @@ export function runWrk(run: WrkRun): Promise<WrkResult> {
     run.path,
     run.bodyFile,
     run.keysFile,
+    String(run.pauseMs ?? 0),
   ];
   const [cmd, ...args] = [...(run.prefix ?? []), ...(run.cpu === undefined ? [] : ['taskset', '-c', String(run.cpu)]), WRK, ...wrkArgs];
   return new Promise((resolve, reject) => {

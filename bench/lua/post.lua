@@ -1,6 +1,9 @@
 -- wrk script: POSTs a JSON body, rotating over a list of project keys (one per line), and prints
 -- the result as one machine-readable line from done().
---   wrk ... -s bench/lua/post.lua <url> -- <path> <body file> <keys file>
+--   wrk ... -s bench/lua/post.lua <url> -- <path> <body file> <keys file> [pause ms]
+-- With a pause, each connection waits that long on average after each response before its next
+-- request (wrk's delay()): a load below saturation, whose latency is not queueing behind the other
+-- connections. wrk times a request from when it is sent, so the pause is not in the latency.
 -- The body's "#N#" becomes a request number: 100,000 distinct requests (or one per key, if more),
 -- pre-formatted in init(), so the generator does no string work per request, and a prompt's user
 -- message repeats only after 100,000 requests (more than a gateway's token-count cache holds).
@@ -20,6 +23,15 @@ local DISTINCT = 100000
 
 function init(args)
   local path, body_file, keys_file = args[1], args[2], args[3]
+  local pause = tonumber(args[4] or "0") or 0
+  if pause > 0 then
+    -- wrk looks for a global delay() after init(): defined only when pacing, so the saturating
+    -- runs keep sending the next request straight from the response. Drawn from 0 to twice the
+    -- pause (whole ms, as wrk takes it), so the connections drift apart instead of sending in
+    -- waves of 16 that would queue behind each other.
+    math.randomseed(os.time())
+    delay = function() return math.random(0, 2 * pause) end
+  end
   local body = read_file(body_file)
   local keys = {}
   for key in io.lines(keys_file) do
