@@ -53,8 +53,8 @@ const USAGE = `usage: npm run bench -- [options]
   --scaling          only the scaling check (many projects vs one)
   --no-scaling       skip the scaling check
   --connections <l>  comma-separated connection counts for the matrix (default 1,16,64)
-  --pause <ms>       below saturation: 16 connections, each pausing this long after each response
-                     (default 5; 0 skips it); non-streaming
+  --pause <ms>       below saturation: 16 connections, each pausing this long on average after each
+                     response (default 5; 0 skips it); non-streaming
   --node-args <a>    node flags for the Tollgate processes, e.g. "--max-old-space-size=128"
   --projects <n>     projects for the scaling check (default 10000; 1000 with --quick)
   --api-seed <n>     of those, how many to create through the admin API (default 500; the rest go through the store)
@@ -305,7 +305,7 @@ async function runMatrix(setup: Setup): Promise<Aggregate[]> {
  * their capacity and the latency is what a request costs, not how long it waits for the others.
  */
 async function runPaced(setup: Setup): Promise<Aggregate[]> {
-  log(`\nnon-streaming below saturation: ${PACED_CONNECTIONS} connections, each pausing ${PAUSE_MS} ms after each response`);
+  log(`\nnon-streaming below saturation: ${PACED_CONNECTIONS} connections, each pausing ${PAUSE_MS} ms on average after each response`);
   const ms: Measurement[] = [];
   for (const t of [...setup.targets, ...[...setup.targets].reverse()]) {
     const m = await measure(setup, t, 'json', PACED_CONNECTIONS, SECONDS, t.keysFile, PAUSE_MS);

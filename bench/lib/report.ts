@@ -382,7 +382,7 @@ export function markdown(r: Report): string {
   if (r.paced) {
     parts.push(
       `\n## Below saturation\n\n${pacedTable(r.paced)}\n\n` +
-        `Non-streaming, ${r.paced.connections} connections, each pausing ${r.paced.pauseMs} ms after each response (wrk's \`delay()\`), ` +
+        `Non-streaming, ${r.paced.connections} connections, each pausing ${r.paced.pauseMs} ms on average (0 to twice that) after each response (wrk's \`delay()\`), ` +
         'a→b→c→d then d→c→b→a. Not a target: at full speed (the matrix below) the 16 connections queue behind each other ' +
         "on the servers' one CPU, so latency there is mostly 16 × the CPU each request takes; here every target runs below " +
         'its capacity, and the added latency is what a request costs the gateway rather than how long it waits for the others.',

@@ -35,7 +35,7 @@ export interface WrkRun {
   cpu?: number;
   /** A command wrk runs under, e.g. `['nice', '-n', '-5']`. */
   prefix?: readonly string[];
-  /** Each connection pauses this long after each response (ms): a load below saturation. */
+  /** Each connection pauses this long on average (0 to twice it) after each response, in ms: a load below saturation. */
   pauseMs?: number;
 }
 
