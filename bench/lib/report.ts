@@ -272,7 +272,7 @@ export function checks(r: Report): Check[] {
     const loaded = cpus.filter(([c]) => c >= 16).map(([, v]) => v);
     const worst = loaded.length ? Math.max(...loaded) : NaN;
     // The target assumes a machine on which nginx as a proxy adds ≈ 10 µs; machines (and one
-    // machine from hour to hour) differ by half that or more. The same run's nginx is the yardstick.
+    // machine from one run to the next) differ by half that or more. The same run's nginx is the yardstick.
     const vsNginx = r.connections
       .filter((c) => c >= 16)
       .map((c) => (gov('json', c)?.cpuPerRequestUs ?? NaN) / (find(r.aggregates, 'nginx', 'json', c)?.cpuPerRequestUs ?? NaN))
