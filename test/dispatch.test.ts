@@ -66,10 +66,17 @@ describe('dispatchPost (undici dispatch API)', () => {
       setTimeout(() => res.end('b'), 20);
     };
     const late = await post();
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 5)); // paused, the end still to come
     const whole = await late.body.collect!();
     expect(whole.length).toBe(100 * 1024 + 1);
     expect(whole.at(-1)).toBe('b'.charCodeAt(0));
+
+    // Paused with the end already waiting in the socket: resuming delivers it at once, within
+    // the resume() call, and collect() must still see it (this hung when CI was slow).
+    const stalled = await post();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const all = await stalled.body.collect!();
+    expect(all.length).toBe(100 * 1024 + 1);
 
     script = (res) => {
       res.writeHead(200, { 'content-length': '100' });

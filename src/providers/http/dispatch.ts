@@ -146,11 +146,14 @@ class BodyChunks implements UpstreamBody, AsyncIterator<Buffer> {
   /** The whole body, resolved once it has ended: one promise rather than one per chunk. */
   collect(): Promise<Buffer> {
     if (this.ended) return this.error ? Promise.reject(this.error) : Promise.resolve(this.gathered());
-    // Gathering everything: no point holding the upstream back for a consumer that waits for the end.
-    if (this.controller.paused) this.controller.resume();
-    return new Promise((resolve, reject) => {
+    const whole = new Promise<Buffer>((resolve, reject) => {
       this.collecting = { resolve, reject };
     });
+    // Gathering everything: no point holding the upstream back for a consumer that waits for the
+    // end. Only now that `collecting` is set: resume() delivers what the socket holds, the end
+    // included, before it returns.
+    if (this.controller.paused) this.controller.resume();
+    return whole;
   }
 
   private gathered(): Buffer {
@@ -174,10 +177,11 @@ class BodyChunks implements UpstreamBody, AsyncIterator<Buffer> {
       return Promise.resolve({ value: chunk, done: false });
     }
     if (this.ended) return this.error ? Promise.reject(this.error) : Promise.resolve({ value: undefined, done: true });
-    if (this.controller.paused) this.controller.resume();
-    return new Promise((resolve, reject) => {
+    const chunk = new Promise<IteratorResult<Buffer>>((resolve, reject) => {
       this.waiting = { resolve, reject };
     });
+    if (this.controller.paused) this.controller.resume(); // after `waiting` is set, as in collect()
+    return chunk;
   }
 
   /** The consumer stopped early (break, throw): stop reading the upstream. */
