@@ -43,6 +43,7 @@ function makeCall(operation: Operation, body: Record<string, unknown>, init: Cal
     bodyText: null,
     stream: init.stream ?? false,
     clientApiVersion: null,
+    clientHeaders: {},
     requestId: 'req-1',
     cancellation: init.cancellation ?? Cancellation.following(init.signal ?? new AbortController().signal),
   };
@@ -116,7 +117,7 @@ describe('simulated provider: vocabulary', () => {
 
   it('declares its name and operations', () => {
     expect(provider.name).toBe('simulated');
-    expect([...provider.operations].sort()).toEqual(['chat.completions', 'completions', 'embeddings', 'responses']);
+    expect([...provider.operations].sort()).toEqual(['chat.completions', 'completions', 'embeddings', 'messages', 'responses']);
   });
 });
 
@@ -395,9 +396,12 @@ describe('simulated provider: errors and options', () => {
     for (const operation of provider.operations) {
       const { response, json } = await sendJson(operation, {}, { options: { failWithStatus: 503 } });
       expect(response.status).toBe(503);
-      expect(json).toEqual({
-        error: { message: 'simulated failure', type: 'api_error', code: 'simulated_failure' },
-      });
+      // In the dialect of the operation: Anthropic's envelope for its Messages API.
+      expect(json).toEqual(
+        operation === 'messages'
+          ? { type: 'error', error: { type: 'api_error', message: 'simulated failure' } }
+          : { error: { message: 'simulated failure', type: 'api_error', code: 'simulated_failure' } },
+      );
     }
   });
 

@@ -4,8 +4,8 @@
  */
 
 export type Role = 'owner' | 'gateway-admin' | 'project-admin' | 'viewer';
-export type Provider = 'openai' | 'openai-compatible' | 'azure-openai' | 'simulated';
-export const PROVIDERS: readonly Provider[] = ['openai', 'openai-compatible', 'azure-openai', 'simulated'];
+export type Provider = 'openai' | 'openai-compatible' | 'azure-openai' | 'anthropic' | 'simulated';
+export const PROVIDERS: readonly Provider[] = ['openai', 'openai-compatible', 'azure-openai', 'anthropic', 'simulated'];
 export type QuotaPeriod = 'hourly' | 'daily' | 'weekly' | 'monthly' | 'yearly';
 export const QUOTA_PERIODS: readonly QuotaPeriod[] = ['hourly', 'daily', 'weekly', 'monthly', 'yearly'];
 export type Outcome = 'ok' | 'rate_limited' | 'quota_exceeded' | 'rejected' | 'upstream_error' | 'client_aborted';

@@ -9,6 +9,13 @@ import { contentText, countChatPromptTokens, countTextTokens, type Encoding } fr
 export const IMAGE_TOKENS = { low: 85, high: 765 } as const;
 
 /**
+ * Anthropic prices an image by its pixels (about width × height / 750, ~1,600 tokens for the
+ * largest it keeps unscaled), and a PDF by its pages; neither is known without decoding, so each
+ * image or binary document is reserved at this fixed estimate and settled to the real count.
+ */
+export const ANTHROPIC_ATTACHMENT_TOKENS = 1600;
+
+/**
  * Estimates the prompt tokens of a request before it is forwarded, with the deployment's
  * tokenizer: message text, names, tool calls and tool definitions, images at a fixed estimate.
  */
@@ -22,7 +29,42 @@ export function estimatePromptTokens(operation: Operation, body: Record<string, 
       return textOrTokenArrays(body.input, encoding);
     case 'responses':
       return responsesTokens(body, encoding);
+    case 'messages':
+      return anthropicMessagesTokens(body, encoding);
   }
+}
+
+/** Anthropic Messages: the system prompt, each message's content blocks, tool definitions. */
+function anthropicMessagesTokens(body: Record<string, unknown>, encoding: Encoding): number {
+  let total = countTextTokens(contentText(body.system), encoding);
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  for (const message of messages) {
+    if (!message || typeof message !== 'object') continue;
+    total += 3 + contentBlockTokens((message as { content?: unknown }).content, encoding);
+  }
+  return total + definitionTokens(body, encoding);
+}
+
+function contentBlockTokens(content: unknown, encoding: Encoding): number {
+  if (typeof content === 'string') return countTextTokens(content, encoding);
+  if (!Array.isArray(content)) return 0;
+  let total = 0;
+  for (const block of content) {
+    if (!block || typeof block !== 'object') continue;
+    const b = block as { type?: unknown; text?: unknown; thinking?: unknown; name?: unknown; input?: unknown; content?: unknown; source?: unknown };
+    if (b.type === 'text' && typeof b.text === 'string') total += countTextTokens(b.text, encoding);
+    else if (b.type === 'thinking' && typeof b.thinking === 'string') total += countTextTokens(b.thinking, encoding);
+    else if (b.type === 'tool_use') total += (typeof b.name === 'string' ? countTextTokens(b.name, encoding) : 0) + jsonTokens(b.input ?? {}, encoding);
+    else if (b.type === 'tool_result') total += contentBlockTokens(b.content, encoding);
+    else if (b.type === 'image') total += ANTHROPIC_ATTACHMENT_TOKENS;
+    else if (b.type === 'document') {
+      const source = b.source as { type?: unknown; data?: unknown; content?: unknown } | null | undefined;
+      if (source?.type === 'text' && typeof source.data === 'string') total += countTextTokens(source.data, encoding);
+      else if (source?.type === 'content') total += contentBlockTokens(source.content, encoding);
+      else total += ANTHROPIC_ATTACHMENT_TOKENS;
+    }
+  }
+  return total;
 }
 
 function chatTokens(body: Record<string, unknown>, encoding: Encoding): number {

@@ -1,5 +1,5 @@
 import type { Operation } from '../providers/provider.js';
-import { usageOf, type Usage } from './usage.js';
+import { anthropicUsage, usageOf, type Usage } from './usage.js';
 
 const LF_LF = Buffer.from('\n\n');
 const CRLF_CRLF = Buffer.from('\r\n\r\n');
@@ -13,7 +13,11 @@ const CRLF_CRLF = Buffer.from('\r\n\r\n');
  * waits for its end. Not thread-safe: one tap per stream.
  */
 export class SseUsageTap {
+  /** The stream's final usage, once the upstream has reported it. */
   usage: Usage | null = null;
+  /** The prompt tokens, when the upstream reports them before the end (Anthropic's message_start). */
+  promptTokens: number | null = null;
+  private startUsage: Record<string, unknown> | null = null;
   private readonly text: string[] = [];
   private pending: Buffer | null = null;
 
@@ -73,10 +77,10 @@ export class SseUsageTap {
     if (at === -1) return false;
     const payload = event.slice(at + 5).trim();
     if (payload === '[DONE]' || payload.length === 0) return false;
-    if (this.operation === 'chat.completions') {
-      // Most events of a chat stream carry one token of text and nothing else: take it without
-      // parsing the whole event (a parse per token is most of what streaming costs here).
-      const text = plainContentDelta(payload);
+    // Most events of a stream carry one token of text and nothing else: take it without parsing
+    // the whole event (a parse per token is most of what streaming costs here).
+    if (this.operation === 'chat.completions' || this.operation === 'messages') {
+      const text = this.operation === 'messages' ? plainTextDelta(payload) : plainContentDelta(payload);
       if (text !== null) {
         this.text.push(text);
         return false;
@@ -89,9 +93,50 @@ export class SseUsageTap {
       return false;
     }
     if (json === null || typeof json !== 'object') return false;
+    if (this.operation === 'messages') return this.observeAnthropicEvent(json as Record<string, unknown>);
     return this.operation === 'responses'
       ? this.observeResponsesEvent(json as Record<string, unknown>)
       : this.observeChunk(json as Record<string, unknown>);
+  }
+
+  /**
+   * Anthropic's stream: message_start reports the prompt (and the first output tokens),
+   * content_block_start/delta carry the generated text, tool input and thinking, message_delta
+   * the cumulative output (and, on newer models, the input) tokens: the final usage.
+   */
+  private observeAnthropicEvent(event: Record<string, unknown>): false {
+    switch (event.type) {
+      case 'message_start': {
+        const usage = (event.message as { usage?: unknown } | null)?.usage;
+        if (usage && typeof usage === 'object') {
+          this.startUsage = usage as Record<string, unknown>;
+          this.promptTokens = anthropicUsage(this.startUsage)?.prompt ?? null;
+        }
+        break;
+      }
+      case 'content_block_start': {
+        const block = event.content_block as { text?: unknown; name?: unknown } | null;
+        if (typeof block?.text === 'string') this.text.push(block.text);
+        if (typeof block?.name === 'string') this.text.push(block.name);
+        break;
+      }
+      case 'content_block_delta': {
+        const delta = event.delta as { text?: unknown; partial_json?: unknown; thinking?: unknown } | null;
+        if (typeof delta?.text === 'string') this.text.push(delta.text);
+        else if (typeof delta?.partial_json === 'string') this.text.push(delta.partial_json);
+        else if (typeof delta?.thinking === 'string') this.text.push(delta.thinking);
+        break;
+      }
+      case 'message_delta': {
+        const usage = event.usage;
+        if (usage && typeof usage === 'object') {
+          // Its counts are cumulative and may omit the input side: the start's fill the gaps.
+          this.usage = anthropicUsage({ ...this.startUsage, ...(usage as Record<string, unknown>) }) ?? this.usage;
+        }
+        break;
+      }
+    }
+    return false;
   }
 
   private observeChunk(chunk: Record<string, unknown>): boolean {
@@ -149,6 +194,20 @@ export function plainContentDelta(payload: string): string | null {
     while (i < payload.length && (payload[i] === ' ' || payload[i] === ':' || payload[i] === '\n' || payload[i] === '\t' || payload[i] === '\r')) i++;
     if (payload[i] !== 'n') return null;
   }
+  try {
+    return JSON.parse(m[1]!) as string;
+  } catch {
+    return null;
+  }
+}
+
+/** An Anthropic text delta, the bulk of a Messages stream, as the API writes it. */
+const ANTHROPIC_TEXT_DELTA = /^\{"type":"content_block_delta","index":\d+,"delta":\{"type":"text_delta","text":("(?:[^"\\]|\\.)*")\}\}$/;
+
+/** The text of an Anthropic `text_delta` event, or null for any other event (those are parsed). */
+export function plainTextDelta(payload: string): string | null {
+  const m = ANTHROPIC_TEXT_DELTA.exec(payload);
+  if (!m) return null;
   try {
     return JSON.parse(m[1]!) as string;
   } catch {

@@ -16,6 +16,7 @@ export function usageOf(operation: Operation, payload: unknown): Usage | null {
   const usage = (payload as { usage?: unknown } | null)?.usage;
   if (!usage || typeof usage !== 'object') return null;
   const u = usage as Record<string, unknown>;
+  if (operation === 'messages') return anthropicUsage(u);
   const prompt = num(operation === 'responses' ? u.input_tokens : u.prompt_tokens);
   const completion = num(operation === 'responses' ? u.output_tokens : u.completion_tokens);
   if (prompt === null && completion === null) return null;
@@ -24,14 +25,34 @@ export function usageOf(operation: Operation, payload: unknown): Usage | null {
   return { prompt: p, completion: c, total: num(u.total_tokens) ?? p + c };
 }
 
+/**
+ * Anthropic's usage: input_tokens counts only the prompt tokens after the last cache breakpoint;
+ * the prompt is those plus the tokens written to and read from the prompt cache.
+ */
+export function anthropicUsage(u: Record<string, unknown>): Usage | null {
+  const input = num(u.input_tokens);
+  const completion = num(u.output_tokens);
+  if (input === null && completion === null) return null;
+  const prompt = (input ?? 0) + (num(u.cache_creation_input_tokens) ?? 0) + (num(u.cache_read_input_tokens) ?? 0);
+  const c = completion ?? 0;
+  return { prompt, completion: c, total: prompt + c };
+}
+
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null);
 
 /** Generated text of a non-streamed answer, to count when the upstream reports no usage. */
 export function completionTextOf(operation: Operation, payload: unknown): string {
   if (!payload || typeof payload !== 'object') return '';
-  const p = payload as { choices?: unknown; output?: unknown };
+  const p = payload as { choices?: unknown; output?: unknown; content?: unknown };
   let text = '';
-  if (operation === 'responses' && Array.isArray(p.output)) {
+  if (operation === 'messages' && Array.isArray(p.content)) {
+    for (const block of p.content) {
+      const b = block as { text?: unknown; thinking?: unknown; name?: unknown; input?: unknown } | null;
+      if (typeof b?.text === 'string') text += b.text;
+      if (typeof b?.thinking === 'string') text += b.thinking;
+      if (typeof b?.name === 'string') text += b.name + JSON.stringify(b.input ?? {});
+    }
+  } else if (operation === 'responses' && Array.isArray(p.output)) {
     for (const item of p.output) {
       if (!item || typeof item !== 'object') continue;
       const i = item as { content?: unknown; arguments?: unknown; name?: unknown };

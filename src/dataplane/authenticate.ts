@@ -3,9 +3,9 @@ import { TollgateError } from '../errors.js';
 import { hashSecret } from '../security/keys.js';
 import type { ConfigSnapshot, ProjectRuntime } from '../snapshot/config-snapshot.js';
 
-/** The project key: `api-key` (Azure style) or `Authorization: Bearer` (OpenAI style). */
+/** The project key: `api-key` (Azure style), `x-api-key` (Anthropic) or `Authorization: Bearer` (OpenAI). */
 export function projectKeyOf(headers: IncomingHttpHeaders): string | null {
-  const apiKey = headers['api-key'];
+  const apiKey = headers['api-key'] ?? headers['x-api-key'];
   if (typeof apiKey === 'string' && apiKey.length > 0) return apiKey;
   const authorization = headers.authorization;
   if (typeof authorization === 'string' && authorization.length > 7 && authorization.slice(0, 7).toLowerCase() === 'bearer ') {
@@ -18,7 +18,7 @@ export function projectKeyOf(headers: IncomingHttpHeaders): string | null {
 export function authenticateProject(snapshot: ConfigSnapshot, headers: IncomingHttpHeaders): ProjectRuntime {
   const key = projectKeyOf(headers);
   if (key === null) {
-    throw new TollgateError('invalid_api_key', 'No API key provided. Send your project key in the api-key header or as Authorization: Bearer <key>.');
+    throw new TollgateError('invalid_api_key', 'No API key provided. Send your project key in the api-key or x-api-key header, or as Authorization: Bearer <key>.');
   }
   const project = snapshot.projectsByKeyHash.get(hashSecret(key));
   if (!project) {

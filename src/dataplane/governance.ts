@@ -47,9 +47,9 @@ export async function reserveTokens(
   return { reservation: result.reservation, promptEstimate, reserved, standing: result.standing };
 }
 
-/** Tokens to charge when the upstream reported no usage: the prompt estimate plus the text seen. */
-export function countedUsage(hold: TokenHold | null, generatedText: string, deployment: DeploymentRuntime): number {
-  return (hold?.promptEstimate ?? 0) + countTextTokens(generatedText, encodingFor(deployment.upstreamModel));
+/** Completion tokens to charge when the upstream reported no usage: the generated text, counted. */
+export function countedCompletion(generatedText: string, deployment: DeploymentRuntime): number {
+  return countTextTokens(generatedText, encodingFor(deployment.upstreamModel));
 }
 
 /**

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { TollgateError } from '../errors.js';
-import type { Operation } from '../providers/provider.js';
+import { dialectOf, type Dialect, type Operation } from '../providers/provider.js';
 import { authenticateProject } from './authenticate.js';
 import { proxy, type DataPlaneDeps } from './proxy.js';
 import { sendError, sendJson } from './relay.js';
@@ -48,8 +48,14 @@ const AZURE_OPERATIONS: ReadonlyMap<string, Operation> = new Map([
   ['/embeddings', 'embeddings'],
 ]);
 
-const MODELS_PATH = '/openai/v1/models';
+const ANTHROPIC_PATHS: ReadonlyMap<string, Operation> = new Map([['/anthropic/v1/messages', 'messages']]);
+
+const MODELS_PATHS: ReadonlyMap<string, Dialect> = new Map([
+  ['/openai/v1/models', 'openai'],
+  ['/anthropic/v1/models', 'anthropic'],
+]);
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const EPOCH = '1970-01-01T00:00:00Z';
 
 /**
  * The data plane's HTTP layer, on Node's own request listener rather than the admin API's
@@ -64,14 +70,15 @@ export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions):
 
   const handle = (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = req.url ?? '';
-    if (!url.startsWith('/openai/')) return false;
+    const anthropic = url.startsWith('/anthropic/');
+    if (!anthropic && !url.startsWith('/openai/')) return false;
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     let operation: Operation | undefined;
     let pathDeployment: string | null = null;
     if (req.method === 'POST') {
-      operation = OPENAI_PATHS.get(path);
-      if (operation === undefined && path.startsWith(AZURE_PREFIX)) {
+      operation = anthropic ? ANTHROPIC_PATHS.get(path) : OPENAI_PATHS.get(path);
+      if (operation === undefined && !anthropic && path.startsWith(AZURE_PREFIX)) {
         const slash = path.indexOf('/', AZURE_PREFIX.length);
         operation = slash === -1 ? undefined : AZURE_OPERATIONS.get(path.slice(slash));
         if (operation !== undefined) {
@@ -79,18 +86,21 @@ export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions):
           if (pathDeployment === null) operation = undefined;
         }
       }
-    } else if (req.method === 'GET' && path === MODELS_PATH) {
+    } else if (req.method === 'GET') {
+      const dialect = MODELS_PATHS.get(path);
+      if (dialect === undefined) return false;
       const id = requestIdOf(req.headers);
-      if (closing) sendError(res, id, shuttingDown(), true);
-      else listModels(deps, req, res, id);
+      if (closing) sendError(res, id, shuttingDown(), dialect, true);
+      else listModels(req, res, id, dialect);
       return true;
     }
     if (operation === undefined) return false;
 
     const id = requestIdOf(req.headers);
+    const dialect = dialectOf(operation);
     if (closing) {
       req.resume();
-      sendError(res, id, shuttingDown(), true);
+      sendError(res, id, shuttingDown(), dialect, true);
       return true;
     }
     const apiVersion = q === -1 ? null : apiVersionOf(url.slice(q + 1));
@@ -100,34 +110,44 @@ export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions):
         try {
           body = JSON.parse(text);
         } catch {
-          sendError(res, id, new TollgateError('invalid_request', 'The request body is not valid JSON.'));
+          sendError(res, id, new TollgateError('invalid_request', 'The request body is not valid JSON.'), dialect);
           return;
         }
         const request: DataPlaneRequest = { id, operation, headers: req.headers, pathDeployment, apiVersion, text, body };
-        proxy(deps, request, res).catch((err: unknown) => unexpected(err, res, id));
+        proxy(deps, request, res).catch((err: unknown) => unexpected(err, res, id, dialect));
       },
       (err: unknown) => {
-        if (err instanceof TollgateError) sendError(res, id, err, true);
+        if (err instanceof TollgateError) sendError(res, id, err, dialect, true);
         else if (!res.destroyed) res.destroy(); // the client went away while sending
       },
     );
     return true;
   };
 
-  const unexpected = (err: unknown, res: ServerResponse, id: string): void => {
+  const unexpected = (err: unknown, res: ServerResponse, id: string, dialect: Dialect): void => {
     logger.error({ err, reqId: id }, 'unexpected error');
     if (res.headersSent) res.destroy();
-    else sendError(res, id, new TollgateError('internal_error', `Internal error; quote request id ${id} when reporting it.`));
+    else sendError(res, id, new TollgateError('internal_error', `Internal error; quote request id ${id} when reporting it.`), dialect);
   };
 
-  const listModels = (deps: DataPlaneDeps, req: IncomingMessage, res: ServerResponse, id: string): void => {
+  /** The deployments the key may use that speak the dialect, in that API's list format. */
+  const listModels = (req: IncomingMessage, res: ServerResponse, id: string, dialect: Dialect): void => {
     try {
       const project = authenticateProject(deps.snapshots.current, req.headers);
-      const data = [...project.deployments.values()].map((d) => ({ id: d.name, object: 'model', created: 0, owned_by: d.provider }));
-      sendJson(res, id, 200, { object: 'list', data });
+      const usable = [...project.deployments.values()].filter((d) => {
+        const provider = deps.providers.get(d.provider);
+        return provider !== undefined && [...provider.operations].some((op) => dialectOf(op) === dialect);
+      });
+      if (dialect === 'anthropic') {
+        const data = usable.map((d) => ({ type: 'model', id: d.name, display_name: d.name, created_at: EPOCH }));
+        sendJson(res, id, 200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null });
+      } else {
+        const data = usable.map((d) => ({ id: d.name, object: 'model', created: 0, owned_by: d.provider }));
+        sendJson(res, id, 200, { object: 'list', data });
+      }
     } catch (err) {
-      if (err instanceof TollgateError) sendError(res, id, err);
-      else unexpected(err, res, id);
+      if (err instanceof TollgateError) sendError(res, id, err, dialect);
+      else unexpected(err, res, id, dialect);
     }
   };
 

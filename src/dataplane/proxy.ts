@@ -5,12 +5,12 @@ import { completionTextOf, usageObjectOf, usageOf, type Usage } from '../account
 import { TollgateError } from '../errors.js';
 import type { Limiter } from '../limits/limiter.js';
 import { Cancellation } from '../providers/cancellation.js';
-import { UpstreamFailure, type Operation, type UpstreamResponse } from '../providers/provider.js';
+import { UpstreamFailure, dialectOf, type Operation, type UpstreamResponse } from '../providers/provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ConfigSnapshot, DeploymentRuntime, ProjectRuntime } from '../snapshot/config-snapshot.js';
 import { authenticateProject } from './authenticate.js';
 import type { ExchangeObserver, ExchangeRecord } from './exchange-observer.js';
-import { countedUsage, limitHeaders, reserveTokens, type GovernanceSettings, type TokenHold } from './governance.js';
+import { countedCompletion, limitHeaders, reserveTokens, type GovernanceSettings, type TokenHold } from './governance.js';
 import { isEventStream, readBody, relayStream, sendBuffered, sendError } from './relay.js';
 import { readRequestFacts } from './request-body.js';
 import type { DataPlaneRequest } from './http.js';
@@ -62,19 +62,30 @@ class Exchange {
     });
   }
 
-  /** Records what the request used: the upstream's usage, or the tokens counted without it. */
-  consumed(usage: Usage | null, generatedText: string): number {
+  /**
+   * Records what the request used: the upstream's usage, or the tokens counted without it (the
+   * prompt as the upstream reported it at the start of a stream, else as estimated, plus the
+   * generated text counted).
+   */
+  consumed(usage: Usage | null, generatedText: string, reportedPrompt: number | null = null): number {
     const r = this.record;
     if (usage) {
       r.promptTokens = usage.prompt;
       r.completionTokens = usage.completion;
       r.totalTokens = usage.total;
     } else {
-      r.totalTokens = countedUsage(this.hold, generatedText, this.deployment!);
-      r.promptTokens = this.hold?.promptEstimate;
-      if (r.promptTokens !== undefined) r.completionTokens = r.totalTokens - r.promptTokens;
+      const prompt = reportedPrompt ?? this.hold?.promptEstimate;
+      r.completionTokens = countedCompletion(generatedText, this.deployment!);
+      r.promptTokens = prompt;
+      r.totalTokens = (prompt ?? 0) + r.completionTokens;
+      if (prompt === undefined) r.completionTokens = undefined;
     }
     return r.totalTokens;
+  }
+
+  /** What a stream used so far: its final usage, or its reported prompt and the text seen. */
+  consumedByStream(tap: SseUsageTap): number {
+    return this.consumed(tap.usage, tap.generatedText(), tap.promptTokens);
   }
 
   /** Settles the reservation to what was used, or releases it in full (null). At most once. */
@@ -102,7 +113,7 @@ export async function proxy(deps: DataPlaneDeps, request: DataPlaneRequest, res:
     await forward(deps, request, res, x, cancellation);
   } catch (err) {
     const error = await fail(err, x, cancellation, res);
-    if (error) sendError(res, request.id, error);
+    if (error) sendError(res, request.id, error, dialectOf(request.operation));
   } finally {
     res.off('close', onClose);
     await x.settle(null); // never leak a reservation: anything not settled by now is returned
@@ -157,6 +168,7 @@ async function forward(
     stream: facts.stream,
     clientApiVersion: request.apiVersion,
     requestId: request.id,
+    clientHeaders: request.headers,
     cancellation,
   });
   record.upstreamStatus = upstream.status;
@@ -164,7 +176,7 @@ async function forward(
   if (upstream.status < 400 && facts.stream && isEventStream(upstream)) {
     x.tap = new SseUsageTap(operation, stripUsageChunk);
     await relayStream(res, request.id, upstream, x.tap, x.hold ? limitHeaders(x.hold, null) : {});
-    await x.settle(x.consumed(x.tap.usage, x.tap.generatedText()));
+    await x.settle(x.consumedByStream(x.tap));
   } else {
     const raw = await readBody(upstream);
     let consumed: number | null = null;
@@ -195,7 +207,7 @@ async function fail(err: unknown, x: Exchange, cancellation: Cancellation, res: 
     record.outcome = cancellation.cancelled ? 'client_aborted' : 'upstream_error';
     // The client left, or the upstream broke mid-stream: charge what was generated up to now.
     // Without a stream to count, the upstream at least processed the prompt.
-    if (x.tap) await x.settle(x.consumed(x.tap.usage, x.tap.generatedText()));
+    if (x.tap) await x.settle(x.consumedByStream(x.tap));
     else if (x.hold && x.upstreamSent) await x.settle(x.consumed(null, ''));
     if (!res.destroyed) res.destroy();
     return null;

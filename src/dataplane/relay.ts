@@ -2,8 +2,8 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { SseUsageTap } from '../accounting/sse-usage-tap.js';
 import type { TollgateError } from '../errors.js';
-import type { UpstreamResponse } from '../providers/provider.js';
-import { errorBody } from '../server/error-body.js';
+import type { Dialect, UpstreamResponse } from '../providers/provider.js';
+import { dialectErrorBody } from '../server/error-body.js';
 import { relayedHeaders } from './response-headers.js';
 
 export function isEventStream(upstream: UpstreamResponse): boolean {
@@ -71,15 +71,15 @@ export async function relayStream(
   res.end();
 }
 
-/** Answers a catalogued error in OpenAI's shape, with its headers (Retry-After...). */
-export function sendError(res: ServerResponse, requestId: string, error: TollgateError, closeConnection = false): void {
+/** Answers a catalogued error in the client's dialect, with its headers (Retry-After...). */
+export function sendError(res: ServerResponse, requestId: string, error: TollgateError, dialect: Dialect, closeConnection = false): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const headers: Record<string, string> = { ...error.options.headers };
   if (closeConnection) headers.connection = 'close';
-  sendJson(res, requestId, error.status, errorBody(error), headers);
+  sendJson(res, requestId, error.status, dialectErrorBody(error, dialect, requestId), headers);
 }
 
 export function sendJson(res: ServerResponse, requestId: string, status: number, value: unknown, headers: Record<string, string> = {}): void {

@@ -14,6 +14,7 @@ const REQUIRED_FIELD: Record<Operation, { field: string; what: string }> = {
   completions: { field: 'prompt', what: 'a string or an array of strings' },
   embeddings: { field: 'input', what: 'a string or an array' },
   responses: { field: 'input', what: 'a string or an array of input items' },
+  messages: { field: 'messages', what: 'an array of messages' },
 };
 
 /**
@@ -30,7 +31,7 @@ export function readRequestFacts(body: unknown, operation: Operation): RequestFa
   const required = REQUIRED_FIELD[operation];
   const value = b[required.field];
   const ok =
-    operation === 'chat.completions'
+    operation === 'chat.completions' || operation === 'messages'
       ? Array.isArray(value)
       : operation === 'responses'
         ? value === undefined || typeof value === 'string' || Array.isArray(value)

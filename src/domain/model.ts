@@ -1,7 +1,7 @@
 /** The domain model (see DESIGN.md): records as the control plane stores and returns them. */
 
 // 'anthropic' joins when its provider is built (DESIGN.md lists it).
-export const PROVIDERS = ['openai', 'openai-compatible', 'azure-openai', 'simulated'] as const;
+export const PROVIDERS = ['openai', 'openai-compatible', 'azure-openai', 'anthropic', 'simulated'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
 export const ROLES = ['owner', 'gateway-admin', 'project-admin', 'viewer'] as const;

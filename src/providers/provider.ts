@@ -1,9 +1,20 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderName } from '../domain/model.js';
 import type { DeploymentRuntime } from '../snapshot/config-snapshot.js';
 import type { Cancellation } from './cancellation.js';
 
-/** The data-plane operations, in OpenAI's vocabulary (the dialect clients speak to us). */
-export type Operation = 'chat.completions' | 'completions' | 'embeddings' | 'responses';
+/**
+ * The data-plane operations, named in the vocabulary of the API the client speaks: OpenAI's four,
+ * and Anthropic's Messages API.
+ */
+export type Operation = 'chat.completions' | 'completions' | 'embeddings' | 'responses' | 'messages';
+
+/** The API family a client speaks: it decides the shape of bodies, streams and errors. */
+export type Dialect = 'openai' | 'anthropic';
+
+export function dialectOf(operation: Operation): Dialect {
+  return operation === 'messages' ? 'anthropic' : 'openai';
+}
 
 /** One request to forward, as the data plane has validated and prepared it. */
 export interface UpstreamCall {
@@ -17,6 +28,8 @@ export interface UpstreamCall {
   /** api-version the client sent (Azure style), used when the deployment sets none. */
   readonly clientApiVersion: string | null;
   readonly requestId: string;
+  /** The client's request headers: a provider forwards the few its API defines (anthropic-version...). */
+  readonly clientHeaders: IncomingHttpHeaders;
   /** Cancelled when the client goes away or the gateway gives up. */
   readonly cancellation: Cancellation;
 }
@@ -26,8 +39,8 @@ export interface UpstreamResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /**
-   * OpenAI-format JSON, or an SSE stream of OpenAI-format events when the call streams, as the
-   * chunks arrive. A consumer that stops iterating early must call `return()` (for await does).
+   * JSON in the operation's dialect, or an SSE stream of its events when the call streams, as
+   * the chunks arrive. A consumer that stops iterating early must call `return()` (for await does).
    */
   readonly body: UpstreamBody;
 }

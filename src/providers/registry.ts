@@ -1,4 +1,5 @@
 import type { ProviderName } from '../domain/model.js';
+import { AnthropicProvider } from './anthropic/index.js';
 import { AzureOpenAIProvider } from './azure-openai/index.js';
 import type { HttpProviderDeps } from './http/http-provider.js';
 import { OpenAICompatibleProvider } from './openai-compatible/index.js';
@@ -14,6 +15,7 @@ export function createProviderRegistry(deps: HttpProviderDeps): ProviderRegistry
     new OpenAIProvider(deps),
     new OpenAICompatibleProvider(deps),
     new AzureOpenAIProvider(deps),
+    new AnthropicProvider(deps),
     createSimulatedProvider(),
   ];
   return new Map(providers.map((p) => [p.name, p]));

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type RequestListener, type ServerRe
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import { TollgateError } from '../errors.js';
-import { errorBody } from './error-body.js';
+import { anthropicErrorBody, errorBody } from './error-body.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -56,7 +56,7 @@ export function createHttpServer(
   });
   app.addHook('onResponse', async (request, reply) => {
     // The data plane writes its own, richer line per request.
-    if (!request.url.startsWith('/openai/')) {
+    if (!request.url.startsWith('/openai/') && !request.url.startsWith('/anthropic/')) {
       request.log.info({ method: request.method, url: request.url, status: reply.statusCode, durationMs: Math.round(reply.elapsedTime) }, 'request');
     }
   });
@@ -72,6 +72,8 @@ export function createHttpServer(
   });
   app.setNotFoundHandler((request, reply) => {
     const error = new TollgateError('route_not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`);
+    // An Anthropic client gets its own error shape, so its SDK reports the message.
+    if (request.url.startsWith('/anthropic/')) return reply.code(404).send(anthropicErrorBody(error, request.id));
     return reply.code(404).send(errorBody(error));
   });
 

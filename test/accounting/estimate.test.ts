@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { countChatPromptTokens, countTextTokens } from '../../src/accounting/count.js';
-import { estimatePromptTokens, IMAGE_TOKENS } from '../../src/accounting/estimate.js';
+import { ANTHROPIC_ATTACHMENT_TOKENS, estimatePromptTokens, IMAGE_TOKENS } from '../../src/accounting/estimate.js';
 
 const O200K = 'o200k_base';
 const CL100K = 'cl100k_base';
@@ -289,5 +289,45 @@ describe('estimatePromptTokens: responses', () => {
     const body = { instructions: 'Здравствуйте, мир', input: 'hello world' };
     expect(estimatePromptTokens('responses', body, CL100K)).toBe(9 + 2);
     expect(estimatePromptTokens('responses', body, O200K)).toBe(3 + 2);
+  });
+});
+
+describe('estimatePromptTokens: Anthropic Messages', () => {
+  const tool = { name: 'get_weather', description: 'Weather of a city', input_schema: { type: 'object', properties: { city: { type: 'string' } } } };
+
+  it('counts the system prompt (string or blocks), each message and the tool definitions', () => {
+    const body = { system: 'Be brief.', messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: [tool] };
+    expect(estimatePromptTokens('messages', body, O200K)).toBe(c('Be brief.') + 3 + c('Weather in Paris?') + json([tool]));
+    const blocks = { ...body, system: [{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }] };
+    expect(estimatePromptTokens('messages', blocks, O200K)).toBe(estimatePromptTokens('messages', body, O200K));
+  });
+
+  it('counts tool calls, tool results and thinking; reserves a fixed estimate per image or binary document', () => {
+    const body = {
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is in this picture and this file?' },
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+            { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' } },
+            { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'Plain notes.' } },
+          ],
+        },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'thinking', thinking: 'Look closer.', signature: 'sig' },
+            { type: 'tool_use', id: 'toolu_1', name: 'zoom', input: { factor: 2 } },
+          ],
+        },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'A cat.' }] }] },
+      ],
+    };
+    const expected =
+      3 + c('What is in this picture and this file?') + 2 * ANTHROPIC_ATTACHMENT_TOKENS + c('Plain notes.') +
+      3 + c('Look closer.') + c('zoom') + json({ factor: 2 }) +
+      3 + c('A cat.');
+    expect(estimatePromptTokens('messages', body, O200K)).toBe(expected);
   });
 });

@@ -27,7 +27,7 @@ function chatChunk(choices: unknown[], extra: Record<string, unknown> = {}): Rec
 }
 
 const dataEvent = (payload: unknown, sep: Sep = '\n\n'): string => `data: ${typeof payload === 'string' ? payload : JSON.stringify(payload)}${sep}`;
-const namedEvent = (payload: Record<string, unknown> & { type: string }, sep: Sep = '\n\n'): string => {
+const namedEvent = (payload: { type: string } & Record<string, unknown>, sep: Sep = '\n\n'): string => {
   const nl = sep === '\n\n' ? '\n' : '\r\n';
   return `event: ${payload.type}${nl}data: ${JSON.stringify(payload)}${sep}`;
 };
@@ -662,5 +662,65 @@ describe('plainContentDelta', () => {
     expect(plainContentDelta(chunk([delta({ tool_calls: [{ index: 0, function: { arguments: '{"a":' } }] })]))).toBeNull();
     expect(plainContentDelta(chunk([delta({ content: 'he said "usage": {"x": 1}' })]))).toBe('he said "usage": {"x": 1}');
     expect(plainContentDelta('{"choices":[{"delta":{"content":"x"}}], "usage" : {"total_tokens": 3}}')).toBeNull();
+  });
+});
+
+describe('SseUsageTap: Anthropic Messages stream', () => {
+  const message = { id: 'msg_01XFDUDYJgAACzvnptvVoYEL', type: 'message', role: 'assistant', content: [], model: 'claude-sonnet-4-5-20250929', stop_reason: null, stop_sequence: null };
+  const start = { input_tokens: 25, cache_creation_input_tokens: 40, cache_read_input_tokens: 300, output_tokens: 1, service_tier: 'standard' };
+  // As Anthropic writes them: compact JSON, `event:` then `data:`, a ping among the deltas.
+  const events = [
+    namedEvent({ type: 'message_start', message: { ...message, usage: start } }),
+    namedEvent({ type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } }),
+    namedEvent({ type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'Weather: use the tool.' } }),
+    namedEvent({ type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: 'EqQBCgIYAhIM' } }),
+    namedEvent({ type: 'content_block_stop', index: 0 }),
+    namedEvent({ type: 'content_block_start', index: 1, content_block: { type: 'text', text: '' } }),
+    namedEvent({ type: 'ping' }),
+    namedEvent({ type: 'content_block_delta', index: 1, delta: { type: 'text_delta', text: 'Let me check — 日本 🎉' } }),
+    namedEvent({ type: 'content_block_delta', index: 1, delta: { type: 'text_delta', text: ' "quoted"\n' } }),
+    namedEvent({ type: 'content_block_stop', index: 1 }),
+    namedEvent({ type: 'content_block_start', index: 2, content_block: { type: 'tool_use', id: 'toolu_01T1x1fJ34qAmk2tNTrN7Up6', name: 'get_weather', input: {} } }),
+    namedEvent({ type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: '' } }),
+    namedEvent({ type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: '{"city": "Paris"}' } }),
+    namedEvent({ type: 'content_block_stop', index: 2 }),
+    namedEvent({ type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 89 } }),
+    namedEvent({ type: 'message_stop' }),
+  ];
+  const c: StreamCase = {
+    operation: 'messages',
+    events,
+    usageIndex: null,
+    usage: { prompt: 365, completion: 89, total: 454 },
+    text: 'Weather: use the tool.Let me check — 日本 🎉 "quoted"\nget_weather{"city": "Paris"}',
+    terminated: true,
+  };
+
+  it('reads the prompt from message_start, the output from message_delta, and all generated text', () => {
+    const { tap, all } = feed('messages', false, [inputOf(c)]);
+    expect(all.equals(inputOf(c))).toBe(true);
+    expect(tap.promptTokens).toBe(365);
+    expect(tap.usage).toEqual(c.usage);
+    expect(tap.generatedText()).toBe(c.text);
+  });
+
+  it('under every split', () => {
+    verifyAllSplits(c, false, 93);
+  });
+
+  it('before message_delta, knows the prompt but has no final usage (a client that left)', () => {
+    const { tap } = feed('messages', false, [Buffer.from(events.slice(0, 9).join(''), 'utf8')]);
+    expect(tap.promptTokens).toBe(365);
+    expect(tap.usage).toBeNull();
+    expect(tap.generatedText()).toBe('Weather: use the tool.Let me check — 日本 🎉 "quoted"\n');
+  });
+
+  it('takes the input side from message_delta when the upstream reports it there', () => {
+    const stream = [
+      namedEvent({ type: 'message_start', message: { ...message, usage: { input_tokens: 10, output_tokens: 1 } } }),
+      namedEvent({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { input_tokens: 12, cache_read_input_tokens: 5, output_tokens: 3 } }),
+    ];
+    const { tap } = feed('messages', false, [Buffer.from(stream.join(''), 'utf8')]);
+    expect(tap.usage).toEqual({ prompt: 17, completion: 3, total: 20 });
   });
 });

@@ -177,3 +177,26 @@ describe('completionTextOf', () => {
     expect(completionTextOf('responses', { output: [{ type: 'message', content: 'plain' }] })).toBe('');
   });
 });
+
+describe('Anthropic Messages usage and text', () => {
+  it('counts the prompt as input plus cache writes and reads', () => {
+    const usage = { input_tokens: 12, cache_creation_input_tokens: 200, cache_read_input_tokens: 3000, output_tokens: 40, server_tool_use: { web_search_requests: 0 } };
+    expect(usageOf('messages', { usage })).toEqual({ prompt: 3212, completion: 40, total: 3252 });
+    expect(usageOf('messages', { usage: { input_tokens: 5, output_tokens: 1 } })).toEqual({ prompt: 5, completion: 1, total: 6 });
+    expect(usageOf('messages', { usage: { service_tier: 'standard' } })).toBeNull();
+    // OpenAI's field names mean nothing in this dialect.
+    expect(usageOf('messages', { usage: { prompt_tokens: 5, completion_tokens: 1 } })).toBeNull();
+  });
+
+  it('reads the generated text of text, thinking and tool_use blocks', () => {
+    const message = {
+      type: 'message',
+      content: [
+        { type: 'thinking', thinking: 'Think. ', signature: 'sig' },
+        { type: 'text', text: 'Checking.' },
+        { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Paris' } },
+      ],
+    };
+    expect(completionTextOf('messages', message)).toBe('Think. Checking.get_weather{"city":"Paris"}');
+  });
+});

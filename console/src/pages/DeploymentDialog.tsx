@@ -11,6 +11,7 @@ const URL_HINTS: Record<Provider, string> = {
   openai: 'Optional: defaults to https://api.openai.com/v1.',
   'azure-openai': 'Your Azure OpenAI endpoint, e.g. https://my-resource.openai.azure.com.',
   'openai-compatible': 'The server’s OpenAI-style base URL, e.g. http://localhost:11434/v1.',
+  anthropic: 'Optional: defaults to https://api.anthropic.com. Clients call it at /anthropic/v1/messages.',
   simulated: 'Not used by the simulated model.',
 };
 
@@ -101,7 +102,11 @@ export function DeploymentDialog({ resource, deployment, onClose, onSaved }: Dep
             <Field
               label="Upstream model"
               error={errors.fields.upstreamModel}
-              hint={provider === 'azure-openai' ? 'The Azure deployment name.' : 'The model name the upstream expects, e.g. gpt-4o-mini.'}
+              hint={
+                provider === 'azure-openai'
+                  ? 'The Azure deployment name.'
+                  : `The model name the upstream expects, e.g. ${provider === 'anthropic' ? 'claude-sonnet-4-5' : 'gpt-4o-mini'}.`
+              }
             >
               {(control) => <input {...control} value={upstreamModel} onChange={(e) => setUpstreamModel(e.target.value)} autoComplete="off" />}
             </Field>

@@ -193,8 +193,8 @@ function KeysDialog({ shown, onClose }: { shown: ShownKeys; onClose(): void }) {
         <SecretValue key={k.label} label={k.label} value={k.value} />
       ))}
       <p className="field-hint">
-        Use a key as the API key of the OpenAI SDK with <code>baseURL: {window.location.origin}/openai/v1</code> and a deployment name as the
-        model.
+        Use a key as the API key of the OpenAI SDK with <code>baseURL: {window.location.origin}/openai/v1</code>, or of the Anthropic SDK
+        with <code>baseURL: {window.location.origin}/anthropic</code>, and a deployment name as the model.
       </p>
       <div className="form-actions">
         <button type="button" className="primary" onClick={onClose}>

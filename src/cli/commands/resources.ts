@@ -106,7 +106,7 @@ function deploymentFlags(cmd: Command, mode: 'create' | 'update'): Command {
         );
   return cmd
     .requiredOption('-r, --resource <name>', 'the resource the deployment belongs to')
-    .option('--upstream-url <url>', 'base URL of the upstream API (openai-compatible, azure-openai)')
+    .option('--upstream-url <url>', 'base URL of the upstream API (openai-compatible, azure-openai; optional for openai, anthropic)')
     .option('--upstream-model <model>', 'model name sent upstream (default: the deployment name)')
     .option('--upstream-api-key <key>', 'upstream credential, stored sealed and never shown again ("" clears it on update)')
     .option('--api-version <version>', 'api-version for azure-openai')

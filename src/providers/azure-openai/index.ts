@@ -5,7 +5,7 @@ import type { DeploymentSettings, Operation, UpstreamCall } from '../provider.js
 /** Used when neither the deployment nor the client names an api-version. */
 export const DEFAULT_AZURE_API_VERSION = '2024-10-21';
 
-const PATHS: Record<Exclude<Operation, 'responses'>, string> = {
+const PATHS: Record<Exclude<Operation, 'responses' | 'messages'>, string> = {
   'chat.completions': '/chat/completions',
   completions: '/completions',
   embeddings: '/embeddings',

@@ -2,7 +2,7 @@ import type { ProviderName } from '../../domain/model.js';
 import { HttpProvider, joinUrl, validateHttpUrl, type UpstreamTarget } from '../http/http-provider.js';
 import type { DeploymentSettings, Operation, UpstreamCall } from '../provider.js';
 
-const PATHS: Record<Operation, string> = {
+const PATHS: Record<Exclude<Operation, 'messages'>, string> = {
   'chat.completions': '/chat/completions',
   completions: '/completions',
   embeddings: '/embeddings',
@@ -25,7 +25,7 @@ export class OpenAICompatibleProvider extends HttpProvider {
   protected target(call: UpstreamCall): UpstreamTarget {
     const key = call.deployment.upstreamApiKey;
     return {
-      url: joinUrl(this.baseUrl(call), PATHS[call.operation]),
+      url: joinUrl(this.baseUrl(call), PATHS[call.operation as keyof typeof PATHS]),
       headers: key === null ? {} : { authorization: `Bearer ${key}` },
     };
   }

@@ -3,6 +3,7 @@ import { chatCompletion } from './chat.js';
 import { textCompletion } from './completions.js';
 import { delay } from './delay.js';
 import { createEmbeddings } from './embeddings.js';
+import { anthropicMessage } from './messages.js';
 import { parseOptions, type SimulatedOptions } from './options.js';
 import { errorReply } from './reply.js';
 import { InvalidRequest, isPlainObject } from './request.js';
@@ -15,13 +16,14 @@ const HANDLERS: Readonly<Record<Operation, Handler>> = {
   completions: textCompletion,
   embeddings: createEmbeddings,
   responses: createResponse,
+  messages: anthropicMessage,
 };
 
 async function send(call: UpstreamCall): Promise<UpstreamResponse> {
   const parsed = parseOptions(call.deployment.options);
   if (!parsed.ok) {
     // validate() keeps bad options out of the store; this guards hand-built deployments.
-    return errorReply(500, {
+    return errorReply(call.operation, 500, {
       message: `simulated deployment '${call.deployment.name}': ${parsed.message}`,
       type: 'api_error',
       code: 'invalid_simulated_options',
@@ -31,7 +33,7 @@ async function send(call: UpstreamCall): Promise<UpstreamResponse> {
   // The signal is made only when needed: most calls are neither delayed nor cancelled.
   if (options.latencyMs > 0 || call.cancellation.cancelled) await delay(options.latencyMs, call.cancellation.signal);
   if (options.failWithStatus !== undefined) {
-    return errorReply(options.failWithStatus, {
+    return errorReply(call.operation, options.failWithStatus, {
       message: 'simulated failure',
       type: 'api_error',
       code: 'simulated_failure',
@@ -39,7 +41,7 @@ async function send(call: UpstreamCall): Promise<UpstreamResponse> {
   }
   const handler = Object.hasOwn(HANDLERS, call.operation) ? HANDLERS[call.operation] : undefined;
   if (handler === undefined) {
-    return errorReply(404, {
+    return errorReply(call.operation, 404, {
       message: `the simulated model does not serve '${String(call.operation)}'`,
       type: 'invalid_request_error',
       param: null,
@@ -51,7 +53,7 @@ async function send(call: UpstreamCall): Promise<UpstreamResponse> {
     return handler(call, options);
   } catch (error) {
     if (!(error instanceof InvalidRequest)) throw error;
-    return errorReply(400, { message: error.message, type: 'invalid_request_error', param: error.param, code: null });
+    return errorReply(call.operation, 400, { message: error.message, type: 'invalid_request_error', param: error.param, code: null });
   }
 }
 

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { UpstreamResponse } from '../provider.js';
+import { dialectOf, type Operation, type UpstreamResponse } from '../provider.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'x-simulated': 'true' } as const;
 const SSE_HEADERS = {
@@ -16,7 +16,11 @@ export function sseReply(body: Readable): UpstreamResponse {
   return { status: 200, headers: { ...SSE_HEADERS }, body };
 }
 
-/** OpenAI's error envelope: `{"error": {...}}`. */
-export function errorReply(status: number, error: Record<string, unknown>): UpstreamResponse {
+/**
+ * An error in the operation's dialect: OpenAI's `{"error": {...}}`, or Anthropic's
+ * `{"type": "error", "error": {"type", "message"}}`.
+ */
+export function errorReply(operation: Operation, status: number, error: { message: string; type: string } & Record<string, unknown>): UpstreamResponse {
+  if (dialectOf(operation) === 'anthropic') return jsonReply(status, { type: 'error', error: { type: error.type, message: error.message } });
   return jsonReply(status, { error });
 }
