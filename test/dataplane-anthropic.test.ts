@@ -95,6 +95,14 @@ describe('Anthropic SDK against the simulated provider', () => {
     await gw.admin('DELETE', `/gateways/gw1/limits/${quota.id}`);
   });
 
+  it('counts tokens free of charge: no limit applies, none is charged', async () => {
+    const tpm = await limit({ tokensPerMinute: 1 }); // not even one request would fit
+    const counted = await client.messages.countTokens({ model: 'sim-chat', messages });
+    expect(counted.input_tokens).toBe(PROMPT);
+    expect(await tpm.used()).toBe(0);
+    await gw.admin('DELETE', `/gateways/gw1/limits/${tpm.id}`);
+  });
+
   it('lists the deployments the key may use, in Anthropic’s list format', async () => {
     const page = await client.models.list();
     expect(page.data.map((m) => m.id)).toEqual(['sim-chat', 'sim-slow']);
@@ -161,6 +169,11 @@ describe('anthropic provider, to an Anthropic-style upstream', () => {
 
   beforeAll(async () => {
     upstream = await startFakeUpstream((req, res) => {
+      if (req.url === '/v1/messages/count_tokens') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ input_tokens: 42 }));
+        return;
+      }
       if (req.body?.messages?.[0]?.content === 'overloaded') {
         res.writeHead(529, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }));
@@ -280,6 +293,14 @@ describe('anthropic provider, to an Anthropic-style upstream', () => {
     expect(used).toBeGreaterThanOrEqual(1107 + 3);
     expect(used).toBeLessThan(1107 + 100);
     await gw.admin('DELETE', `/gateways/gw1/limits/${quota.id}`);
+  });
+
+  it('forwards count_tokens to {base}/v1/messages/count_tokens', async () => {
+    const counted = await client.messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'hi' }] });
+    expect(counted.input_tokens).toBe(42);
+    expect(upstream.requests[0]!.url).toBe('/v1/messages/count_tokens');
+    expect(upstream.requests[0]!.body.model).toBe('claude-sonnet-4-5');
+    expect(upstream.requests[0]!.headers['x-api-key']).toBe('sk-ant-upstream-secret');
   });
 
   it('passes the upstream’s own errors through unchanged', async () => {

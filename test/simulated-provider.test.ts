@@ -117,7 +117,7 @@ describe('simulated provider: vocabulary', () => {
 
   it('declares its name and operations', () => {
     expect(provider.name).toBe('simulated');
-    expect([...provider.operations].sort()).toEqual(['chat.completions', 'completions', 'embeddings', 'messages', 'responses']);
+    expect([...provider.operations].sort()).toEqual(['chat.completions', 'completions', 'embeddings', 'messages', 'messages.count_tokens', 'responses']);
   });
 });
 
@@ -398,7 +398,7 @@ describe('simulated provider: errors and options', () => {
       expect(response.status).toBe(503);
       // In the dialect of the operation: Anthropic's envelope for its Messages API.
       expect(json).toEqual(
-        operation === 'messages'
+        operation.startsWith('messages')
           ? { type: 'error', error: { type: 'api_error', message: 'simulated failure' } }
           : { error: { message: 'simulated failure', type: 'api_error', code: 'simulated_failure' } },
       );

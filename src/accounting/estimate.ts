@@ -30,6 +30,7 @@ export function estimatePromptTokens(operation: Operation, body: Record<string, 
     case 'responses':
       return responsesTokens(body, encoding);
     case 'messages':
+    case 'messages.count_tokens':
       return anthropicMessagesTokens(body, encoding);
   }
 }

@@ -3,7 +3,7 @@ import { estimatePromptTokens } from '../accounting/estimate.js';
 import { TollgateError } from '../errors.js';
 import type { Limiter, Refusal, Reservation, Standing } from '../limits/limiter.js';
 import { PERIOD_NOUN } from '../limits/quota-period.js';
-import type { Operation } from '../providers/provider.js';
+import { isMetered, type Operation } from '../providers/provider.js';
 import type { DeploymentRuntime, LimitRuntime, ProjectRuntime } from '../snapshot/config-snapshot.js';
 import type { RequestFacts } from './request-body.js';
 
@@ -35,7 +35,7 @@ export async function reserveTokens(
   facts: RequestFacts,
 ): Promise<TokenHold | null> {
   const limits = project.limitsFor(deployment.name);
-  if (limits.length === 0) return null;
+  if (limits.length === 0 || !isMetered(operation)) return null;
   const promptEstimate = estimatePromptTokens(operation, body, encodingFor(deployment.upstreamModel));
   const completion =
     operation === 'embeddings'

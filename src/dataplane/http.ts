@@ -48,7 +48,10 @@ const AZURE_OPERATIONS: ReadonlyMap<string, Operation> = new Map([
   ['/embeddings', 'embeddings'],
 ]);
 
-const ANTHROPIC_PATHS: ReadonlyMap<string, Operation> = new Map([['/anthropic/v1/messages', 'messages']]);
+const ANTHROPIC_PATHS: ReadonlyMap<string, Operation> = new Map([
+  ['/anthropic/v1/messages', 'messages'],
+  ['/anthropic/v1/messages/count_tokens', 'messages.count_tokens'],
+]);
 
 const MODELS_PATHS: ReadonlyMap<string, Dialect> = new Map([
   ['/openai/v1/models', 'openai'],

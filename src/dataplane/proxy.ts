@@ -5,7 +5,7 @@ import { completionTextOf, usageObjectOf, usageOf, type Usage } from '../account
 import { TollgateError } from '../errors.js';
 import type { Limiter } from '../limits/limiter.js';
 import { Cancellation } from '../providers/cancellation.js';
-import { UpstreamFailure, dialectOf, type Operation, type UpstreamResponse } from '../providers/provider.js';
+import { UpstreamFailure, dialectOf, isMetered, type Operation, type UpstreamResponse } from '../providers/provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ConfigSnapshot, DeploymentRuntime, ProjectRuntime } from '../snapshot/config-snapshot.js';
 import { authenticateProject } from './authenticate.js';
@@ -180,12 +180,12 @@ async function forward(
   } else {
     const raw = await readBody(upstream);
     let consumed: number | null = null;
-    if (upstream.status < 400) {
+    if (upstream.status >= 400) {
+      record.outcome = 'upstream_error'; // a failed call releases its reservation in full
+    } else if (isMetered(operation)) {
       // The usage sits at the end of the answer: read just that; parse it all only without one.
       const usage = usageOf(operation, usageObjectOf(raw));
       consumed = x.consumed(usage, usage ? '' : completionTextOf(operation, parseJson(raw.toString('utf8'))));
-    } else {
-      record.outcome = 'upstream_error'; // a failed call releases its reservation in full
     }
     if (x.keepsContent) x.keepContent(raw.toString('utf8'));
     // Settle before answering, so the headers and the very next request see the real count.

@@ -15,6 +15,7 @@ const REQUIRED_FIELD: Record<Operation, { field: string; what: string }> = {
   embeddings: { field: 'input', what: 'a string or an array' },
   responses: { field: 'input', what: 'a string or an array of input items' },
   messages: { field: 'messages', what: 'an array of messages' },
+  'messages.count_tokens': { field: 'messages', what: 'an array of messages' },
 };
 
 /**
@@ -31,7 +32,7 @@ export function readRequestFacts(body: unknown, operation: Operation): RequestFa
   const required = REQUIRED_FIELD[operation];
   const value = b[required.field];
   const ok =
-    operation === 'chat.completions' || operation === 'messages'
+    operation === 'chat.completions' || operation === 'messages' || operation === 'messages.count_tokens'
       ? Array.isArray(value)
       : operation === 'responses'
         ? value === undefined || typeof value === 'string' || Array.isArray(value)

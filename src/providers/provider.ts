@@ -5,15 +5,22 @@ import type { Cancellation } from './cancellation.js';
 
 /**
  * The data-plane operations, named in the vocabulary of the API the client speaks: OpenAI's four,
- * and Anthropic's Messages API.
+ * and Anthropic's Messages API with its token counting.
  */
-export type Operation = 'chat.completions' | 'completions' | 'embeddings' | 'responses' | 'messages';
+export type Operation = OpenAIOperation | AnthropicOperation;
+export type OpenAIOperation = 'chat.completions' | 'completions' | 'embeddings' | 'responses';
+export type AnthropicOperation = 'messages' | 'messages.count_tokens';
 
 /** The API family a client speaks: it decides the shape of bodies, streams and errors. */
 export type Dialect = 'openai' | 'anthropic';
 
 export function dialectOf(operation: Operation): Dialect {
-  return operation === 'messages' ? 'anthropic' : 'openai';
+  return operation === 'messages' || operation === 'messages.count_tokens' ? 'anthropic' : 'openai';
+}
+
+/** Whether the operation uses tokens: counting them (Anthropic's count_tokens) is free and unlimited. */
+export function isMetered(operation: Operation): boolean {
+  return operation !== 'messages.count_tokens';
 }
 
 /** One request to forward, as the data plane has validated and prepared it. */

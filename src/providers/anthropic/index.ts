@@ -8,14 +8,15 @@ export const ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
 export const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
 
 /**
- * Anthropic's Messages API: `{base}/v1/messages` with an `x-api-key` header. The client's
+ * Anthropic's Messages API: `{base}/v1/messages` (and `/v1/messages/count_tokens`) with an
+ * `x-api-key` header. The client's
  * `anthropic-version` and `anthropic-beta` headers go along, so its SDK's features work as they
  * do against Anthropic. upstreamUrl is the API's base, as the SDK's baseURL
  * (https://api.anthropic.com by default); a trailing /v1 is accepted too.
  */
 export class AnthropicProvider extends HttpProvider {
   readonly name: ProviderName = 'anthropic';
-  readonly operations: ReadonlySet<Operation> = new Set<Operation>(['messages']);
+  readonly operations: ReadonlySet<Operation> = new Set<Operation>(['messages', 'messages.count_tokens']);
 
   validate(settings: DeploymentSettings): string | null {
     if (settings.upstreamUrl === null) return settings.hasUpstreamApiKey ? null : 'upstreamApiKey is required for provider anthropic';
@@ -31,7 +32,8 @@ export class AnthropicProvider extends HttpProvider {
     const beta = headerOf(call, 'anthropic-beta');
     if (beta !== null) headers['anthropic-beta'] = beta;
     if (d.upstreamApiKey !== null) headers['x-api-key'] = d.upstreamApiKey;
-    return { url: joinUrl(base, base.endsWith('/v1') ? '/messages' : '/v1/messages'), headers };
+    const path = call.operation === 'messages.count_tokens' ? '/messages/count_tokens' : '/messages';
+    return { url: joinUrl(base, base.endsWith('/v1') ? path : `/v1${path}`), headers };
   }
 }
 

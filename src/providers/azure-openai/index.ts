@@ -1,11 +1,11 @@
 import type { ProviderName } from '../../domain/model.js';
 import { HttpProvider, joinUrl, validateHttpUrl, type UpstreamTarget } from '../http/http-provider.js';
-import type { DeploymentSettings, Operation, UpstreamCall } from '../provider.js';
+import type { DeploymentSettings, OpenAIOperation, Operation, UpstreamCall } from '../provider.js';
 
 /** Used when neither the deployment nor the client names an api-version. */
 export const DEFAULT_AZURE_API_VERSION = '2024-10-21';
 
-const PATHS: Record<Exclude<Operation, 'responses' | 'messages'>, string> = {
+const PATHS: Record<Exclude<OpenAIOperation, 'responses'>, string> = {
   'chat.completions': '/chat/completions',
   completions: '/completions',
   embeddings: '/embeddings',

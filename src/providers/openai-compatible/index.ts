@@ -1,8 +1,8 @@
 import type { ProviderName } from '../../domain/model.js';
 import { HttpProvider, joinUrl, validateHttpUrl, type UpstreamTarget } from '../http/http-provider.js';
-import type { DeploymentSettings, Operation, UpstreamCall } from '../provider.js';
+import type { DeploymentSettings, OpenAIOperation, Operation, UpstreamCall } from '../provider.js';
 
-const PATHS: Record<Exclude<Operation, 'messages'>, string> = {
+const PATHS: Record<OpenAIOperation, string> = {
   'chat.completions': '/chat/completions',
   completions: '/completions',
   embeddings: '/embeddings',

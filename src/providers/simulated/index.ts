@@ -3,7 +3,7 @@ import { chatCompletion } from './chat.js';
 import { textCompletion } from './completions.js';
 import { delay } from './delay.js';
 import { createEmbeddings } from './embeddings.js';
-import { anthropicMessage } from './messages.js';
+import { anthropicMessage, countMessageTokens } from './messages.js';
 import { parseOptions, type SimulatedOptions } from './options.js';
 import { errorReply } from './reply.js';
 import { InvalidRequest, isPlainObject } from './request.js';
@@ -17,6 +17,7 @@ const HANDLERS: Readonly<Record<Operation, Handler>> = {
   embeddings: createEmbeddings,
   responses: createResponse,
   messages: anthropicMessage,
+  'messages.count_tokens': countMessageTokens,
 };
 
 async function send(call: UpstreamCall): Promise<UpstreamResponse> {

@@ -28,6 +28,12 @@ export function anthropicMessage(call: UpstreamCall, options: SimulatedOptions):
   return sseReply(chunkStream(messageEvents(shape), options.chunkDelayMs, call.cancellation.signal));
 }
 
+/** Anthropic's count_tokens: the prompt's tokens, counted as the simulated model counts them. */
+export function countMessageTokens(call: UpstreamCall): UpstreamResponse {
+  readObjectArray(call.body.messages, 'messages');
+  return jsonReply(200, { input_tokens: estimatePromptTokens('messages', call.body, 'o200k_base') });
+}
+
 interface MessageShape {
   id: string;
   model: string;
