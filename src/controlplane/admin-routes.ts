@@ -5,10 +5,13 @@ import { hashSecret } from '../security/keys.js';
 import type { Store } from '../store/store.js';
 import type { Limiter } from '../limits/limiter.js';
 import type { AdminService } from './admin-service.js';
+import { configDocument } from './config/document.js';
+import type { ConfigService } from './config/config-service.js';
 import { registerUsageRoutes } from './usage-routes.js';
 import { authorize, principalOf, type Principal } from './permissions.js';
 import {
   adminTokenBody,
+  applyQuery,
   auditQuery,
   deploymentBody,
   deploymentPatch,
@@ -34,9 +37,9 @@ type P<T extends string> = { [K in T]: string };
 /** The admin REST API under /admin/v1: JSON, bearer admin tokens, a role check on every route. */
 export async function adminRoutes(
   app: FastifyInstance,
-  deps: { service: AdminService; store: Store; limiter: Limiter; heartbeatMs: number },
+  deps: { service: AdminService; config: ConfigService; store: Store; limiter: Limiter; heartbeatMs: number },
 ): Promise<void> {
-  const { service, store, limiter } = deps;
+  const { service, config, store, limiter } = deps;
   app.decorateRequest('principal', null);
 
   // Many clients send Content-Type: application/json on bodiless calls (DELETE, PUT, regenerate).
@@ -167,6 +170,13 @@ export async function adminRoutes(
     authorize(who(r), 'manage-gateways');
     await service.deleteLimit(who(r), r.params.g, r.params.id);
     return reply.code(204).send();
+  });
+
+  // The whole configuration as one declarative document (docs/config-file.md)
+  app.get('/config', async (r) => (authorize(who(r), 'read'), config.export()));
+  app.put('/config', async (r) => {
+    const q = parse(applyQuery, r.query);
+    return config.apply(who(r), parse(configDocument, r.body), { dryRun: q.dryRun === 'true', prune: q.prune === 'true' });
   });
 
   // Admin tokens ("users") and the audit log

@@ -13,16 +13,16 @@ import { TollgateError } from '../errors.js';
 /** Request bodies of the admin API, validated at the edge; unknown fields are an error, not ignored. */
 
 export const name = z.string().regex(NAME_PATTERN, `must be ${NAME_RULE}`);
-const deploymentName = z.string().regex(DEPLOYMENT_NAME_PATTERN, `must be ${DEPLOYMENT_NAME_RULE}`);
-const optionalText = (max: number) => z.string().max(max).nullable().optional();
-const tokens = z.number().int('must be a whole number').positive('must be greater than 0').max(Number.MAX_SAFE_INTEGER);
+export const deploymentName = z.string().regex(DEPLOYMENT_NAME_PATTERN, `must be ${DEPLOYMENT_NAME_RULE}`);
+export const optionalText = (max: number) => z.string().max(max).nullable().optional();
+export const tokens = z.number().int('must be a whole number').positive('must be greater than 0').max(Number.MAX_SAFE_INTEGER);
 
 export const instanceBody = z.strictObject({ name });
 
 export const resourceBody = z.strictObject({ name, description: optionalText(500) });
 export const resourcePatch = z.strictObject({ description: optionalText(500) });
 
-const deploymentFields = {
+export const deploymentFields = {
   provider: z.enum(PROVIDERS, { message: `must be one of ${PROVIDERS.join(', ')}` }),
   upstreamUrl: optionalText(2000),
   upstreamModel: optionalText(200),
@@ -48,7 +48,7 @@ export const gatewayBody = z.strictObject({
 
 export const gatewayPatch = z.strictObject({ logContent: z.boolean().optional() });
 
-const quotaPeriod = z.enum(QUOTA_PERIODS, { message: `must be one of ${QUOTA_PERIODS.join(', ')}` });
+export const quotaPeriod = z.enum(QUOTA_PERIODS, { message: `must be one of ${QUOTA_PERIODS.join(', ')}` });
 export const limitBody = z.strictObject({
   project: name,
   deployment: deploymentName.nullable().optional(),
@@ -67,6 +67,9 @@ export const adminTokenBody = z.strictObject({
   role: z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` }),
   resources: z.array(name).nullable().optional(),
 });
+
+const flag = z.enum(['true', 'false'], { message: 'must be true or false' }).default('false');
+export const applyQuery = z.strictObject({ dryRun: flag, prune: flag });
 
 export const auditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),

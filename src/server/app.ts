@@ -4,6 +4,7 @@ import { Agent } from 'undici';
 import type { Settings } from '../config/settings.js';
 import { AdminService } from '../controlplane/admin-service.js';
 import { adminRoutes } from '../controlplane/admin-routes.js';
+import { ConfigService } from '../controlplane/config/config-service.js';
 import { createDataPlane } from '../dataplane/http.js';
 import type { Limiter } from '../limits/limiter.js';
 import { createProviderRegistry } from '../providers/registry.js';
@@ -42,6 +43,8 @@ export interface Tollgate {
   readonly app: FastifyInstance;
   readonly store: Store;
   readonly service: AdminService;
+  /** The configuration as one declarative document: export and apply. */
+  readonly config: ConfigService;
   readonly snapshots: SnapshotSource;
   readonly limiter: Limiter;
   readonly metrics: Metrics;
@@ -99,6 +102,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
   const retention = new LedgerRetention(store.usage, logger, settings.ledgerRetentionDays);
   retention.start();
   const service = new AdminService({ store, secrets, providers, onConfigChange: () => snapshots.refresh() });
+  const config = new ConfigService({ store, service, secrets, providers });
 
   const dataPlane = createDataPlane(
     {
@@ -139,7 +143,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     }
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  await app.register(adminRoutes, { prefix: '/admin/v1', service, store, limiter, heartbeatMs: settings.heartbeatMs });
+  await app.register(adminRoutes, { prefix: '/admin/v1', service, config, store, limiter, heartbeatMs: settings.heartbeatMs });
   await app.register(consoleRoutes);
 
   let closed = false;
@@ -147,6 +151,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     app,
     store,
     service,
+    config,
     snapshots,
     limiter,
     metrics,

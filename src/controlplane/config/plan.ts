@@ -1,0 +1,379 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { Deployment } from '../../domain/model.js';
+import type { ProviderRegistry } from '../../providers/registry.js';
+import type { AdminService, DeploymentUpdate, LimitUpdate } from '../admin-service.js';
+import type { Permission, Principal } from '../permissions.js';
+import type { ConfigDocument, DeploymentDoc, GatewayDoc, LimitDoc, ResourceDoc } from './document.js';
+import { limitKey, type CurrentConfig, type CurrentLimit, type CurrentResource } from './state.js';
+
+export type ChangeAction = 'create' | 'update' | 'delete' | 'enable' | 'disable';
+export type ChangeKind = 'resource' | 'deployment' | 'project' | 'instance' | 'gateway' | 'gateway-project' | 'limit';
+
+/** One change a config apply makes, as reported (dry run or not). */
+export interface ConfigChange {
+  action: ChangeAction;
+  kind: ChangeKind;
+  /** The admin API path of what changes, e.g. `resources/prod/deployments/gpt-4o`. */
+  target: string;
+  /** For updates: the fields that change (an upstream key shows as `upstreamApiKey`, never its value). */
+  fields?: string[];
+}
+
+/** A project key pair, generated when apply creates the project: shown this once. */
+export interface CreatedKeys {
+  resource: string;
+  project: string;
+  primary: string;
+  secondary: string;
+}
+
+export interface StepContext {
+  service: AdminService;
+  actor: Principal;
+  keys: CreatedKeys[];
+}
+
+export interface PlannedStep {
+  change: ConfigChange;
+  /** What the caller must be allowed (and on which resource, for project changes). */
+  permission: Permission;
+  resource?: string;
+  run(ctx: StepContext): Promise<void>;
+}
+
+export interface PlanOptions {
+  /** Delete (or disable) what the document does not name. */
+  prune: boolean;
+  providers: ProviderRegistry;
+  /** Opens a stored upstream key, to tell whether the document's one differs. */
+  openSecret: (sealed: string) => string;
+}
+
+export interface ConfigPlan {
+  steps: PlannedStep[];
+  /** What makes the document inapplicable; a plan with problems is never run. */
+  problems: string[];
+}
+
+/**
+ * The changes that make the store match the document, in an order each can run in (parents
+ * before children, enabling before limiting, pruning last and children first), or the problems
+ * that prevent it. Pure: reads only its arguments.
+ */
+export function planConfig(doc: ConfigDocument, current: CurrentConfig, options: PlanOptions): ConfigPlan {
+  const planner = new Planner(doc, current, options);
+  planner.plan();
+  return { steps: planner.steps, problems: planner.problems };
+}
+
+class Planner {
+  readonly steps: PlannedStep[] = [];
+  readonly problems: string[] = [];
+  private readonly prune: PlannedStep[] = [];
+
+  constructor(
+    private readonly doc: ConfigDocument,
+    private readonly current: CurrentConfig,
+    private readonly options: PlanOptions,
+  ) {}
+
+  plan(): void {
+    this.checkUnique(this.doc.resources.map((r) => r.name), 'resource');
+    this.checkUnique(this.doc.gateways.map((g) => g.name), 'gateway');
+    for (const r of this.doc.resources) this.planResource(r);
+    const instancesClaimed = new Map<string, string>();
+    for (const g of this.doc.gateways) this.planGateway(g, instancesClaimed);
+    if (this.options.prune) this.planPruneOutside();
+    // Pruning runs last, and deepest first: limits, then gateway projects, gateways, projects,
+    // deployments, resources (the order the admin API's rules allow).
+    const depth: Record<string, number> = { limit: 0, 'gateway-project': 1, gateway: 2, project: 3, deployment: 4, resource: 5 };
+    this.prune.sort((a, b) => depth[a.change.kind]! - depth[b.change.kind]!);
+    this.steps.push(...this.prune);
+  }
+
+  // ------------------------------------------------------------------ resources
+
+  private planResource(r: ResourceDoc): void {
+    const at = `resource "${r.name}"`;
+    const existing = this.current.resources.get(r.name);
+    const description = r.description ?? null;
+    if (!existing) {
+      this.step('create', 'resource', `resources/${r.name}`, 'manage-resources', ({ service, actor }) => service.createResource(actor, { name: r.name, description }));
+    } else if (existing.resource.description !== description) {
+      this.step('update', 'resource', `resources/${r.name}`, 'manage-resources', ({ service, actor }) => service.updateResource(actor, r.name, { description }), ['description']);
+    }
+    this.checkUnique(r.deployments.map((d) => d.name), `deployment in ${at}`);
+    this.checkUnique(r.projects, `project in ${at}`);
+    for (const d of r.deployments) this.planDeployment(r.name, d, existing?.deployments.get(d.name));
+    for (const name of r.projects) {
+      if (existing?.projects.has(name)) continue;
+      this.step('create', 'project', `resources/${r.name}/projects/${name}`, 'manage-projects', async ({ service, actor, keys }) => {
+        const created = await service.createProject(actor, r.name, name);
+        keys.push({ resource: r.name, project: name, primary: created.keys.primary, secondary: created.keys.secondary });
+      }, undefined, r.name);
+    }
+    if (this.options.prune && existing) {
+      for (const name of existing.deployments.keys()) {
+        if (r.deployments.some((d) => d.name === name)) continue;
+        this.pruneStep('delete', 'deployment', `resources/${r.name}/deployments/${name}`, 'manage-resources', ({ service, actor }) => service.deleteDeployment(actor, r.name, name));
+      }
+      for (const name of existing.projects.keys()) {
+        if (r.projects.includes(name)) continue;
+        this.pruneStep('delete', 'project', `resources/${r.name}/projects/${name}`, 'manage-projects', ({ service, actor }) => service.deleteProject(actor, r.name, name), r.name);
+      }
+    }
+  }
+
+  private planDeployment(resource: string, d: DeploymentDoc, existing: Deployment | undefined): void {
+    const target = `resources/${resource}/deployments/${d.name}`;
+    const desired = {
+      provider: d.provider,
+      upstreamUrl: d.upstreamUrl ?? null,
+      upstreamModel: d.upstreamModel ?? null,
+      apiVersion: d.apiVersion ?? null,
+      defaultCompletionReservation: d.defaultCompletionReservation ?? null,
+      options: d.options ?? {},
+    };
+    // undefined: the key is not managed by the document; null or "": no key.
+    const key = d.upstreamApiKey === undefined ? undefined : d.upstreamApiKey || null;
+    const hasKey = key === undefined ? (existing?.upstreamApiKeySealed ?? null) !== null : key !== null;
+    const provider = this.options.providers.get(desired.provider);
+    const problem = provider
+      ? provider.validate({ ...desired, hasUpstreamApiKey: hasKey })
+      : `provider "${desired.provider}" is not available`;
+    if (problem) this.problems.push(`resource "${resource}", deployment "${d.name}": ${problem}`);
+
+    if (!existing) {
+      this.step('create', 'deployment', target, 'manage-resources', ({ service, actor }) =>
+        service.createDeployment(actor, resource, { name: d.name, ...desired, upstreamApiKey: key ?? null }),
+      );
+      return;
+    }
+    const patch: DeploymentUpdate = {};
+    for (const field of Object.keys(desired) as (keyof typeof desired)[]) {
+      if (!isDeepStrictEqual(existing[field], desired[field])) Object.assign(patch, { [field]: desired[field] });
+    }
+    if (key !== undefined && !this.sameKey(existing.upstreamApiKeySealed, key)) patch.upstreamApiKey = key;
+    const fields = Object.keys(patch);
+    if (fields.length > 0) this.step('update', 'deployment', target, 'manage-resources', ({ service, actor }) => service.updateDeployment(actor, resource, d.name, patch), fields);
+  }
+
+  private sameKey(sealed: string | null, key: string | null): boolean {
+    if (sealed === null || key === null) return sealed === key;
+    try {
+      return this.options.openSecret(sealed) === key;
+    } catch {
+      return false; // sealed with another secret key: setting it again repairs it
+    }
+  }
+
+  // ------------------------------------------------------------------ gateways
+
+  private planGateway(g: GatewayDoc, instancesClaimed: Map<string, string>): void {
+    const at = `gateway "${g.name}"`;
+    const existing = this.current.gateways.get(g.name);
+    const resource = this.effectiveResource(g.resource);
+    if (!resource) {
+      this.problems.push(`${at}: resource "${g.resource}" is neither in the document nor in the store`);
+      return;
+    }
+    if (existing) {
+      if (existing.resource !== g.resource) {
+        this.problems.push(`${at}: it governs resource "${existing.resource}"; a gateway's resource cannot change (delete the gateway to move it)`);
+      }
+      if (g.instance !== undefined && g.instance !== existing.instance) {
+        this.problems.push(`${at}: it is served by instance "${existing.instance}"; a gateway's instance cannot change (delete the gateway to move it)`);
+      }
+      if (existing.gateway.logContent !== g.logContent) {
+        this.step('update', 'gateway', `gateways/${g.name}`, 'manage-gateways', ({ service, actor }) => service.updateGateway(actor, g.name, { logContent: g.logContent }), ['logContent']);
+      }
+    } else {
+      const holder = this.current.resources.get(g.resource)?.gateway;
+      if (holder) this.problems.push(`${at}: resource "${g.resource}" already has gateway "${holder}" (a resource has at most one)`);
+      this.planNewGateway(g, instancesClaimed);
+    }
+    if (g.instance !== undefined) {
+      const other = instancesClaimed.get(g.instance);
+      if (other) this.problems.push(`${at}: instance "${g.instance}" is also named by gateway "${other}"; an instance serves one gateway`);
+      instancesClaimed.set(g.instance, g.name);
+    }
+
+    // Projects: those named are enabled; with prune, the others are disabled.
+    this.checkUnique(g.projects, `project in ${at}`);
+    const enabledNow = (name: string) => (existing ? this.current.resources.get(g.resource)?.projects.get(name)?.gatewayStatus === 'enabled' : false);
+    for (const name of g.projects) {
+      if (!resource.projects.has(name)) {
+        this.problems.push(`${at}: project "${name}" does not exist in resource "${g.resource}"`);
+        continue;
+      }
+      // A project created while its resource has a gateway joins it: nothing to enable then.
+      const joinsOnCreation = existing !== undefined && !this.current.resources.get(g.resource)?.projects.has(name);
+      if (enabledNow(name) || joinsOnCreation) continue;
+      this.step('enable', 'gateway-project', `gateways/${g.name}/projects/${name}`, 'manage-gateways', ({ service, actor }) =>
+        service.setProjectGatewayStatus(actor, g.name, name, 'enabled').then(() => undefined),
+      );
+    }
+    if (this.options.prune && existing) {
+      for (const name of resource.projects.keys()) {
+        if (g.projects.includes(name)) continue;
+        const createdHere = !this.current.resources.get(g.resource)?.projects.has(name);
+        if (!enabledNow(name) && !createdHere) continue;
+        this.pruneStep('disable', 'gateway-project', `gateways/${g.name}/projects/${name}`, 'manage-gateways', ({ service, actor }) =>
+          service.setProjectGatewayStatus(actor, g.name, name, 'disabled').then(() => undefined),
+        );
+      }
+    }
+
+    this.planLimits(g, resource, existing?.limits);
+  }
+
+  private planNewGateway(g: GatewayDoc, instancesClaimed: Map<string, string>): void {
+    let instance: { mode: 'new' } | { mode: 'existing'; name: string } = { mode: 'new' };
+    if (g.instance !== undefined) {
+      const existingInstance = this.current.instances.get(g.instance);
+      const user = [...this.current.gateways.values()].find((cg) => cg.instance === g.instance);
+      if (user) this.problems.push(`gateway "${g.name}": instance "${g.instance}" already serves gateway "${user.gateway.name}"`);
+      if (!existingInstance && !instancesClaimed.has(g.instance)) {
+        const name = g.instance;
+        this.step('create', 'instance', `instances/${name}`, 'manage-gateways', ({ service, actor }) => service.createInstance(actor, name));
+      }
+      instance = { mode: 'existing', name: g.instance };
+    }
+    this.step('create', 'gateway', `gateways/${g.name}`, 'manage-gateways', async ({ service, actor }) => {
+      await service.createGateway(actor, { name: g.name, resource: g.resource, instance });
+      if (g.logContent) await service.updateGateway(actor, g.name, { logContent: true });
+    });
+  }
+
+  private planLimits(g: GatewayDoc, resource: EffectiveResource, existing: Map<string, CurrentLimit> | undefined): void {
+    const seen = new Set<string>();
+    for (const l of g.limits) {
+      const key = limitKey(l.project, l.deployment);
+      const at = `gateway "${g.name}", limit for project "${l.project}" on ${l.deployment ? `deployment "${l.deployment}"` : 'all deployments'}`;
+      if (seen.has(key)) this.problems.push(`${at}: named twice (one limit per project and deployment)`);
+      seen.add(key);
+      if (!resource.projects.has(l.project)) this.problems.push(`${at}: project "${l.project}" does not exist in resource "${g.resource}"`);
+      if (l.deployment && !resource.deployments.has(l.deployment)) this.problems.push(`${at}: deployment "${l.deployment}" does not exist in resource "${g.resource}"`);
+      const problem = limitValuesProblem(l);
+      if (problem) this.problems.push(`${at}: ${problem}`);
+
+      const values = { tokensPerMinute: l.tokensPerMinute ?? null, tokenQuota: l.tokenQuota ?? null, quotaPeriod: l.quotaPeriod ?? null };
+      const current = existing?.get(key);
+      const target = `gateways/${g.name}/limits/${key}`;
+      if (!current) {
+        this.step('create', 'limit', target, 'manage-gateways', ({ service, actor }) =>
+          service.createLimit(actor, g.name, { project: l.project, deployment: l.deployment ?? null, ...values }),
+        );
+        continue;
+      }
+      const patch: LimitUpdate = {};
+      for (const field of Object.keys(values) as (keyof typeof values)[]) {
+        if (current.limit[field] !== values[field]) Object.assign(patch, { [field]: values[field] });
+      }
+      const fields = Object.keys(patch);
+      const id = current.limit.id;
+      if (fields.length > 0) this.step('update', 'limit', target, 'manage-gateways', ({ service, actor }) => service.updateLimit(actor, g.name, id, patch), fields);
+    }
+    if (this.options.prune && existing) {
+      for (const [key, current] of existing) {
+        if (seen.has(key)) continue;
+        const id = current.limit.id;
+        this.pruneStep('delete', 'limit', `gateways/${g.name}/limits/${key}`, 'manage-gateways', ({ service, actor }) => service.deleteLimit(actor, g.name, id));
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ pruning outside the document
+
+  /** Gateways and resources the document does not name at all. */
+  private planPruneOutside(): void {
+    for (const [name, g] of this.current.gateways) {
+      if (this.doc.gateways.some((d) => d.name === name)) continue;
+      for (const p of this.current.resources.get(g.resource)?.projects.values() ?? []) {
+        if (p.gatewayStatus !== 'enabled') continue;
+        this.pruneStep('disable', 'gateway-project', `gateways/${name}/projects/${p.name}`, 'manage-gateways', ({ service, actor }) =>
+          service.setProjectGatewayStatus(actor, name, p.name, 'disabled').then(() => undefined),
+        );
+      }
+      this.pruneStep('delete', 'gateway', `gateways/${name}`, 'manage-gateways', ({ service, actor }) => service.deleteGateway(actor, name));
+    }
+    for (const name of this.current.resources.keys()) {
+      if (this.doc.resources.some((r) => r.name === name)) continue;
+      this.pruneStep('delete', 'resource', `resources/${name}`, 'manage-resources', ({ service, actor }) => service.deleteResource(actor, name));
+    }
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  /** A resource as it will be: the document's, plus what the store has and pruning keeps. */
+  private effectiveResource(name: string): EffectiveResource | null {
+    const inDoc = this.doc.resources.find((r) => r.name === name);
+    const stored: CurrentResource | undefined = this.current.resources.get(name);
+    if (!inDoc) return stored && !this.options.prune ? { deployments: new Set(stored.deployments.keys()), projects: new Set(stored.projects.keys()) } : null;
+    const keepStored = stored && !this.options.prune;
+    return {
+      deployments: new Set([...inDoc.deployments.map((d) => d.name), ...(keepStored ? stored.deployments.keys() : [])]),
+      projects: new Set([...inDoc.projects, ...(keepStored ? stored.projects.keys() : [])]),
+    };
+  }
+
+  private checkUnique(names: readonly string[], what: string): void {
+    const seen = new Set<string>();
+    for (const name of names) {
+      if (seen.has(name)) this.problems.push(`${what} "${name}" is named twice`);
+      seen.add(name);
+    }
+  }
+
+  private step(
+    action: ChangeAction,
+    kind: ChangeKind,
+    target: string,
+    permission: Permission,
+    run: (ctx: StepContext) => Promise<unknown>,
+    fields?: string[],
+    resource?: string,
+  ): void {
+    this.steps.push(makeStep(action, kind, target, permission, run, fields, resource));
+  }
+
+  private pruneStep(action: ChangeAction, kind: ChangeKind, target: string, permission: Permission, run: (ctx: StepContext) => Promise<unknown>, resource?: string): void {
+    this.prune.push(makeStep(action, kind, target, permission, run, undefined, resource));
+  }
+}
+
+interface EffectiveResource {
+  deployments: Set<string>;
+  projects: Set<string>;
+}
+
+function makeStep(
+  action: ChangeAction,
+  kind: ChangeKind,
+  target: string,
+  permission: Permission,
+  run: (ctx: StepContext) => Promise<unknown>,
+  fields: string[] | undefined,
+  resource: string | undefined,
+): PlannedStep {
+  const change: ConfigChange = fields ? { action, kind, target, fields } : { action, kind, target };
+  return {
+    change,
+    permission,
+    ...(resource === undefined ? {} : { resource }),
+    run: async (ctx) => {
+      await run(ctx);
+    },
+  };
+}
+
+/** The admin API's rules for a limit's values, checked before anything is changed. */
+function limitValuesProblem(l: LimitDoc): string | null {
+  const tpm = l.tokensPerMinute ?? null;
+  const quota = l.tokenQuota ?? null;
+  const period = l.quotaPeriod ?? null;
+  if (tpm === null && quota === null) return 'a limit needs tokensPerMinute, tokenQuota, or both';
+  if (quota !== null && period === null) return 'quotaPeriod is required with tokenQuota (hourly, daily, weekly, monthly or yearly)';
+  if (quota === null && period !== null) return 'quotaPeriod only makes sense with tokenQuota';
+  return null;
+}
