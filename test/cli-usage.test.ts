@@ -1,20 +1,7 @@
-import { execFile, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, ROOT, runCli, runCliOk, SLOW, type Run } from './support/cli.js';
 import { ADMIN_TOKEN, seedBasic, startGateway, type Seeded, type TestGateway } from './support/harness.js';
-
-const execFileAsync = promisify(execFile);
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-// Each run is a fresh `node --import tsx` (about half a second).
-const SLOW = { timeout: 60_000 };
-const CLI = ['--import', 'tsx', 'src/cli/bin.ts'];
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let gw: TestGateway;
 let seeded: Seeded;
@@ -23,23 +10,8 @@ const sent = { ok1: '', ok2: '', unknownModel: '', limited: '' };
 const okTokens = { prompt: 0, completion: 0, total: 0 };
 
 const env = (): NodeJS.ProcessEnv => ({ ...process.env, TOLLGATE_URL: gw.url, TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN });
-
-async function tollgate(args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [...CLI, ...args], { cwd: ROOT, env: env() });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const failed = err as { code?: unknown; stdout?: string; stderr?: string };
-    if (typeof failed.code !== 'number') throw err;
-    return { code: failed.code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
-}
-
-async function ok(args: string[]): Promise<string> {
-  const run = await tollgate(args);
-  if (run.code !== 0) throw new Error(`tollgate ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
-  return run.stdout;
-}
+const tollgate = (args: string[]): Promise<Run> => runCli(gw.url, args);
+const ok = (args: string[]): Promise<string> => runCliOk(gw.url, args);
 
 const lines = (text: string) => text.trimEnd().split('\n');
 /** A table's cells: columns are separated by two or more spaces. */

@@ -1,46 +1,16 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeploymentView, LimitView } from '../src/controlplane/views.js';
-import { ADMIN_TOKEN, startGateway, type TestGateway } from './support/harness.js';
-
-const execFileAsync = promisify(execFile);
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-// Each run is a fresh `node --import tsx` (about half a second), so tests share state and runs.
-const SLOW = { timeout: 60_000 };
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runCli, runCliOk, SLOW, type Run } from './support/cli.js';
+import { startGateway, type TestGateway } from './support/harness.js';
 
 let gw: TestGateway;
 
-/** Runs the CLI against `gw` with the owner token in the environment; env entries set to undefined are removed. */
-async function tollgate(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const merged: NodeJS.ProcessEnv = { ...process.env, TOLLGATE_URL: gw.url, TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN, ...env };
-  for (const [key, value] of Object.entries(merged)) if (value === undefined) delete merged[key];
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], { cwd: ROOT, env: merged });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const failed = err as { code?: unknown; stdout?: string; stderr?: string };
-    if (typeof failed.code !== 'number') throw err;
-    return { code: failed.code, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
-}
-
-async function ok(args: string[], env?: Record<string, string | undefined>): Promise<string> {
-  const run = await tollgate(args, env);
-  if (run.code !== 0) throw new Error(`tollgate ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
-  return run.stdout;
-}
+const tollgate = (args: string[], env: Record<string, string | undefined> = {}): Promise<Run> => runCli(gw.url, args, env);
+const ok = (args: string[], env?: Record<string, string | undefined>): Promise<string> => runCliOk(gw.url, args, env);
 
 const lines = (text: string) => text.trimEnd().split('\n');
 /** A table's cells: columns are separated by two or more spaces. */

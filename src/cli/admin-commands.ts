@@ -5,6 +5,7 @@ import { registerDeploymentCommands, registerInstanceCommands, registerResourceC
 import { registerAuditCommand, registerTokenCommands } from './commands/tokens.js';
 import { registerUsageCommands } from './commands/usage.js';
 import { registerNodeCommands } from './commands/nodes.js';
+import { registerConfigCommands } from './commands/config.js';
 
 /**
  * Admin commands: a client of a running gateway's REST API (/admin/v1), unlike the serve commands,
@@ -22,4 +23,5 @@ export function registerAdminCommands(program: Command): void {
   registerUsageCommands(program);
   registerTokenCommands(program);
   registerAuditCommand(program);
+  registerConfigCommands(program);
 }

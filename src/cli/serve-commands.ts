@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadSettings, type Settings } from '../config/settings.js';
 import { SYSTEM_PRINCIPAL } from '../controlplane/permissions.js';
 import { DEMO, seedDemo } from '../demo/seed.js';
@@ -18,6 +18,7 @@ interface ServeFlags {
   logLevel?: string;
   demo?: boolean;
   instance?: string;
+  config?: string;
 }
 
 function settingsFrom(flags: ServeFlags): Settings {
@@ -38,7 +39,11 @@ export function registerServeCommands(program: Command): void {
       .option('-p, --port <port>', 'port to listen on (env PORT, default 8080)', intOption('--port', 0, 65535))
       .option('--host <host>', 'address to bind (env HOST, default 0.0.0.0)')
       .option('-d, --data-dir <dir>', 'data directory for the SQLite store and key file (env TOLLGATE_DATA_DIR, default ./data)')
-      .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env TOLLGATE_LOG_LEVEL)');
+      .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env TOLLGATE_LOG_LEVEL)')
+      .addOption(
+        new Option('-c, --config <file>', 'apply this config file (YAML or JSON) before serving; what it does not name is kept')
+          .env('TOLLGATE_CONFIG_FILE'),
+      );
 
   withServerFlags(program.command('start'))
     .description('run the gateway and console in one process on the embedded SQLite store, serving every instance')
@@ -47,6 +52,7 @@ export function registerServeCommands(program: Command): void {
       const settings = await serverSettingsFrom(flags);
       const tollgate = await (await server()).createTollgate({ settings, served: 'all' });
       const demoKey = flags.demo ? await seedDemo(tollgate.store, tollgate.service) : null;
+      if (flags.config) await applyConfigFile(tollgate, flags.config);
       const address = await tollgate.listen();
       printBanner(tollgate, settings, address, demoKey);
       stopOnSignals(tollgate);
@@ -64,6 +70,7 @@ export function registerServeCommands(program: Command): void {
           if ((err as { code?: string }).code !== 'already_exists') throw err;
         });
       }
+      if (flags.config) await applyConfigFile(tollgate, flags.config);
       const address = await tollgate.listen();
       process.stdout.write(`Tollgate node of instance "${flags.instance}" listening on ${address}\n`);
       if (tollgate.generatedAdminToken) process.stdout.write(`Owner admin token (shown once): ${tollgate.generatedAdminToken}\n`);
@@ -104,6 +111,38 @@ export function registerServeCommands(program: Command): void {
         await store.close();
       }
     });
+}
+
+/**
+ * Applies a config file at start-up, as `tollgate config apply` would (without pruning). Nodes of
+ * a cluster starting together apply the same file at once: one that loses a race to another
+ * plans again, and finds less or nothing left to do.
+ */
+async function applyConfigFile(tollgate: Tollgate, file: string): Promise<void> {
+  const { readConfigFile } = await import('../controlplane/config/config-file.js');
+  const { configDocument } = await import('../controlplane/config/document.js');
+  const { parse } = await import('../controlplane/schemas.js');
+  let doc;
+  try {
+    doc = parse(configDocument, await readConfigFile(file, process.env));
+  } catch (err) {
+    throw new Error(`${(err as Error).message.startsWith(file) ? '' : `${file}: `}${(err as Error).message}`);
+  }
+  const actor = { ...SYSTEM_PRINCIPAL, name: 'config-file' };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const result = await tollgate.config.apply(actor, doc, { dryRun: false, prune: false });
+      const lines = [`config ${file}: ${result.changes.length === 0 ? 'no changes' : `${result.changes.length} change(s) applied`}`];
+      for (const c of result.changes) lines.push(`  ${c.action} ${c.target}${c.fields ? ` (${c.fields.join(', ')})` : ''}`);
+      for (const k of result.keys) lines.push(`  project key of ${k.resource}/${k.project} (shown once): primary ${k.primary} secondary ${k.secondary}`);
+      process.stdout.write(lines.join('\n') + '\n');
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const raced = code === 'already_exists' || code === 'limit_exists' || code === 'instance_in_use';
+      if (!raced || attempt === 3) throw new Error(`config ${file}: ${(err as Error).message}`);
+    }
+  }
 }
 
 function printBanner(tollgate: Tollgate, settings: Settings, address: string, demoKey: string | null): void {
