@@ -78,6 +78,20 @@ export class AdminService {
     this.store = deps.store;
   }
 
+  /**
+   * The same rules, without publishing a snapshot per change: for a batch of changes (a config
+   * apply) that publishes once at its end with publish(). Rebuilding per change made a batch's
+   * cost grow with the square of its size.
+   */
+  unpublished(): AdminService {
+    return new AdminService({ ...this.deps, onConfigChange: async () => {} });
+  }
+
+  /** Publishes what is committed to the data plane (changes publish themselves; batches call this). */
+  publish(): Promise<void> {
+    return this.deps.onConfigChange();
+  }
+
   // ---------------------------------------------------------------- instances
 
   async listInstances() {

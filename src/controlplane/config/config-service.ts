@@ -5,7 +5,7 @@ import type { Store } from '../../store/store.js';
 import type { AdminService } from '../admin-service.js';
 import { can, type Principal } from '../permissions.js';
 import { CONFIG_VERSION, type ConfigDocument, type DeploymentDoc, type GatewayDoc, type LimitDoc } from './document.js';
-import { planConfig, type ConfigChange, type CreatedKeys } from './plan.js';
+import { planConfig, type ConfigChange, type CreatedKeys, type PlannedStep, type StepContext } from './plan.js';
 import { readCurrentConfig } from './state.js';
 
 export interface ApplyOptions {
@@ -84,21 +84,30 @@ export class ConfigService {
     }
     const result: ApplyResult = { dryRun: options.dryRun, prune: options.prune, changes: plan.steps.map((s) => s.change), keys: [] };
     if (options.dryRun) return result;
-    const ctx = { service: this.deps.service, actor, keys: result.keys };
-    for (const [done, step] of plan.steps.entries()) {
+    // One snapshot for the whole batch, published once at its end, whether it got through or not.
+    const ctx = { service: this.deps.service.unpublished(), actor, keys: result.keys };
+    try {
+      await this.run(plan.steps, ctx);
+    } finally {
+      if (plan.steps.length > 0) await this.deps.service.publish();
+    }
+    return result;
+  }
+
+  private async run(steps: PlannedStep[], ctx: StepContext): Promise<void> {
+    for (const [done, step] of steps.entries()) {
       try {
         await step.run(ctx);
       } catch (err) {
         if (!(err instanceof TollgateError)) throw err;
         // Each change is committed on its own: say how far it got. Applying again resumes.
-        const keys = result.keys.length === 0 ? '' : ` Keys of the projects created: ${result.keys.map((k) => `${k.resource}/${k.project} ${k.primary}`).join(', ')}.`;
+        const keys = ctx.keys.length === 0 ? '' : ` Keys of the projects created: ${ctx.keys.map((k) => `${k.resource}/${k.project} ${k.primary}`).join(', ')}.`;
         throw new TollgateError(
           err.code,
-          `applied ${done} of ${plan.steps.length} changes, then ${step.change.action} ${step.change.target} failed: ${err.message}. Fix it and apply again: the applied changes are kept.${keys}`,
+          `applied ${done} of ${steps.length} changes, then ${step.change.action} ${step.change.target} failed: ${err.message}. Fix it and apply again: the applied changes are kept.${keys}`,
           err.options,
         );
       }
     }
-    return result;
   }
 }
