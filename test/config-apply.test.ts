@@ -234,3 +234,23 @@ describe('config apply (PUT /admin/v1/config)', () => {
     expect((await gw.admin('GET', '/resources/prod')).body.description).toBe('Production');
   });
 });
+
+describe('config apply, concurrently', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startGateway();
+  });
+  afterAll(() => gw.close());
+
+  it('converges when several apply the same document at once: each change is made once', async () => {
+    const doc = baseDocument();
+    const results = await Promise.all(Array.from({ length: 4 }, () => gw.admin('PUT', '/config', doc)));
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    const made = results.flatMap((r) => r.body.changes.map((c: Change) => `${c.action} ${c.target}`));
+    expect(new Set(made).size).toBe(made.length); // no change made twice...
+    expect(made).toHaveLength(11); // ...and each made: the 11 a lone apply makes (first test above)
+    expect(results.flatMap((r) => r.body.keys).map((k: { project: string }) => k.project).sort()).toEqual(['search', 'support']);
+    expect((await gw.admin('PUT', '/config', doc)).body.changes).toEqual([]);
+    expect((await gw.admin('GET', '/gateways/prod-gw/limits')).body.items).toHaveLength(2);
+  });
+});

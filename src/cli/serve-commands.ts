@@ -116,7 +116,7 @@ export function registerServeCommands(program: Command): void {
 /**
  * Applies a config file at start-up, as `tollgate config apply` would (without pruning). Nodes of
  * a cluster starting together apply the same file at once: one that loses a race to another
- * plans again, and finds less or nothing left to do.
+ * plans again (ConfigService.apply), and finds less or nothing left to do.
  */
 async function applyConfigFile(tollgate: Tollgate, file: string): Promise<void> {
   const { readConfigFile } = await import('../controlplane/config/config-file.js');
@@ -129,20 +129,13 @@ async function applyConfigFile(tollgate: Tollgate, file: string): Promise<void> 
     throw new Error(`${(err as Error).message.startsWith(file) ? '' : `${file}: `}${(err as Error).message}`);
   }
   const actor = { ...SYSTEM_PRINCIPAL, name: 'config-file' };
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const result = await tollgate.config.apply(actor, doc, { dryRun: false, prune: false });
-      const lines = [`config ${file}: ${result.changes.length === 0 ? 'no changes' : `${result.changes.length} change(s) applied`}`];
-      for (const c of result.changes) lines.push(`  ${c.action} ${c.target}${c.fields ? ` (${c.fields.join(', ')})` : ''}`);
-      for (const k of result.keys) lines.push(`  project key of ${k.resource}/${k.project} (shown once): primary ${k.primary} secondary ${k.secondary}`);
-      process.stdout.write(lines.join('\n') + '\n');
-      return;
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      const raced = code === 'already_exists' || code === 'limit_exists' || code === 'instance_in_use';
-      if (!raced || attempt === 3) throw new Error(`config ${file}: ${(err as Error).message}`);
-    }
-  }
+  const result = await tollgate.config.apply(actor, doc, { dryRun: false, prune: false }).catch((err: unknown) => {
+    throw new Error(`config ${file}: ${(err as Error).message}`);
+  });
+  const lines = [`config ${file}: ${result.changes.length === 0 ? 'no changes' : `${result.changes.length} change(s) applied`}`];
+  for (const c of result.changes) lines.push(`  ${c.action} ${c.target}${c.fields ? ` (${c.fields.join(', ')})` : ''}`);
+  for (const k of result.keys) lines.push(`  project key of ${k.resource}/${k.project} (shown once): primary ${k.primary} secondary ${k.secondary}`);
+  process.stdout.write(lines.join('\n') + '\n');
 }
 
 function printBanner(tollgate: Tollgate, settings: Settings, address: string, demoKey: string | null): void {

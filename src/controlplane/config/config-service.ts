@@ -67,9 +67,36 @@ export class ConfigService {
   }
 
   async apply(actor: Principal, doc: ConfigDocument, options: ApplyOptions): Promise<ApplyResult> {
+    const result: ApplyResult = { dryRun: options.dryRun, prune: options.prune, changes: [], keys: [] };
+    // The changes run on a view of the service that publishes nothing: the batch publishes one
+    // snapshot at its end, whether it got through or not.
+    const ctx: StepContext = { service: this.deps.service.unpublished(), actor, keys: result.keys };
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const steps = await this.plan(actor, doc, options.prune);
+        if (options.dryRun) {
+          result.changes = steps.map((s) => s.change);
+          return result;
+        }
+        try {
+          await this.run(steps, ctx, result.changes);
+          return result;
+        } catch (err) {
+          // Another admin (or a node applying the same file at start-up) got there first:
+          // plan again from what is now there, which leaves less or nothing to do.
+          if (!(err instanceof TollgateError) || !RACES.has(err.code) || attempt === MAX_ATTEMPTS) throw this.partial(err, result);
+        }
+      }
+    } finally {
+      if (result.changes.length > 0) await this.deps.service.publish();
+    }
+  }
+
+  /** The steps that make the store match the document; throws when it has problems or the actor may not. */
+  private async plan(actor: Principal, doc: ConfigDocument, prune: boolean): Promise<PlannedStep[]> {
     const { secrets, providers } = this.deps;
     const current = await readCurrentConfig(this.deps.store);
-    const plan = planConfig(doc, current, { prune: options.prune, providers, openSecret: (sealed) => secrets.open(sealed) });
+    const plan = planConfig(doc, current, { prune, providers, openSecret: (sealed) => secrets.open(sealed) });
     if (plan.problems.length > 0) {
       const [first, ...rest] = plan.problems;
       const more = rest.length === 0 ? '' : ` (and ${rest.length} more: ${rest.join('; ')})`;
@@ -82,32 +109,45 @@ export class ConfigService {
         `the ${actor.role} role of admin token "${actor.name}" does not allow ${forbidden.permission.replace('-', ' ')}, which ${forbidden.change.action} ${forbidden.change.target} needs; nothing was changed`,
       );
     }
-    const result: ApplyResult = { dryRun: options.dryRun, prune: options.prune, changes: plan.steps.map((s) => s.change), keys: [] };
-    if (options.dryRun) return result;
-    // One snapshot for the whole batch, published once at its end, whether it got through or not.
-    const ctx = { service: this.deps.service.unpublished(), actor, keys: result.keys };
-    try {
-      await this.run(plan.steps, ctx);
-    } finally {
-      if (plan.steps.length > 0) await this.deps.service.publish();
-    }
-    return result;
+    return plan.steps;
   }
 
-  private async run(steps: PlannedStep[], ctx: StepContext): Promise<void> {
-    for (const [done, step] of steps.entries()) {
+  private async run(steps: PlannedStep[], ctx: StepContext, applied: ConfigChange[]): Promise<void> {
+    for (const step of steps) {
       try {
         await step.run(ctx);
       } catch (err) {
-        if (!(err instanceof TollgateError)) throw err;
-        // Each change is committed on its own: say how far it got. Applying again resumes.
-        const keys = ctx.keys.length === 0 ? '' : ` Keys of the projects created: ${ctx.keys.map((k) => `${k.resource}/${k.project} ${k.primary}`).join(', ')}.`;
-        throw new TollgateError(
-          err.code,
-          `applied ${done} of ${steps.length} changes, then ${step.change.action} ${step.change.target} failed: ${err.message}. Fix it and apply again: the applied changes are kept.${keys}`,
-          err.options,
-        );
+        if (err instanceof TollgateError) throw new FailedStep(err, step.change);
+        throw err;
       }
+      applied.push(step.change);
     }
   }
+
+  /** Each change is committed on its own: the error says how far the apply got. Applying again resumes. */
+  private partial(err: unknown, result: ApplyResult): unknown {
+    if (!(err instanceof FailedStep)) return err;
+    const { cause, change } = err;
+    if (result.changes.length === 0 && result.keys.length === 0) return cause;
+    const keys = result.keys.length === 0 ? '' : ` Keys of the projects created: ${result.keys.map((k) => `${k.resource}/${k.project} ${k.primary}`).join(', ')}.`;
+    return new TollgateError(
+      cause.code,
+      `applied ${result.changes.length} changes, then ${change.action} ${change.target} failed: ${cause.message}. Fix it and apply again: the applied changes are kept.${keys}`,
+      cause.options,
+    );
+  }
 }
+
+/** A change the service refused, with the change it was. */
+class FailedStep extends TollgateError {
+  constructor(
+    override readonly cause: TollgateError,
+    readonly change: ConfigChange,
+  ) {
+    super(cause.code, cause.message, cause.options);
+  }
+}
+
+/** Codes that mean another writer changed the same thing between the plan and the change. */
+const RACES: ReadonlySet<string> = new Set(['already_exists', 'limit_exists', 'instance_in_use', 'resource_has_gateway', 'not_found']);
+const MAX_ATTEMPTS = 3;
