@@ -13,3 +13,12 @@ describe('SequentialIds', () => {
     expect(made[1]! < idBoundAt('lg', 1_001)).toBe(true);
   });
 });
+
+describe('SequentialIds.last', () => {
+  it('remembers the last id it made', () => {
+    const ids = new SequentialIds('lg');
+    expect(ids.last).toBeNull();
+    const id = ids.next(1_000);
+    expect(ids.last).toBe(id);
+  });
+});

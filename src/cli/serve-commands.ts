@@ -158,16 +158,24 @@ function printBanner(tollgate: Tollgate, settings: Settings, address: string, de
   process.stdout.write(lines.join('\n') + '\n\n');
 }
 
+/**
+ * A graceful stop on SIGTERM or SIGINT: in-flight requests finish (up to TOLLGATE_SHUTDOWN_GRACE_MS),
+ * the ledger and the final limiter counters are written, then the process exits 0 — or 1, saying
+ * what could not be written. A second signal exits at once.
+ */
 function stopOnSignals(tollgate: Tollgate): void {
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      process.stderr.write(`${signal} again: exiting without finishing the shutdown\n`);
+      process.exit(130);
+    }
     stopping = true;
     tollgate.logger.info({ signal }, 'shutting down');
     tollgate.close().then(
       () => process.exit(0),
       (err: unknown) => {
-        tollgate.logger.error({ err }, 'shutdown failed');
+        process.stderr.write(`${(err as Error).message}\n`);
         process.exit(1);
       },
     );

@@ -43,13 +43,20 @@ export class SequentialIds {
     this.node = node;
   }
 
+  private lastId: string | null = null;
+
   next(now = Date.now()): string {
     this.seq = (this.seq + 1) % 1_073_741_824; // 32^6
     if (now !== this.lastMs) {
       this.lastMs = now;
       this.lastTime = `${this.prefix}_${encodeTime(now)}${this.node}`;
     }
-    return `${this.lastTime}${this.seq.toString(32).padStart(6, '0')}`;
+    return (this.lastId = `${this.lastTime}${this.seq.toString(32).padStart(6, '0')}`);
+  }
+
+  /** The last id made, or null. */
+  get last(): string | null {
+    return this.lastId;
   }
 }
 

@@ -160,8 +160,13 @@ export class MemoryLimiter implements Limiter {
 
   async close(): Promise<void> {}
 
-  /** Counters changed since the last call, to checkpoint (off the request path). */
-  takeDirty(): Array<{ id: string; data: LimitStateData }> {
+  /**
+   * Counters changed since the last call, to checkpoint (off the request path). `withoutHolds`
+   * leaves out what outstanding reservations hold, so the checkpoint counts settled usage only:
+   * the usage a ledger records. Rebuilt as checkpoint + the ledger rows recorded after it, counts
+   * then hold every request once — those in flight at the checkpoint included.
+   */
+  takeDirty(options: { withoutHolds?: boolean } = {}): Array<{ id: string; data: LimitStateData }> {
     const out: Array<{ id: string; data: LimitStateData }> = [];
     for (const id of this.dirty) {
       const state = this.states.get(id);
@@ -174,8 +179,49 @@ export class MemoryLimiter implements Limiter {
         },
       });
     }
+    if (options.withoutHolds && out.length > 0) this.subtractHolds(out);
     this.dirty.clear();
     return out;
+  }
+
+  /**
+   * Charges usage the ledger recorded at `atMs` (a request that began then and is settled): into
+   * the window's second of `atMs` if it is still in the window, and into the quota if `atMs` falls
+   * in the current period. For rebuilding counters after a crash; not for the request path.
+   */
+  replay(rules: readonly LimitRule[], tokens: number, atMs: number): void {
+    if (!(tokens > 0)) return;
+    const now = this.clock();
+    const second = Math.floor(now / 1000);
+    const at = Math.min(Math.floor(atMs / 1000), second);
+    for (const rule of rules) {
+      const state = this.stateOf(rule.id);
+      this.dirty.add(rule.id);
+      if (at > second - WINDOW_SECONDS) state.window.adjust(at, tokens, second);
+      if (rule.tokenQuota !== null && rule.quotaPeriod !== null) {
+        state.quotaUsedAt(rule.quotaPeriod, now);
+        if (atMs >= state.quotaStart) state.quotaUsed += tokens;
+      }
+    }
+  }
+
+  /** Takes what outstanding reservations hold out of the given counters (in place). */
+  private subtractHolds(out: Array<{ id: string; data: LimitStateData }>): void {
+    const byId = new Map(out.map((o) => [o.id, o.data]));
+    for (let r = this.oldest; r !== null; r = r.next) {
+      for (let i = 0; i < r.ids.length; i++) {
+        const data = byId.get(r.ids[i]!);
+        if (!data) continue;
+        const { window } = data;
+        if (r.second <= window.head && r.second > window.head - WINDOW_SECONDS) {
+          const b = r.second % WINDOW_SECONDS;
+          window.buckets[b] = Math.max(0, window.buckets[b]! - r.tokens);
+        }
+        if (data.quota && r.quotaStarts[i] !== -1 && r.quotaStarts[i] === data.quota.start) {
+          data.quota.used = Math.max(0, data.quota.used - r.tokens);
+        }
+      }
+    }
   }
 
   /** Marks counters to be written again (their checkpoint failed). */

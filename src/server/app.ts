@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino, { type Logger } from 'pino';
 import { Agent } from 'undici';
 import type { Settings } from '../config/settings.js';
@@ -78,12 +79,15 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
   await snapshots.refresh();
   await snapshots.start();
   const metrics = new Metrics();
+  const ledgerIds = new SequentialIds(LEDGER_ID_PREFIX);
   const backend: LimiterBackend = options.limiter
     ? { limiter: options.limiter, close: () => options.limiter!.close() }
-    : await openLimiterBackend(settings, store, logger, metrics);
+    : await openLimiterBackend(settings, store, logger, metrics, {
+        snapshot: snapshots.current,
+        ledgerPosition: settings.ledger === 'on' ? () => ledgerIds.last : undefined,
+      });
   const limiter = backend.limiter;
   let ledger: LedgerWriter | null = null;
-  const ledgerIds = new SequentialIds(LEDGER_ID_PREFIX);
   if (settings.ledger === 'on') {
     ledger = new LedgerWriter(store.usage, logger, {
       flushIntervalMs: settings.ledgerFlushMs,
@@ -166,20 +170,41 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     async close() {
       if (closed) return;
       closed = true;
-      await nodes.stop();
-      await snapshots.stop();
+      // Each step runs whatever an earlier one did; what failed is reported at the end, so a
+      // stop that could not write everything never passes for a clean one.
+      const failures: string[] = [];
+      const step = async (what: string, run: () => Promise<void> | void) => {
+        try {
+          await run();
+        } catch (err) {
+          failures.push(`${what}: ${(err as Error).message}`);
+          logger.error({ err }, `shutdown: ${what} failed`);
+        }
+      };
+      await step('node registry', () => nodes.stop());
+      await step('config snapshots', () => snapshots.stop());
       dataPlane.beginClose();
-      await closeGracefully(app, connections, settings.shutdownGraceMs);
-      await dispatcher.close();
+      await step('draining requests', () => closeGracefully(app, connections, settings.shutdownGraceMs));
+      await step('upstream connections', () => dispatcher.close());
       // Every request has finished: write what the ledger still holds.
-      await ledger?.stop();
+      if (ledger) await step('request ledger', () => ledger!.stop());
       retention.stop();
       // After the last request has settled: a checkpoint then holds the final counts.
-      await backend.close();
-      await store.close();
-      logger.flush();
+      await step('limiter', () => backend.close());
+      await step('store', () => store.close());
+      // Bounded: a log destination that cannot take more must not hold the stop forever.
+      await Promise.race([new Promise<void>((resolve) => logger.flush(() => resolve())), sleep(1000)]);
+      if (failures.length > 0) throw new ShutdownIncomplete(failures);
     },
   };
+}
+
+/** A stop that could not write everything it held: the process must not exit 0. */
+export class ShutdownIncomplete extends Error {
+  constructor(readonly failures: readonly string[]) {
+    super(`shutdown incomplete: ${failures.join('; ')}`);
+    this.name = 'ShutdownIncomplete';
+  }
 }
 
 /**

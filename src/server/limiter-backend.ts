@@ -7,6 +7,7 @@ import type { LimitRule, Limiter } from '../limits/limiter.js';
 import { MemoryLimiter } from '../limits/memory-limiter.js';
 import { ResilientLimiter } from '../limits/resilient-limiter.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { ConfigSnapshot } from '../snapshot/config-snapshot.js';
 import type { Store } from '../store/store.js';
 
 export interface LimiterBackend {
@@ -19,7 +20,20 @@ export interface LimiterBackend {
  * The limiter this node uses: Redis (REDIS_URL), shared by every node and guarded by the failure
  * policy; otherwise the in-process limiter, checkpointed to the store so restarts keep the counts.
  */
-export async function openLimiterBackend(settings: Settings, store: Store, logger: Logger, metrics: Metrics): Promise<LimiterBackend> {
+export interface LimiterBackendContext {
+  /** The configuration, to find the limits of ledger rows replayed at start. */
+  snapshot: ConfigSnapshot;
+  /** The last ledger id handed to the ledger; absent when the ledger is off. */
+  ledgerPosition?: () => string | null;
+}
+
+export async function openLimiterBackend(
+  settings: Settings,
+  store: Store,
+  logger: Logger,
+  metrics: Metrics,
+  context: LimiterBackendContext,
+): Promise<LimiterBackend> {
   if (settings.redisUrl) {
     // Loaded only here: an embedded gateway never holds the Redis client in memory.
     const [{ Redis }, { RedisLimiter }] = await Promise.all([import('ioredis'), import('../limits/redis-limiter.js')]);
@@ -70,8 +84,11 @@ export async function openLimiterBackend(settings: Settings, store: Store, logge
     logger.warn('DATABASE_URL without REDIS_URL: each node counts limits on its own; set REDIS_URL to share one count');
     return { limiter: memory, close: () => memory.close() };
   }
-  const checkpoint = new LimiterCheckpoint(memory, store, logger, settings.limiterCheckpointMs);
-  await checkpoint.restore();
+  const checkpoint = new LimiterCheckpoint(memory, store, logger, {
+    intervalMs: settings.limiterCheckpointMs,
+    ledgerPosition: context.ledgerPosition,
+  });
+  await checkpoint.restore(context.snapshot);
   checkpoint.start();
   return {
     limiter: memory,

@@ -23,6 +23,7 @@ import {
   UniqueViolationError,
   type ConfigRecords,
   type DeploymentPatch,
+  type LimiterCheckpointRecord,
   type LimitPatch,
   type ProjectPatch,
   type ResourcePatch,
@@ -517,8 +518,8 @@ export class KyselyStore implements Store {
     return Number(result.numDeletedRows);
   }
 
-  async saveLimiterStates(rows: ReadonlyArray<{ limitId: string; state: string }>): Promise<void> {
-    if (rows.length === 0) return;
+  async saveLimiterStates(rows: ReadonlyArray<{ limitId: string; state: string }>, ledgerThrough: string | null = null): Promise<void> {
+    if (rows.length === 0 && ledgerThrough === null) return;
     const at = new Date().toISOString();
     // Upserts lock rows in the order given: one order for every writer, or two PostgreSQL nodes
     // checkpointing the same limits in different orders can deadlock. (Same result on SQLite.)
@@ -533,13 +534,24 @@ export class KyselyStore implements Store {
           .execute();
       }
       // Counters of deleted limits are dropped with them.
-      await db.deleteFrom('limiter_state').where('limit_id', 'not in', db.selectFrom('limits').select('id')).execute();
+      if (sorted.length > 0) await db.deleteFrom('limiter_state').where('limit_id', 'not in', db.selectFrom('limits').select('id')).execute();
+      if (ledgerThrough !== null) {
+        await db
+          .insertInto('limiter_checkpoint')
+          .values({ id: 1, ledger_through: ledgerThrough, updated_at: at })
+          .onConflict((oc) => oc.column('id').doUpdateSet({ ledger_through: ledgerThrough, updated_at: at }))
+          .execute();
+      }
     });
   }
 
-  async loadLimiterStates(): Promise<Array<{ limitId: string; state: string }>> {
-    const rows = await this.db.selectFrom('limiter_state').select(['limit_id', 'state']).execute();
-    return rows.map((r) => ({ limitId: r.limit_id, state: r.state }));
+  async loadLimiterStates(): Promise<LimiterCheckpointRecord> {
+    return this.transaction(async (tx) => {
+      const db = (tx as KyselyStore).db;
+      const rows = await db.selectFrom('limiter_state').select(['limit_id', 'state']).execute();
+      const mark = await db.selectFrom('limiter_checkpoint').select('ledger_through').where('id', '=', 1).executeTakeFirst();
+      return { rows: rows.map((r) => ({ limitId: r.limit_id, state: r.state })), ledgerThrough: mark?.ledger_through ?? null };
+    });
   }
 
   async loadConfig(): Promise<ConfigRecords> {

@@ -133,6 +133,11 @@ export class KyselyUsageStore implements UsageStore {
     return rows.map(fromRow);
   }
 
+  async entriesAfter(afterId: string, limit: number): Promise<LedgerEntry[]> {
+    const rows = await this.db.selectFrom('request_log').selectAll().where('id', '>', afterId).orderBy('id', 'asc').limit(limit).execute();
+    return rows.map(fromRow);
+  }
+
   async usage(q: UsageQuery): Promise<UsagePoint[]> {
     const table = ROLLUP_TABLE[q.interval];
     const step = INTERVAL_MS[q.interval];

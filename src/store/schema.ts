@@ -75,6 +75,7 @@ export interface Database {
   };
   config_version: { id: number; version: number };
   limiter_state: { limit_id: string; state: string; updated_at: string };
+  limiter_checkpoint: { id: number; ledger_through: string; updated_at: string };
   request_log: {
     id: string;
     at_ms: number;

@@ -65,6 +65,7 @@ export class SqliteWriterThread {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private running = true;
+  private stopping = false;
 
   private constructor(
     private readonly worker: Worker,
@@ -78,6 +79,7 @@ export class SqliteWriterThread {
       }
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
+      if (this.pending.size === 0 && !this.stopping) worker.unref();
       if (m.error) p?.reject(new Error(m.error));
       else p?.resolve(m.ok === true);
     });
@@ -88,6 +90,9 @@ export class SqliteWriterThread {
     };
     worker.on('error', (err) => failed(`SQLite writer thread failed: ${err.message}`));
     worker.on('exit', (code) => failed(`SQLite writer thread exited (${code})`));
+    // Idle, the thread must not keep the process alive; with a write in flight it must: a
+    // shutdown awaiting the final ledger write would otherwise see the process exit under it
+    // (nothing else holds the event loop open by then) and lose that write.
     worker.unref();
   }
 
@@ -131,6 +136,7 @@ export class SqliteWriterThread {
     if (!this.running) throw new Error('the SQLite writer thread has stopped');
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ id, parts });
     });
@@ -143,6 +149,8 @@ export class SqliteWriterThread {
       this.worker.on('message', (m: { stopped?: boolean }) => m.stopped && resolve());
       this.worker.once('exit', () => resolve());
     });
+    this.stopping = true;
+    this.worker.ref(); // until it has written everything and stopped
     this.worker.postMessage('stop'); // after every write already posted: messages keep their order
     await stopped;
     this.handBack();

@@ -122,12 +122,21 @@ export interface Store {
   /** Forgets nodes silent since before `heartbeatBefore` (ISO time). */
   deleteStaleNodes(heartbeatBefore: string): Promise<number>;
 
-  /** Upserts checkpoints of limiter counters (JSON text per limit id). */
-  saveLimiterStates(rows: ReadonlyArray<{ limitId: string; state: string }>): Promise<void>;
-  loadLimiterStates(): Promise<Array<{ limitId: string; state: string }>>;
+  /**
+   * Upserts checkpoints of limiter counters (JSON text per limit id) and, in the same transaction,
+   * where they stand in the ledger (`ledgerThrough`: they hold every ledger row up to that id).
+   */
+  saveLimiterStates(rows: ReadonlyArray<{ limitId: string; state: string }>, ledgerThrough?: string | null): Promise<void>;
+  loadLimiterStates(): Promise<LimiterCheckpointRecord>;
 
   /** Every config record at one consistent version. */
   loadConfig(): Promise<ConfigRecords>;
+}
+
+/** The limiter's checkpointed counters and where they stand in the ledger (null: unknown). */
+export interface LimiterCheckpointRecord {
+  rows: Array<{ limitId: string; state: string }>;
+  ledgerThrough: string | null;
 }
 
 export class UniqueViolationError extends Error {

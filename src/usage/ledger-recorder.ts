@@ -7,6 +7,8 @@ import type { LedgerWriter } from './ledger-writer.js';
  * key) have no gateway to belong to: they are counted in the metrics, not kept in the ledger.
  */
 export class LedgerRecorder implements ExchangeObserver {
+  private lastCompletedAt = 0;
+
   constructor(
     private readonly writer: LedgerWriter,
     /** Ids whose node part is the writer's name in the rollup marks. */
@@ -16,7 +18,10 @@ export class LedgerRecorder implements ExchangeObserver {
   exchangeFinished(r: Readonly<ExchangeRecord>): void {
     if (r.gateway === undefined || r.project === undefined) return;
     const upstreamMs = r.upstreamMs ?? null;
-    const completedAt = Math.round(r.startedAtMs + r.durationMs);
+    // Never before the previous entry (start and duration come from two clocks, a millisecond
+    // apart at times): ids then grow with every entry, so "the rows after this id" are exactly the
+    // rows recorded after it — what the limiter checkpoint's ledger position relies on.
+    const completedAt = (this.lastCompletedAt = Math.max(this.lastCompletedAt, Math.round(r.startedAtMs + r.durationMs)));
     this.writer.record({
       // Entries are timed and ordered by completion, the order they are written in: a follower
       // polling for ids above the newest it saw never misses a long request that started earlier.

@@ -1,7 +1,12 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { idBoundAt } from '../domain/ids.js';
 import { LEDGER_ID_PREFIX, type LedgerEntry, type RollupMark, type UsageStore } from './ledger.js';
 import { RollupAccumulator } from './rollups.js';
+
+/** How often stop() tries to write what is held, and how long it waits between tries. */
+const STOP_ATTEMPTS = 3;
+const STOP_RETRY_MS = 200;
 
 export interface LedgerWriterOptions {
   flushIntervalMs: number;
@@ -94,11 +99,20 @@ export class LedgerWriter {
     });
   }
 
+  /**
+   * Writes everything still held (a few tries, should the store hiccup) and stops. Throws when
+   * some entries could not be written: the caller must not report a clean stop.
+   */
   async stop(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
-    await this.flush();
-    if (this.rollups.throughId === null && this.queue.length === 0) {
+    for (let attempt = 1; attempt <= STOP_ATTEMPTS; attempt++) {
+      if (attempt > 1) await sleep(STOP_RETRY_MS);
+      await this.flush();
+      if (this.queue.length === 0) break;
+    }
+    if (this.queue.length > 0) throw new Error(`${this.queue.length} request ledger entries could not be written`);
+    if (this.rollups.throughId === null) {
       // Everything this writer wrote is in the rollups: no mark left to recover from.
       await this.store.releaseMark(this.options.writer).catch((err: unknown) => this.logger.warn({ err }, 'could not drop the ledger rollup mark'));
     }

@@ -124,6 +124,8 @@ export interface UsageStore {
    */
   recoverRollups(staleBeforeMs: number, self: string): Promise<number>;
   logs(query: LogQuery): Promise<LedgerEntry[]>;
+  /** Entries of every gateway with ids above `afterId`, oldest first, at most `limit`: for replaying the ledger. */
+  entriesAfter(afterId: string, limit: number): Promise<LedgerEntry[]>;
   usage(query: UsageQuery): Promise<UsagePoint[]>;
   /** Deletes raw entries and minute rollups older than the cut-off; hour/day rollups are kept longer. */
   prune(beforeMs: number, rollupsBeforeMs: number): Promise<number>;

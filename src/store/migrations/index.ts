@@ -4,6 +4,7 @@ import * as m0002 from './0002-limiter-state.js';
 import * as m0003 from './0003-usage.js';
 import * as m0004 from './0004-nodes.js';
 import * as m0005 from './0005-rollup-marks.js';
+import * as m0006 from './0006-limiter-checkpoint.js';
 
 /** Versioned migrations, applied in name order and recorded in the store. */
 export const migrationProvider: MigrationProvider = {
@@ -13,5 +14,6 @@ export const migrationProvider: MigrationProvider = {
     '0003-usage': m0003,
     '0004-nodes': m0004,
     '0005-rollup-marks': m0005,
+    '0006-limiter-checkpoint': m0006,
   }),
 };
