@@ -38,6 +38,23 @@ export type Refusal = {
 
 export type ReserveResult = { readonly ok: true; readonly reservation: Reservation; readonly standing: Standing } | Refusal;
 
+/** What the shared count last said of a limit's use (see ResilientLimiter's lastKnown). */
+export interface KnownUse {
+  windowUsed: number;
+  quota: { period: QuotaPeriod; start: number; used: number } | null;
+}
+
+/**
+ * Redis does not hold counts this node can trust yet (they are being seeded from the ledger, or
+ * Redis just lost them). An outage for the failure policy, not an error of the request.
+ */
+export class LimiterNotSeeded extends Error {
+  constructor() {
+    super('the limit store lost its counts; they are being rebuilt from the ledger');
+    this.name = 'LimiterNotSeeded';
+  }
+}
+
 /** Used and remaining for one limit now: what `GET .../limits/{id}/status` reports. */
 export interface LimitStatus {
   tpm: { limit: number; used: number; remaining: number; resetAt: number } | null;

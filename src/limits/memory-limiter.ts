@@ -205,6 +205,20 @@ export class MemoryLimiter implements Limiter {
     }
   }
 
+  /**
+   * Raises a limit's counters to at least what is known of it elsewhere (never lowers them): the
+   * window to `windowUsed` (charged in the current second, so it stays a whole minute — on the side
+   * of the ceiling), the quota to `quota.used` when its period is the current one.
+   */
+  assume(id: string, windowUsed: number, quota: { period: QuotaPeriod; start: number; used: number } | null): void {
+    const now = this.clock();
+    const second = Math.floor(now / 1000);
+    const state = this.stateOf(id);
+    const inWindow = state.window.used(second);
+    if (windowUsed > inWindow) state.window.add(second, windowUsed - inWindow);
+    if (quota && state.quotaUsedAt(quota.period, now) < quota.used && state.quotaStart === quota.start) state.quotaUsed = quota.used;
+  }
+
   /** Takes what outstanding reservations hold out of the given counters (in place). */
   private subtractHolds(out: Array<{ id: string; data: LimitStateData }>): void {
     const byId = new Map(out.map((o) => [o.id, o.data]));

@@ -2,9 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { QuotaPeriod } from '../domain/model.js';
 import type { Clock } from './clock.js';
-import type { LimitRule, LimitStatus, Limiter, Refusal, Reservation, ReserveResult, Standing } from './limiter.js';
+import { LimiterNotSeeded, type KnownUse, type LimitRule, type LimitStatus, type Limiter, type Refusal, type Reservation, type ReserveResult, type Standing } from './limiter.js';
 import { periodEnd } from './quota-period.js';
-import { PEEK_SCRIPT, RESERVE_SCRIPT, SETTLE_SCRIPT } from './redis-scripts.js';
+import { PEEK_SCRIPT, RESERVE_SCRIPT, SEED_SCRIPT, SETTLE_SCRIPT } from './redis-scripts.js';
 
 export interface RedisLimiterOptions {
   /**
@@ -30,7 +30,23 @@ export interface RedisLimiterOptions {
    * change nothing and the default is fine.
    */
   slotTag?: (rule: LimitRule) => string;
+  /**
+   * Guard the counts against a Redis that lost them (restarted empty, failed over to a replica
+   * that had not caught up, flushed): reserves are refused with LimiterNotSeeded until setEpoch()
+   * names the epoch the counts were seeded for (see RedisReseeder), and — on a single Redis — each
+   * reserve checks atomically that the epoch key still holds it. Default false.
+   */
+  epochGuard?: boolean;
+  /** Called when a reserve finds the epoch gone or changed (the counts must be seeded again). */
+  onEpochLost?: () => void;
 }
+
+/** A limit's usage as the ledger has it, to seed Redis with: tokens per second and in the current quota period. */
+export interface SeedUse {
+  window: ReadonlyMap<number, number>;
+  quotaUsed: number | null;
+}
+
 
 /** What settle/release need, returned by the reserve script. Opaque to callers. */
 class RedisReservation implements Reservation {
@@ -66,6 +82,7 @@ class LuaScript {
 }
 
 const reserveScript = new LuaScript(RESERVE_SCRIPT);
+const seedScript = new LuaScript(SEED_SCRIPT);
 const settleScript = new LuaScript(SETTLE_SCRIPT);
 const peekScript = new LuaScript(PEEK_SCRIPT);
 
@@ -88,6 +105,12 @@ export class RedisLimiter implements Limiter {
   /** Reservation ids: unique per limiter instance (random), then a sequence. */
   private readonly node = randomBytes(6).toString('hex');
   private seq = 0;
+  private readonly epochGuard: boolean;
+  private readonly onEpochLost: (() => void) | null;
+  /** The epoch the counts in Redis were seeded for (epochGuard); null: not seeded, refuse. */
+  private epoch: string | null = null;
+  /** Per limit id, what the last reserve saw. */
+  private readonly known = new Map<string, KnownUse>();
 
   constructor(options: RedisLimiterOptions) {
     this.redis = options.redis;
@@ -96,6 +119,8 @@ export class RedisLimiter implements Limiter {
     this.clock = options.clock ?? null;
     this.slotTag = options.slotTag ?? null;
     this.cluster = (options.redis as { isCluster?: boolean }).isCluster === true;
+    this.epochGuard = options.epochGuard ?? false;
+    this.onEpochLost = options.onEpochLost ?? null;
     if (this.cluster && !this.slotTag) {
       throw new Error(
         'RedisLimiter on Redis Cluster needs the slotTag option: the limits of one request must share a hash slot (e.g. tag them by project)',
@@ -106,6 +131,8 @@ export class RedisLimiter implements Limiter {
   async reserve(rules: readonly LimitRule[], tokens: number): Promise<ReserveResult> {
     if (!Number.isFinite(tokens) || tokens < 0) throw new RangeError(`tokens must be a finite number ≥ 0, got ${tokens}`);
     if (rules.length === 0) return { ok: true, reservation: new RedisReservation(tokens, [], [], []), standing: { ...EMPTY_STANDING } };
+    const epoch = this.epoch;
+    if (this.epochGuard && epoch === null) throw new LimiterNotSeeded();
     const keys: string[] = [];
     const periods: string[] = [];
     const args: string[] = [this.now(), String(tokens), String(this.ttlMs), `${this.node}${(this.seq++).toString(36)}`];
@@ -124,7 +151,20 @@ export class RedisLimiter implements Limiter {
       periods.push(period ?? '');
       args.push(rule.tokensPerMinute === null ? '' : String(rule.tokensPerMinute), period === null ? '' : String(rule.tokenQuota), period ?? '');
     }
+    // On a Redis Cluster the epoch key lives in a slot of its own, which a script over a limit's
+    // slot may not read: there the reseeder's periodic check stands in for this one.
+    if (epoch !== null && !this.cluster) {
+      keys.push(this.epochKey);
+      args.push(epoch);
+    }
     const reply = (await reserveScript.run(this.redis, keys, args)) as Array<string | number>;
+    if (reply[0] === 'E') {
+      if (this.epoch === epoch) {
+        this.epoch = null;
+        this.onEpochLost?.();
+      }
+      throw new LimiterNotSeeded();
+    }
     if (reply[0] === '0') {
       const rule = rules[Number(reply[1]) - 1]!;
       const kind = reply[2] === 'q' ? 'quota' : 'tpm';
@@ -153,12 +193,17 @@ export class RedisLimiter implements Limiter {
         }
       }
       const period = quotaPeriodOf(rule);
+      const quotaUsed = period === null ? 0 : Number(reply[at + 3]);
       if (period !== null) {
-        const remaining = Math.max(0, rule.tokenQuota! - Number(reply[at + 3]));
+        const remaining = Math.max(0, rule.tokenQuota! - quotaUsed);
         if (!standing.quota || remaining < standing.quota.remaining) {
           standing.quota = { limit: rule.tokenQuota!, remaining, period, resetAt: periodEnd(period, Number(reply[at + 4])) };
         }
       }
+      this.known.set(rule.id, {
+        windowUsed: Number(reply[at + 1]),
+        quota: period === null ? null : { period, start: Number(reply[at + 4]), used: quotaUsed },
+      });
     }
     return { ok: true, reservation: new RedisReservation(tokens, keys, members, periods), standing };
   }
@@ -196,6 +241,44 @@ export class RedisLimiter implements Limiter {
       };
     }
     return status;
+  }
+
+  /** What the last reserve of each limit saw, by limit id (see KnownUse). */
+  lastKnown(): ReadonlyMap<string, KnownUse> {
+    return this.known;
+  }
+
+  /** The key whose value names the current epoch of the counts (see epochGuard). */
+  get epochKey(): string {
+    return `${this.prefix}epoch`;
+  }
+
+  /** The epoch Redis holds now; when it holds none (it lost its data, or never had any), a new one. */
+  async currentEpoch(): Promise<string> {
+    const fresh = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+    // Of nodes finding no epoch at once, one sets it; all read the winner's.
+    await this.redis.set(this.epochKey, fresh, 'NX');
+    const epoch = await this.redis.get(this.epochKey);
+    if (epoch === null) throw new Error('the epoch key vanished as it was set');
+    return epoch;
+  }
+
+  /** Names the epoch the counts are seeded for (null: not seeded: refuse reserves). */
+  setEpoch(epoch: string | null): void {
+    this.epoch = epoch;
+  }
+
+  get seededEpoch(): string | null {
+    return this.epoch;
+  }
+
+  /** Raises a limit's counters in Redis to at least `use` (never lowers them: see SEED_SCRIPT). */
+  async seed(rule: LimitRule, use: SeedUse): Promise<void> {
+    const period = quotaPeriodOf(rule);
+    const base = this.baseKey(rule);
+    const args = [this.now(), String(this.ttlMs), period ?? '', period === null || use.quotaUsed === null ? '' : String(use.quotaUsed)];
+    for (const [second, tokens] of use.window) if (tokens > 0) args.push(String(second), String(tokens));
+    await seedScript.run(this.redis, [`${base}:w`, `${base}:q`, `${base}:r`], args);
   }
 
   /** The Redis client belongs to the caller: nothing to close here. */

@@ -280,9 +280,10 @@ local function flush(st, now, ttl)
   end
 end
 
--- Loads (once per distinct limit) and sweeps the limits named by KEYS, three keys per limit.
+-- Loads (once per distinct limit) and sweeps the limits named by KEYS, three keys per limit (a
+-- key past the last three is not a limit's: the epoch key of reserve).
 local function load_all(now)
-  local n = #KEYS / 3
+  local n = math.floor(#KEYS / 3)
   local states = {}
   local distinct = {}
   local by_key = {}
@@ -302,12 +303,16 @@ end
 `;
 
 /**
- * reserve — KEYS: w, q, r per limit. ARGV: now ('' = Redis TIME), tokens, reservation TTL (ms),
- * reservation id, then tpm, quota, period per limit ('' = none).
- * Returns {'0', index, 't'|'q', retryAfter|'' , periodEnd|''} when refused (nothing charged), or
+ * reserve — KEYS: w, q, r per limit, then optionally the epoch key. ARGV: now ('' = Redis TIME),
+ * tokens, reservation TTL (ms), reservation id, then tpm, quota, period per limit ('' = none),
+ * then (with the epoch key) the epoch the caller's counts were seeded for.
+ * Returns {'E'} when the epoch key does not hold that epoch (Redis lost its data: nothing charged),
+ * {'0', index, 't'|'q', retryAfter|'' , periodEnd|''} when refused (nothing charged), or
  * {'1', now, then per limit: member, window used, second the window empties, quota used|'', quota start|''}.
  */
 export const RESERVE_SCRIPT = `${PRELUDE}
+local limits = math.floor(#KEYS / 3)
+if #KEYS > limits * 3 and redis.call('GET', KEYS[#KEYS]) ~= ARGV[4 + 3 * limits + 1] then return { 'E' } end
 local now = now_ms(ARGV[1])
 local tokens = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
@@ -445,6 +450,38 @@ for i = 1, n do
 end
 for _, st in ipairs(distinct) do flush(st, now, ttl) end
 return changed
+`;
+
+/**
+ * seed — KEYS: w, q, r of one limit. ARGV: now, reservation TTL (ms), quota period ('' = none),
+ * quota used in the current period ('' = unknown), then pairs of (second, tokens) for the window.
+ * Raises each counter to at least the given value, never lowers one: seeding twice, or from two
+ * nodes at once, or over counts that survived, counts nothing twice — Redis only ever holds
+ * admissions the ledger will also hold, plus reservations in flight. Returns 1.
+ */
+export const SEED_SCRIPT = `${PRELUDE}
+local now = now_ms(ARGV[1])
+local ttl = tonumber(ARGV[2])
+local period = ARGV[3]
+local qused = arg_num(ARGV[4])
+local _, states = load_all(now)
+local st = states[1]
+for j = 5, #ARGV - 1, 2 do
+  local s = tonumber(ARGV[j])
+  local t = tonumber(ARGV[j + 1])
+  local cur = st.b[s] or 0
+  if s > st.h - 60 and s <= st.h and t > cur then
+    st.b[s] = t
+    st.sum = st.sum + t - cur
+    st.dirty[s] = true
+  end
+end
+if period ~= '' and qused ~= nil and qused > quota_used_at(st, period, now) then
+  st.qu = qused
+  st.q_dirty = true
+end
+flush(st, now, ttl)
+return 1
 `;
 
 /**

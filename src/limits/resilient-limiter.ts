@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { TollgateError } from '../errors.js';
 import { systemClock, type Clock } from './clock.js';
-import type { LimitRule, LimitStatus, Limiter, Reservation, ReserveResult } from './limiter.js';
+import { LimiterNotSeeded, type KnownUse, type LimitRule, type LimitStatus, type Limiter, type Reservation, type ReserveResult } from './limiter.js';
 import { MemoryLimiter } from './memory-limiter.js';
 
 export type LimiterFailurePolicy = 'fail-closed' | 'fail-open';
@@ -27,6 +27,11 @@ export interface ResilientLimiterOptions {
   reservationTtlMs?: number;
   /** Called on every change: `down` at the first failure, `up` when a probe succeeds. */
   onStateChange?: (state: LimiterState) => void;
+  /**
+   * What the primary last said of each limit (by id). Failing open, the local limiter starts each
+   * limit from this node's share of it, not from zero.
+   */
+  lastKnown?: () => ReadonlyMap<string, KnownUse>;
   /** Called for every reserve not decided by the primary (decided locally, or refused with 503). */
   onFallback?: () => void;
   logger?: Logger;
@@ -71,6 +76,7 @@ export class ResilientLimiter implements Limiter {
   private readonly onStateChange: ((state: LimiterState) => void) | undefined;
   private readonly onFallback: (() => void) | undefined;
   private readonly logger: Logger | undefined;
+  private readonly lastKnown: (() => ReadonlyMap<string, KnownUse>) | undefined;
   private current: LimiterState = 'up';
   /** Bumped on every state change: a failure of a call begun in an older epoch changes nothing. */
   private epoch = 0;
@@ -92,6 +98,7 @@ export class ResilientLimiter implements Limiter {
     this.onStateChange = options.onStateChange;
     this.onFallback = options.onFallback;
     this.logger = options.logger;
+    this.lastKnown = options.lastKnown;
   }
 
   /** `up`: decisions come from the primary; `down`: from the failure policy. */
@@ -201,13 +208,22 @@ export class ResilientLimiter implements Limiter {
     this.epoch++;
     this.dropped = 0;
     this.nextProbeAt = this.clock() + this.retryMs;
+    const why = err instanceof LimiterNotSeeded ? 'lost its counts (they are being rebuilt from the ledger)' : 'is unreachable';
     this.logger?.warn(
       { err, op, policy: this.policy, failOpenShare: this.policy === 'fail-open' ? this.share : undefined },
       this.policy === 'fail-open'
-        ? 'limiter: the limit store is unreachable; deciding locally with a share of each limit until it is back'
-        : 'limiter: the limit store is unreachable; refusing governed requests (503) until it is back',
+        ? `limiter: the limit store ${why}; deciding locally with a share of each limit until it is back`
+        : `limiter: the limit store ${why}; refusing governed requests (503) until it is back`,
     );
+    if (this.policy === 'fail-open') this.startFromLastKnown();
     this.notify('down');
+  }
+
+  /** Raises the local counters to this node's share of what the primary last said of each limit. */
+  private startFromLastKnown(): void {
+    for (const [id, use] of this.lastKnown?.() ?? []) {
+      this.local.assume(id, use.windowUsed * this.share, use.quota && { ...use.quota, used: use.quota.used * this.share });
+    }
   }
 
   private markUp(): void {

@@ -83,7 +83,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
   const backend: LimiterBackend = options.limiter
     ? { limiter: options.limiter, close: () => options.limiter!.close() }
     : await openLimiterBackend(settings, store, logger, metrics, {
-        snapshot: snapshots.current,
+        snapshots,
         ledgerPosition: settings.ledger === 'on' ? () => ledgerIds.last : undefined,
       });
   const limiter = backend.limiter;

@@ -21,8 +21,8 @@ export interface LimiterBackend {
  * policy; otherwise the in-process limiter, checkpointed to the store so restarts keep the counts.
  */
 export interface LimiterBackendContext {
-  /** The configuration, to find the limits of ledger rows replayed at start. */
-  snapshot: ConfigSnapshot;
+  /** The configuration: the limits of ledger rows replayed at start, the limits to seed Redis with. */
+  snapshots: { readonly current: ConfigSnapshot };
   /** The last ledger id handed to the ledger; absent when the ledger is off. */
   ledgerPosition?: () => string | null;
 }
@@ -36,7 +36,11 @@ export async function openLimiterBackend(
 ): Promise<LimiterBackend> {
   if (settings.redisUrl) {
     // Loaded only here: an embedded gateway never holds the Redis client in memory.
-    const [{ Redis }, { RedisLimiter }] = await Promise.all([import('ioredis'), import('../limits/redis-limiter.js')]);
+    const [{ Redis }, { RedisLimiter }, { RedisReseeder }] = await Promise.all([
+      import('ioredis'),
+      import('../limits/redis-limiter.js'),
+      import('../limits/redis-reseeder.js'),
+    ]);
     // Fail fast: while Redis is away, errors must come back at once for the failure policy to act,
     // rather than commands queueing and requests hanging.
     const redis = new Redis(settings.redisUrl, {
@@ -58,7 +62,11 @@ export async function openLimiterBackend(
       // One request reserves against its deployment's and its project-wide limits in one script:
       // on a Redis Cluster they must share a slot, so a project's limits share one hash tag.
       slotTag: (rule: LimitRule) => rule.tag ?? rule.id,
+      // Counts are trusted only once seeded from the ledger for Redis's current epoch.
+      epochGuard: true,
+      onEpochLost: () => void reseeder.check(),
     });
+    const reseeder = new RedisReseeder(primary, store.usage, context.snapshots, logger, { checkEveryMs: 1000 });
     metrics.limiterBackendUp.set(ready ? 1 : 0);
     const limiter = new ResilientLimiter(primary, {
       policy: settings.limiterFailurePolicy,
@@ -68,10 +76,15 @@ export async function openLimiterBackend(
       // The limiter logs the transitions itself.
       onStateChange: (state) => metrics.limiterBackendUp.set(state === 'up' ? 1 : 0),
       onFallback: () => metrics.limiterFallback.inc(),
+      // Failing open, the local shares start from what Redis last said, not from zero.
+      lastKnown: () => primary.lastKnown(),
     });
+    if (ready) await reseeder.check();
+    reseeder.start();
     return {
       limiter,
       async close() {
+        reseeder.stop();
         await limiter.close();
         redis.disconnect();
       },
@@ -88,7 +101,7 @@ export async function openLimiterBackend(
     intervalMs: settings.limiterCheckpointMs,
     ledgerPosition: context.ledgerPosition,
   });
-  await checkpoint.restore(context.snapshot);
+  await checkpoint.restore(context.snapshots.current);
   checkpoint.start();
   return {
     limiter: memory,

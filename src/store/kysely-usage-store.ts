@@ -7,6 +7,7 @@ import {
   OUTCOMES,
   type LedgerEntry,
   type LogQuery,
+  type RecentUse,
   type Outcome,
   type RollupMark,
   type RollupRow,
@@ -131,6 +132,22 @@ export class KyselyUsageStore implements UsageStore {
     if (q.before !== undefined) query = query.where('id', '<', q.before);
     const rows = await query.orderBy('id', 'desc').limit(q.limit).execute();
     return rows.map(fromRow);
+  }
+
+  async recentUse(fromMs: number): Promise<RecentUse[]> {
+    const rows = await this.db
+      .selectFrom('request_log')
+      .select(['gateway', 'project', 'deployment', 'at_ms', 'latency_ms', 'total_tokens'])
+      .where('id', '>=', idBoundAt(LEDGER_ID_PREFIX, fromMs))
+      .where('total_tokens', '>', 0)
+      .execute();
+    return rows.map((r) => ({
+      gateway: r.gateway,
+      project: r.project,
+      deployment: r.deployment,
+      startMs: Number(r.at_ms) - Number(r.latency_ms),
+      tokens: Number(r.total_tokens),
+    }));
   }
 
   async entriesAfter(afterId: string, limit: number): Promise<LedgerEntry[]> {

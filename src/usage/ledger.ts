@@ -70,6 +70,16 @@ export interface RollupMark {
   seenMs: number;
 }
 
+/** One ledger entry's use, as recentUse() reads it. */
+export interface RecentUse {
+  gateway: string;
+  project: string;
+  deployment: string | null;
+  /** When the request began (it was charged then). */
+  startMs: number;
+  tokens: number;
+}
+
 export interface UsageQuery {
   gateway: string;
   fromMs: number;
@@ -124,6 +134,11 @@ export interface UsageStore {
    */
   recoverRollups(staleBeforeMs: number, self: string): Promise<number>;
   logs(query: LogQuery): Promise<LedgerEntry[]>;
+  /**
+   * The tokens of every entry since `fromMs` that used some, with when each began: what a limit's
+   * TPM window holds, for seeding the counters from the ledger.
+   */
+  recentUse(fromMs: number): Promise<RecentUse[]>;
   /** Entries of every gateway with ids above `afterId`, oldest first, at most `limit`: for replaying the ledger. */
   entriesAfter(afterId: string, limit: number): Promise<LedgerEntry[]>;
   usage(query: UsageQuery): Promise<UsagePoint[]>;

@@ -421,3 +421,21 @@ describe('ResilientLimiter over a real Redis that dies and comes back', () => {
     await limiter.close();
   }, 30_000);
 });
+
+describe('ResilientLimiter failing open, from what Redis last said', () => {
+  it('starts each limit from its share of the last known use, not from zero', async () => {
+    const now = T0;
+    const primary = new FakePrimary(() => now);
+    const r = rule(1000, 10_000);
+    const known = new Map([[r.id, { windowUsed: 900, quota: { period: 'daily' as const, start: Date.UTC(2030, 4, 15), used: 9000 } }]]);
+    const limiter = new ResilientLimiter(primary, { policy: 'fail-open', failOpenShare: 0.5, clock: () => now, lastKnown: () => known });
+    primary.failing = true;
+    // The node's share: 500 TPM of which 450 were used, a 5,000 quota of which 4,500 were.
+    const first = await limiter.reserve([r], 40);
+    expect(first.ok).toBe(true);
+    const second = await limiter.reserve([r], 20);
+    expect(second).toMatchObject({ ok: false, kind: 'tpm' });
+    const peeked = await limiter.peek(r);
+    expect(peeked.quota!.used).toBe(4540);
+  });
+});
