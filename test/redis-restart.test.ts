@@ -101,6 +101,7 @@ describe('cluster: Redis restarted empty', () => {
 
     await redis.down();
     await redis.up(); // empty: no persistence
+    const upAt = Date.now();
     const probe = new Redis(redis.url);
     expect(await probe.dbsize()).toBe(0);
     probe.disconnect();
@@ -108,6 +109,7 @@ describe('cluster: Redis restarted empty', () => {
     const rate = await callPastOutage('rate');
     expect(rate.answer.status).toBe(429);
     expect(rate.answer.code).toBe('token_rate_limit_exceeded');
+    process.stdout.write(`redis restarted empty: counts back ${rate.answer.atMs - upAt} ms after it listened (${rate.unavailable} requests answered 503 meanwhile)\n`);
     const quota = await callPastOutage('quota');
     expect(quota.answer.status).toBe(403);
     expect(quota.answer.code).toBe('token_quota_exceeded');
