@@ -71,7 +71,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     throw new Error('TOLLGATE_SECRET_KEY is required with DATABASE_URL: every node must share the key that seals upstream credentials');
   }
   const secrets = new SecretBox(loadSecretKey(settings.secretKey, settings.dataDir === ':memory:' ? undefined : settings.dataDir));
-  const generatedAdminToken = await ensureAdminToken(store, settings.adminToken);
+  const generatedAdminToken = await ensureAdminToken(store, settings.adminToken, (message) => logger.warn(message));
 
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 512, pipelining: 1 });
   const providers = createProviderRegistry({ dispatcher, timeoutMs: settings.upstreamTimeoutMs });

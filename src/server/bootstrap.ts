@@ -4,14 +4,23 @@ import { generateAdminToken, storedFormOf } from '../security/keys.js';
 import { UniqueViolationError, type Store } from '../store/store.js';
 
 /**
- * Makes sure someone can administer the gateway. With TOLLGATE_ADMIN_TOKEN set, that token is an
- * owner token. Otherwise, on a store with no admin token at all, an owner token is generated and
- * returned once, for the caller to print; afterwards only its hash exists.
+ * Makes sure someone can administer the gateway. TOLLGATE_ADMIN_TOKEN bootstraps an owner: it is
+ * stored while the store has no owner token, and is one as long as it stays stored. Once other
+ * owners exist, a value the store does not hold is not added: a revoked token stays revoked across
+ * restarts (and `warn` says so). Without the variable, on a store with no admin token at all, an
+ * owner token is generated and returned once, for the caller to print; afterwards only its hash exists.
  */
-export async function ensureAdminToken(store: Store, configured: string | undefined): Promise<string | null> {
+export async function ensureAdminToken(store: Store, configured: string | undefined, warn: (message: string) => void = () => {}): Promise<string | null> {
   if (configured) {
     const stored = storedFormOf(configured);
     if (!(await store.findAdminTokenByHash(stored.hash))) {
+      if ((await store.listAdminTokens()).some((t) => t.role === 'owner')) {
+        warn(
+          'TOLLGATE_ADMIN_TOKEN is not a token of this store (it was revoked, or never added) and owner tokens exist: it is not added. ' +
+            'Create admin tokens with an owner token (`tollgate tokens create`) or `tollgate admin-token create --data-dir <dir>`.',
+        );
+        return null;
+      }
       try {
         await insertToken(store, 'env:TOLLGATE_ADMIN_TOKEN', 'owner', stored.hash, stored.hint);
       } catch (err) {
