@@ -9,6 +9,7 @@ import { toRow } from '../src/store/kysely-usage-store.js';
 import { LEDGER_SQL, type LedgerWrite } from '../src/store/sqlite-usage-store.js';
 import { SqliteWriterThread } from '../src/store/sqlite-writer-thread.js';
 import type { LedgerEntry } from '../src/usage/ledger.js';
+import { writeFailureOf } from '../src/usage/write-failure.js';
 
 const logWrite = (e: LedgerEntry): LedgerWrite[] => [{ rows: [Object.values(toRow(e))] }];
 
@@ -93,6 +94,19 @@ describe('the SQLite writer thread', () => {
     await expect(thread.write(logWrite(entry(2)))).rejects.toThrow(/stopped/);
     expect(errors).toEqual([]);
     main.close();
+  });
+
+  it("fails a write the database refuses with SQLite's own code, which says the row is at fault", async () => {
+    const store = openSqliteStore(tempDir());
+    await store.migrate();
+    await store.usage.appendLog([entry(1)], null);
+    const again = await store.usage.appendLog([entry(1)], null).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(again).toMatchObject({ message: expect.stringMatching(/UNIQUE constraint failed/), code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
+    expect(writeFailureOf(again)).toBe('rows');
+    await store.close();
   });
 
   it('admin transactions wait for the thread rather than fail (BEGIN IMMEDIATE)', async () => {
