@@ -1,7 +1,12 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SequentialIds } from '../src/domain/ids.js';
 import { openPostgresStore, type PostgresStore } from '../src/store/open-postgres-store.js';
+import { openSqliteStore } from '../src/store/open-store.js';
 import { LEDGER_ID_PREFIX, type LedgerEntry, type UsageStore } from '../src/usage/ledger.js';
 import { LedgerWriter, type DropReason, type LedgerWriterOptions } from '../src/usage/ledger-writer.js';
 import { startGateway, type TestGateway } from './support/harness.js';
@@ -191,5 +196,45 @@ describe('a ledger writer whose PostgreSQL store is down', () => {
     expect(w.dropped).toBe(100);
     expect(requestIds(await store.usage.logs({ gateway: GATEWAY, limit: 1_000 }))).toEqual(requestIds(list.slice(100)));
     await w.stop();
+  });
+});
+
+/**
+ * SQLite writes a batch in transactions of 64 rows: when one of them fails, those before it are
+ * in. Written again, or split, the batch must not count them twice nor take them for refused.
+ */
+describe('a ledger entry SQLite refuses mid-batch', () => {
+  it('is dropped alone; the rows committed before it are written once, in the log and the rollups', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tollgate-refused-'));
+    const store = openSqliteStore(dir); // a file: written by the writer thread
+    await store.migrate();
+    // A trigger stands in for a row the database refuses (RAISE: SQLITE_CONSTRAINT_TRIGGER).
+    const side = new BetterSqlite3(path.join(dir, 'tollgate.db'));
+    side.exec(`create trigger refuse_poison before insert on request_log when new.request_id = 'mid-150'
+      begin select raise(abort, 'refused'); end`);
+    side.close();
+    const ids = new SequentialIds(LEDGER_ID_PREFIX);
+    const drops: Array<[number, DropReason]> = [];
+    const w = new LedgerWriter(store.usage, pino({ level: 'silent' }), {
+      flushIntervalMs: 10,
+      batchSize: 200,
+      maxQueue: 10_000,
+      onDropped: (n, reason) => drops.push([n, reason]),
+      writer: ids.node,
+      rollupIntervalMs: 60_000,
+      staleMarkMs: 120_000,
+      recoverEveryMs: 60_000,
+    });
+    const list = entries(ids, 200, 'mid');
+    for (const e of list) w.record(e);
+    await w.flush();
+    const good = list.filter((e) => e.requestId !== 'mid-150');
+    expect(requestIds(await store.usage.logs({ gateway: GATEWAY, limit: 1_000 }))).toEqual(requestIds(good));
+    expect(drops).toEqual([[1, 'rejected']]);
+    const points = await store.usage.usage({ gateway: GATEWAY, fromMs: 0, toMs: Date.now() + 86_400_000, interval: 'day' });
+    expect(points.reduce((n, p) => n + p.requests.total, 0)).toBe(good.length);
+    await w.stop();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -99,13 +99,12 @@ describe('the SQLite writer thread', () => {
   it("fails a write the database refuses with SQLite's own code, which says the row is at fault", async () => {
     const store = openSqliteStore(tempDir());
     await store.migrate();
-    await store.usage.appendLog([entry(1)], null);
-    const again = await store.usage.appendLog([entry(1)], null).then(
+    const refused = await store.usage.appendLog([{ ...entry(1), gateway: null as unknown as string }], null).then(
       () => null,
       (err: unknown) => err,
     );
-    expect(again).toMatchObject({ message: expect.stringMatching(/UNIQUE constraint failed/), code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
-    expect(writeFailureOf(again)).toBe('rows');
+    expect(refused).toMatchObject({ message: expect.stringMatching(/NOT NULL constraint failed/), code: 'SQLITE_CONSTRAINT_NOTNULL' });
+    expect(writeFailureOf(refused)).toBe('rows');
     await store.close();
   });
 
