@@ -23,7 +23,7 @@ const SQLITE_ROWS = /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/;
 const SQLITE_STORE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY|NOMEM|PROTOCOL)/;
 /** Socket errors, and those pg's pool raises without a code. */
 const NODE_STORE = /^(ECONN|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)/;
-const MESSAGE_STORE = /connection|connect|terminated|timeout|pool|thread has stopped/i;
+const MESSAGE_STORE = /connect|terminated|timeout|pool|thread has stopped/i;
 
 export function writeFailureOf(err: unknown): WriteFailure {
   const code = (err as { code?: unknown } | null)?.code;
