@@ -9,6 +9,7 @@ import { toRow } from '../src/store/kysely-usage-store.js';
 import { LEDGER_SQL, type LedgerWrite } from '../src/store/sqlite-usage-store.js';
 import { SqliteWriterThread } from '../src/store/sqlite-writer-thread.js';
 import type { LedgerEntry } from '../src/usage/ledger.js';
+import { writeFailureOf } from '../src/usage/write-failure.js';
 
 const logWrite = (e: LedgerEntry): LedgerWrite[] => [{ rows: [Object.values(toRow(e))] }];
 
@@ -93,6 +94,18 @@ describe('the SQLite writer thread', () => {
     await expect(thread.write(logWrite(entry(2)))).rejects.toThrow(/stopped/);
     expect(errors).toEqual([]);
     main.close();
+  });
+
+  it("fails a write the database refuses with SQLite's own code, which says the row is at fault", async () => {
+    const store = openSqliteStore(tempDir());
+    await store.migrate();
+    const refused = await store.usage.appendLog([{ ...entry(1), gateway: null as unknown as string }], null).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(refused).toMatchObject({ message: expect.stringMatching(/NOT NULL constraint failed/), code: 'SQLITE_CONSTRAINT_NOTNULL' });
+    expect(writeFailureOf(refused)).toBe('rows');
+    await store.close();
   });
 
   it('admin transactions wait for the thread rather than fail (BEGIN IMMEDIATE)', async () => {

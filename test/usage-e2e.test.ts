@@ -559,10 +559,10 @@ describe('usage accounting end to end', () => {
       quota_exceeded: sent.filter((s) => s.outcome === 'quota_exceeded').length,
     });
     expect(samplesByLabels(samples, 'tollgate_limiter_decisions_total', ['decision'])).toEqual({ admitted: 12, rate_limited: 2, quota_exceeded: 2 });
-    expect(samplesByLabels(samples, 'tollgate_ledger_dropped_total', [])).toEqual({ '': 0 });
+    expect(samplesByLabels(samples, 'tollgate_ledger_dropped_total', ['reason'])).toEqual({ queue_full: 0, rejected: 0 });
 
     // Labels are configuration names only: never keys, ids or request ids.
-    const allowed = new Set(['gw1', 'p1', 'p2', 'none', 'sim-chat', 'sim-b', 'sim-slow', 'sim-broken', ...OUTCOMES, 'prompt', 'completion', 'admitted']);
+    const allowed = new Set(['gw1', 'p1', 'p2', 'none', 'sim-chat', 'sim-b', 'sim-slow', 'sim-broken', ...OUTCOMES, 'prompt', 'completion', 'admitted', 'queue_full', 'rejected']);
     for (const s of samples.filter((x) => x.name.startsWith('tollgate_'))) {
       for (const [name, value] of Object.entries(s.labels)) {
         if (name === 'le') continue;

@@ -1,44 +1,84 @@
 import type { Operation } from '../providers/provider.js';
 
-/** Tokens one request actually used, as the upstream reported them (or as counted in their absence). */
+/**
+ * Tokens one request actually used, as the upstream reported them (or as counted in their
+ * absence). Always whole, non-negative, and `prompt + completion = total`.
+ */
 export interface Usage {
   prompt: number;
   completion: number;
   total: number;
+  /** Set when the upstream reported more than MAX_ANSWER_TOKENS and the counts were cut to it. */
+  capped?: true;
 }
+
+/**
+ * No upstream answer is believed to have used more tokens than this: a larger count (a bug, or
+ * `1e20`) is cut to it and the request logged, so one answer can neither break the ledger's
+ * columns nor lock a quota for the rest of its period. Ten million is the largest context window
+ * any model advertises: an answer reported beyond it is an upstream's bug, not usage.
+ */
+export const MAX_ANSWER_TOKENS = 10_000_000;
 
 /**
  * Reads `usage` from an upstream JSON object (a response, or the final stream chunk/event).
  * Chat/completions/embeddings report prompt_tokens/completion_tokens; Responses reports
- * input_tokens/output_tokens. Cached prompt tokens are included in the prompt count.
+ * input_tokens/output_tokens. Cached prompt tokens are included in the prompt count. The counts
+ * are validated (see validUsage); null when there are none, or when they cannot be trusted: the
+ * gateway then counts the text as if no usage had come.
  */
 export function usageOf(operation: Operation, payload: unknown): Usage | null {
   const usage = (payload as { usage?: unknown } | null)?.usage;
   if (!usage || typeof usage !== 'object') return null;
   const u = usage as Record<string, unknown>;
   if (operation === 'messages') return anthropicUsage(u);
-  const prompt = num(operation === 'responses' ? u.input_tokens : u.prompt_tokens);
-  const completion = num(operation === 'responses' ? u.output_tokens : u.completion_tokens);
-  if (prompt === null && completion === null) return null;
-  const p = prompt ?? 0;
-  const c = completion ?? 0;
-  return { prompt: p, completion: c, total: num(u.total_tokens) ?? p + c };
+  const responses = operation === 'responses';
+  return validUsage(count(responses ? u.input_tokens : u.prompt_tokens), count(responses ? u.output_tokens : u.completion_tokens), count(u.total_tokens));
 }
 
 /**
  * Anthropic's usage: input_tokens counts only the prompt tokens after the last cache breakpoint;
- * the prompt is those plus the tokens written to and read from the prompt cache.
+ * the prompt is those plus the tokens written to and read from the prompt cache. It reports no
+ * total.
  */
 export function anthropicUsage(u: Record<string, unknown>): Usage | null {
-  const input = num(u.input_tokens);
-  const completion = num(u.output_tokens);
-  if (input === null && completion === null) return null;
-  const prompt = (input ?? 0) + (num(u.cache_creation_input_tokens) ?? 0) + (num(u.cache_read_input_tokens) ?? 0);
-  const c = completion ?? 0;
-  return { prompt, completion: c, total: prompt + c };
+  const input = count(u.input_tokens);
+  const output = count(u.output_tokens);
+  if (input === null && output === null) return null;
+  // A cache count that is not a count (NaN) carries through the sum: validUsage refuses it.
+  const prompt = (input ?? 0) + (count(u.cache_creation_input_tokens) ?? 0) + (count(u.cache_read_input_tokens) ?? 0);
+  return validUsage(prompt, output, null);
 }
 
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null);
+/**
+ * A reported count as whole tokens: a fraction is rounded up (a token partly used is used); null
+ * when not reported; NaN when reported as anything but a non-negative number.
+ */
+function count(v: unknown): number | null {
+  if (v === undefined || v === null) return null;
+  return typeof v === 'number' && v >= 0 ? Math.ceil(v) : Number.NaN;
+}
+
+/**
+ * Usage from reported counts (see count()), such that prompt + completion = total:
+ * - neither prompt nor completion reported, or either one not a count: null (count the text);
+ * - one of them missing: 0 (embeddings report no completion);
+ * - a total above prompt + completion: the difference is completion (xAI reports reasoning
+ *   tokens only in its total);
+ * - a total missing, not a count, or below prompt + completion: prompt + completion;
+ * - beyond MAX_ANSWER_TOKENS: cut to it (the prompt first, then the completion), and flagged.
+ */
+function validUsage(prompt: number | null, completion: number | null, total: number | null): Usage | null {
+  if (prompt === null && completion === null) return null;
+  let p = prompt ?? 0;
+  let c = completion ?? 0;
+  if (Number.isNaN(p) || Number.isNaN(c)) return null;
+  if (total !== null && total > p + c) c = total - p;
+  if (p + c <= MAX_ANSWER_TOKENS) return { prompt: p, completion: c, total: p + c };
+  p = Math.min(p, MAX_ANSWER_TOKENS);
+  c = Math.min(c, MAX_ANSWER_TOKENS - p);
+  return { prompt: p, completion: c, total: p + c, capped: true };
+}
 
 /** Generated text of a non-streamed answer, to count when the upstream reports no usage. */
 export function completionTextOf(operation: Operation, payload: unknown): string {

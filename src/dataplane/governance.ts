@@ -36,7 +36,7 @@ export async function reserveTokens(
 ): Promise<TokenHold | null> {
   const limits = project.limitsFor(deployment.name);
   if (limits.length === 0 || !isMetered(operation)) return null;
-  const promptEstimate = estimatePromptTokens(operation, body, encodingFor(deployment.upstreamModel));
+  const promptEstimate = estimatedPrompt(operation, body, deployment);
   const completion =
     operation === 'embeddings'
       ? 0
@@ -45,6 +45,11 @@ export async function reserveTokens(
   const result = await limiter.reserve(limits, reserved);
   if (!result.ok) throw refusalError(result, project, { promptEstimate, completion, reserved, explicitMax: facts.maxOutputTokens !== null });
   return { reservation: result.reservation, promptEstimate, reserved, standing: result.standing };
+}
+
+/** The prompt tokens of a request, estimated with its deployment's tokenizer. */
+export function estimatedPrompt(operation: Operation, body: Record<string, unknown>, deployment: DeploymentRuntime): number {
+  return estimatePromptTokens(operation, body, encodingFor(deployment.upstreamModel));
 }
 
 /** Completion tokens to charge when the upstream reported no usage: the generated text, counted. */

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { SseUsageTap } from '../accounting/sse-usage-tap.js';
-import { completionTextOf, usageObjectOf, usageOf, type Usage } from '../accounting/usage.js';
+import { completionTextOf, MAX_ANSWER_TOKENS, usageObjectOf, usageOf, type Usage } from '../accounting/usage.js';
 import { TollgateError } from '../errors.js';
 import type { Limiter } from '../limits/limiter.js';
 import { Cancellation } from '../providers/cancellation.js';
@@ -10,7 +10,7 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import type { ConfigSnapshot, DeploymentRuntime, ProjectRuntime } from '../snapshot/config-snapshot.js';
 import { authenticateProject } from './authenticate.js';
 import type { ExchangeObserver, ExchangeRecord } from './exchange-observer.js';
-import { countedCompletion, limitHeaders, reserveTokens, type GovernanceSettings, type TokenHold } from './governance.js';
+import { countedCompletion, estimatedPrompt, limitHeaders, reserveTokens, type GovernanceSettings, type TokenHold } from './governance.js';
 import { isEventStream, readBody, relayStream, sendBuffered, sendError } from './relay.js';
 import { readRequestFacts } from './request-body.js';
 import type { DataPlaneRequest } from './http.js';
@@ -33,6 +33,8 @@ const CONTENT_LIMIT = 32_768;
 class Exchange {
   readonly record: ExchangeRecord;
   deployment: DeploymentRuntime | null = null;
+  /** The request as the client sent it: its prompt is estimated from it when no usage comes. */
+  body: Record<string, unknown> | null = null;
   hold: TokenHold | null = null;
   tap: SseUsageTap | null = null;
   upstreamSent = false;
@@ -43,6 +45,7 @@ class Exchange {
 
   constructor(
     private readonly limiter: Limiter,
+    private readonly logger: Logger,
     operation: Operation,
     requestId: string,
   ) {
@@ -65,22 +68,36 @@ class Exchange {
   /**
    * Records what the request used: the upstream's usage, or the tokens counted without it (the
    * prompt as the upstream reported it at the start of a stream, else as estimated, plus the
-   * generated text counted).
+   * generated text counted). Either way prompt + completion = total.
    */
   consumed(usage: Usage | null, generatedText: string, reportedPrompt: number | null = null): number {
     const r = this.record;
     if (usage) {
+      if (usage.capped) {
+        this.logger.warn(
+          { reqId: r.requestId, deployment: r.deployment, prompt: usage.prompt, completion: usage.completion, bound: MAX_ANSWER_TOKENS },
+          'upstream reported more tokens than any answer can use; counted as the bound',
+        );
+      }
       r.promptTokens = usage.prompt;
       r.completionTokens = usage.completion;
       r.totalTokens = usage.total;
     } else {
-      const prompt = reportedPrompt ?? this.hold?.promptEstimate;
+      r.promptTokens = reportedPrompt ?? this.promptEstimate();
       r.completionTokens = countedCompletion(generatedText, this.deployment!);
-      r.promptTokens = prompt;
-      r.totalTokens = (prompt ?? 0) + r.completionTokens;
-      if (prompt === undefined) r.completionTokens = undefined;
+      r.totalTokens = r.promptTokens + r.completionTokens;
     }
     return r.totalTokens;
+  }
+
+  /**
+   * The prompt estimate of the reservation; without one (no limit applies) estimated now: only
+   * requests that got no usage pay for the tokenizer, the common path never does.
+   */
+  private promptEstimate(): number {
+    if (this.hold) return this.hold.promptEstimate;
+    if (!this.body || !this.deployment) return 0;
+    return estimatedPrompt(this.record.operation, this.body, this.deployment);
   }
 
   /** What a stream used so far: its final usage, or its reported prompt and the text seen. */
@@ -103,7 +120,7 @@ class Exchange {
  */
 export async function proxy(deps: DataPlaneDeps, request: DataPlaneRequest, res: ServerResponse): Promise<void> {
   const started = performance.now();
-  const x = new Exchange(deps.limiter, request.operation, request.id);
+  const x = new Exchange(deps.limiter, deps.logger, request.operation, request.id);
   const cancellation = new Cancellation();
   const onClose = () => {
     if (!res.writableEnded) cancellation.cancel();
@@ -154,6 +171,7 @@ async function forward(
 
   // Reserve before forwarding: concurrent requests must not all see the same remaining budget.
   const body = request.body as Record<string, unknown>;
+  x.body = body;
   x.hold = await reserveTokens(deps.limiter, deps.governance, project, deployment, operation, body, facts);
   record.reservedTokens = x.hold?.reserved;
 
@@ -208,7 +226,7 @@ async function fail(err: unknown, x: Exchange, cancellation: Cancellation, res: 
     // The client left, or the upstream broke mid-stream: charge what was generated up to now.
     // Without a stream to count, the upstream at least processed the prompt.
     if (x.tap) await x.settle(x.consumedByStream(x.tap));
-    else if (x.hold && x.upstreamSent) await x.settle(x.consumed(null, ''));
+    else if (x.upstreamSent && isMetered(record.operation)) await x.settle(x.consumed(null, ''));
     if (!res.destroyed) res.destroy();
     return null;
   }

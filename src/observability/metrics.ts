@@ -39,7 +39,7 @@ export class Metrics implements ExchangeObserver {
   private readonly duration: CellHistogram<'gateway' | 'deployment'>;
   private readonly upstreamDuration: CellHistogram<'gateway' | 'deployment'>;
   private readonly decisions: Counter<'decision'>;
-  readonly ledgerDropped: Counter;
+  readonly ledgerDropped: Counter<'reason'>;
   readonly limiterBackendUp: Gauge;
   readonly limiterFallback: Counter;
 
@@ -94,9 +94,12 @@ export class Metrics implements ExchangeObserver {
     });
     this.ledgerDropped = new Counter({
       name: 'tollgate_ledger_dropped_total',
-      help: 'Ledger entries dropped because the write queue was full (the store could not keep up).',
+      help: 'Ledger entries dropped, by reason: queue_full (the store could not keep up) or rejected (the store refused the entry itself).',
+      labelNames: ['reason'],
       registers,
     });
+    // Both series exist from the start, so an alert on either sees 0 before the first drop.
+    for (const reason of ['queue_full', 'rejected'] as const) this.ledgerDropped.inc({ reason }, 0);
   }
 
   exchangeFinished(r: Readonly<ExchangeRecord>): void {

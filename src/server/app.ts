@@ -93,7 +93,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
       flushIntervalMs: settings.ledgerFlushMs,
       batchSize: 1000,
       maxQueue: 100_000,
-      onDropped: (n) => metrics.ledgerDropped.inc(n),
+      onDropped: (n, reason) => metrics.ledgerDropped.inc({ reason }, n),
       writer: ledgerIds.node,
       rollupIntervalMs: settings.ledgerRollupMs,
       staleMarkMs: 120_000,

@@ -39,7 +39,9 @@ export interface LedgerWrite {
 }
 
 export const LEDGER_SQL: LedgerSql = {
-  insert: `insert into request_log (${LOG_COLUMNS.join(', ')}) values (${LOG_COLUMNS.map(() => '?').join(', ')})`,
+  // A batch goes in as several transactions: when one fails, those before it are in. Written
+  // again, its rows already there are skipped (ids are unique per entry), not refused.
+  insert: `insert into request_log (${LOG_COLUMNS.join(', ')}) values (${LOG_COLUMNS.map(() => '?').join(', ')}) on conflict (id) do nothing`,
   upsert: Object.fromEntries(
     INTERVALS.map((interval) => [
       interval,

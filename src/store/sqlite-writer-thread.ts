@@ -39,7 +39,8 @@ parentPort.on('message', (m) => {
     const ok = run(m.parts.map((part) => JSON.parse(part)));
     parentPort.postMessage({ id: m.id, ok });
   } catch (err) {
-    parentPort.postMessage({ id: m.id, error: message(err) });
+    // The code (SQLITE_CONSTRAINT_…) tells the ledger writer a refused row from a failing store.
+    parentPort.postMessage({ id: m.id, error: message(err), code: err && err.code });
   }
 });
 `;
@@ -72,7 +73,7 @@ export class SqliteWriterThread {
     private readonly main: BetterSqlite3.Database,
     onError: (message: string) => void,
   ) {
-    worker.on('message', (m: { id?: number; ok?: boolean; error?: string }) => {
+    worker.on('message', (m: { id?: number; ok?: boolean; error?: string; code?: string }) => {
       if (m.id === undefined) {
         if (m.error) onError(m.error);
         return;
@@ -80,7 +81,7 @@ export class SqliteWriterThread {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
       if (this.pending.size === 0 && !this.stopping) worker.unref();
-      if (m.error) p?.reject(new Error(m.error));
+      if (m.error) p?.reject(Object.assign(new Error(m.error), { code: m.code }));
       else p?.resolve(m.ok === true);
     });
     const failed = (message: string) => {

@@ -3,6 +3,13 @@ import type { Logger } from 'pino';
 import { idBoundAt } from '../domain/ids.js';
 import { LEDGER_ID_PREFIX, type LedgerEntry, type RollupMark, type UsageStore } from './ledger.js';
 import { RollupAccumulator } from './rollups.js';
+import { writeSplitting } from './split-write.js';
+
+/**
+ * Why entries were dropped: `queue_full`, the store could not keep up (or was down) and the queue
+ * reached its bound; `rejected`, the store refused the entry itself, alone (see writeSplitting).
+ */
+export type DropReason = 'queue_full' | 'rejected';
 
 /** How often stop() tries to write what is held, and how long it waits between tries. */
 const STOP_ATTEMPTS = 3;
@@ -14,7 +21,7 @@ export interface LedgerWriterOptions {
   batchSize: number;
   /** Bound on entries waiting to be written; beyond it new entries are dropped (and counted). */
   maxQueue: number;
-  onDropped?: (count: number) => void;
+  onDropped?: (count: number, reason: DropReason) => void;
   /** This writer's name in the rollup marks: the node part of the ids its entries carry. */
   writer: string;
   /** How often the summed rollups are written (and the mark refreshed). */
@@ -68,8 +75,7 @@ export class LedgerWriter {
   record(entry: LedgerEntry): void {
     if (this.queue.length >= this.options.maxQueue) {
       // The store cannot keep up: shed load rather than grow without bound.
-      this.droppedTotal++;
-      this.options.onDropped?.(1);
+      this.drop(1, 'queue_full');
       return;
     }
     this.queue.push(entry);
@@ -153,18 +159,38 @@ export class LedgerWriter {
     while (this.queue.length > 0) {
       const batch = this.queue.length <= this.options.batchSize ? this.queue : this.queue.slice(0, this.options.batchSize);
       this.queue = batch === this.queue ? [] : this.queue.slice(batch.length);
-      try {
-        // The first write creates the mark, saying these rows are not in the rollups yet.
-        await this.store.appendLog(batch, this.needsMark ? this.mark(this.rollups.throughId ?? this.rolledThrough) : null);
-        this.needsMark = false;
-      } catch (err) {
-        // Keep the batch for the next attempt (ahead of newer entries), within the bound.
-        this.queue = batch.concat(this.queue).slice(-this.options.maxQueue);
-        this.logger.error({ err, entries: batch.length }, 'request ledger write failed; will retry');
+      // A batch the store refuses is split until the entry at fault stands alone: one bad entry
+      // must not hold back its batch, and every batch behind it, for ever.
+      const { unwritten, error } = await writeSplitting(batch, (rows) => this.appendLog(rows), (entry, err) => this.reject(entry, err));
+      if (unwritten.length > 0) {
+        // The store is failing: keep what it did not take for the next attempt, ahead of newer
+        // entries, within the bound (the oldest beyond it are dropped, and counted).
+        const overflow = unwritten.length + this.queue.length - this.options.maxQueue;
+        if (overflow > 0) this.drop(overflow, 'queue_full');
+        this.queue = unwritten.concat(this.queue).slice(Math.max(0, overflow));
+        this.logger.error({ err: error, entries: unwritten.length }, 'request ledger write failed; will retry');
         return;
       }
-      this.rollups.add(batch);
     }
+  }
+
+  /** Writes log rows (the first write creates the mark, saying they are not in the rollups yet). */
+  private async appendLog(rows: readonly LedgerEntry[]): Promise<void> {
+    await this.store.appendLog(rows, this.needsMark ? this.mark(this.rollups.throughId ?? this.rolledThrough) : null);
+    this.needsMark = false;
+    this.rollups.add(rows);
+  }
+
+  /** An entry the store refuses on its own: never retried, never silently lost. */
+  private reject(entry: LedgerEntry, err: unknown): void {
+    this.drop(1, 'rejected');
+    const { content: _content, ...row } = entry; // content stays out of the server log
+    this.logger.error({ err, reqId: entry.requestId, entry: row }, 'request ledger entry refused by the store; dropped');
+  }
+
+  private drop(count: number, reason: DropReason): void {
+    this.droppedTotal += count;
+    this.options.onDropped?.(count, reason);
   }
 
   /** Writes the summed rollups and moves the mark; with nothing summed, refreshes the mark. */

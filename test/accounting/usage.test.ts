@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { completionTextOf, usageOf } from '../../src/accounting/usage.js';
+import { completionTextOf, MAX_ANSWER_TOKENS, usageOf } from '../../src/accounting/usage.js';
 import type { Operation } from '../../src/providers/provider.js';
 
 describe('usageOf', () => {
@@ -12,9 +13,9 @@ describe('usageOf', () => {
     expect(usageOf(operation, payload)).toEqual({ prompt: 17, completion: 5, total: 22 });
   });
 
-  it('takes the upstream total as reported, even if it is not prompt + completion', () => {
+  it('counts tokens reported only in the total as completion, so prompt + completion = total', () => {
     // e.g. reasoning or audio tokens reported only in the total.
-    expect(usageOf('chat.completions', { usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 40 } })).toEqual({ prompt: 10, completion: 5, total: 40 });
+    expect(usageOf('chat.completions', { usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 40 } })).toEqual({ prompt: 10, completion: 30, total: 40 });
   });
 
   it('reads embeddings usage without completion_tokens as completion 0', () => {
@@ -72,6 +73,62 @@ describe('usageOf', () => {
   ])('returns null for %s', (_name, payload) => {
     expect(usageOf('chat.completions', payload)).toBeNull();
     expect(usageOf('responses', payload)).toBeNull();
+  });
+});
+
+describe('usageOf validates what the upstream reports', () => {
+  const chat = (usage: Record<string, unknown>) => usageOf('chat.completions', { usage });
+
+  it('rounds fractions up: a token partly used is used', () => {
+    expect(chat({ prompt_tokens: 10.5, completion_tokens: 2.1, total_tokens: 12.6 })).toEqual({ prompt: 11, completion: 3, total: 14 });
+    expect(usageOf('responses', { usage: { input_tokens: 0.2, output_tokens: 7 } })).toEqual({ prompt: 1, completion: 7, total: 8 });
+    expect(usageOf('messages', { usage: { input_tokens: 4.5, cache_read_input_tokens: 0.5, output_tokens: 1.5 } })).toEqual({ prompt: 6, completion: 2, total: 8 });
+  });
+
+  it(`cuts counts beyond ${MAX_ANSWER_TOKENS} tokens to the bound, and says so`, () => {
+    const MAX = MAX_ANSWER_TOKENS;
+    expect(chat({ prompt_tokens: 1e20, completion_tokens: 5, total_tokens: 1e20 + 5 })).toEqual({ prompt: MAX, completion: 0, total: MAX, capped: true });
+    expect(chat({ prompt_tokens: 10, completion_tokens: 1e20 })).toEqual({ prompt: 10, completion: MAX - 10, total: MAX, capped: true });
+    expect(chat({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 1e20 })).toEqual({ prompt: 10, completion: MAX - 10, total: MAX, capped: true });
+    // JSON's 1e400 parses as Infinity: a number beyond the bound like any other.
+    expect(usageOf('chat.completions', JSON.parse('{"usage":{"prompt_tokens":1e400,"completion_tokens":1}}'))).toEqual({ prompt: MAX, completion: 0, total: MAX, capped: true });
+    expect(usageOf('messages', { usage: { input_tokens: 3, cache_creation_input_tokens: 1e20, output_tokens: 2 } })).toEqual({ prompt: MAX, completion: 0, total: MAX, capped: true });
+    // At the bound exactly: believed.
+    expect(chat({ prompt_tokens: MAX - 1, completion_tokens: 1 })).toEqual({ prompt: MAX - 1, completion: 1, total: MAX });
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['a negative prompt', { prompt_tokens: -1, completion_tokens: 5, total_tokens: 4 }],
+    ['a negative completion', { prompt_tokens: 5, completion_tokens: -3 }],
+    ['a string prompt', { prompt_tokens: '17', completion_tokens: 5 }],
+    ['a boolean completion', { prompt_tokens: 17, completion_tokens: true }],
+    ['an object prompt', { prompt_tokens: { text: 3 }, completion_tokens: 5 }],
+    ['a NaN completion', { prompt_tokens: 17, completion_tokens: Number.NaN }],
+  ])('counts the text instead of usage with %s (returns null)', (_name, usage) => {
+    expect(chat(usage)).toBeNull();
+  });
+
+  it('refuses Anthropic usage with a cache count that is not a count', () => {
+    expect(usageOf('messages', { usage: { input_tokens: 5, cache_read_input_tokens: -100, output_tokens: 2 } })).toBeNull();
+    expect(usageOf('messages', { usage: { input_tokens: 5, cache_creation_input_tokens: 'many', output_tokens: 2 } })).toBeNull();
+  });
+
+  it('takes prompt + completion when only the total is wrong', () => {
+    expect(chat({ prompt_tokens: 500, completion_tokens: 500, total_tokens: 0 })).toEqual({ prompt: 500, completion: 500, total: 1000 });
+    expect(chat({ prompt_tokens: 500, completion_tokens: 500, total_tokens: 999 })).toEqual({ prompt: 500, completion: 500, total: 1000 });
+    expect(chat({ prompt_tokens: 500, completion_tokens: 500, total_tokens: -1 })).toEqual({ prompt: 500, completion: 500, total: 1000 });
+    expect(chat({ prompt_tokens: 500, completion_tokens: 500, total_tokens: '1000' })).toEqual({ prompt: 500, completion: 500, total: 1000 });
+  });
+
+  it("counts xAI's reasoning tokens, reported only in its total, as completion (recorded stream)", () => {
+    const sse = readFileSync(new URL('../fixtures/provider-recordings/xai-chat-stream-tools.sse', import.meta.url), 'utf8');
+    const last = sse
+      .split('\n\n')
+      .map((event) => event.replace(/^data: /, ''))
+      .filter((data) => data.includes('"usage"'))
+      .at(-1)!;
+    // 307 + 26 = 560 as reported: 227 reasoning tokens are in the total only.
+    expect(usageOf('chat.completions', JSON.parse(last))).toEqual({ prompt: 307, completion: 253, total: 560 });
   });
 });
 

@@ -1,4 +1,4 @@
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { loadSettings } from '../../src/config/settings.js';
 import type { Limiter } from '../../src/limits/limiter.js';
 import { createTollgate, type Tollgate } from '../../src/server/app.js';
@@ -16,8 +16,8 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-/** Starts a real gateway on 127.0.0.1, port 0, with an in-memory SQLite store. */
-export async function startGateway(overrides: Record<string, unknown> = {}, parts: { limiter?: Limiter } = {}): Promise<TestGateway> {
+/** Starts a real gateway on 127.0.0.1, port 0, with an in-memory SQLite store (and a silent log). */
+export async function startGateway(overrides: Record<string, unknown> = {}, parts: { limiter?: Limiter; logger?: Logger } = {}): Promise<TestGateway> {
   const settings = loadSettings(
     {},
     {
