@@ -9,6 +9,8 @@ export const ERROR_CATALOG = {
   deployment_not_found: { status: 404, type: 'invalid_request_error', summary: 'The deployment named by the request does not exist for this project.' },
   invalid_request: { status: 400, type: 'invalid_request_error', summary: 'Malformed JSON, wrong types or a missing required field.' },
   request_too_large: { status: 413, type: 'invalid_request_error', summary: 'The request body is larger than the configured limit.' },
+  request_timeout: { status: 408, type: 'invalid_request_error', summary: 'The request (headers or body) did not arrive within the configured time.' },
+  headers_too_large: { status: 431, type: 'invalid_request_error', summary: 'The request headers are larger than the server accepts.' },
   token_rate_limit_exceeded: { status: 429, type: 'rate_limit_error', summary: 'The tokens-per-minute limit is exceeded; see Retry-After.' },
   token_quota_exceeded: { status: 403, type: 'insufficient_quota', summary: 'The token quota for the period is exhausted; see Retry-After.' },
   upstream_error: { status: 502, type: 'api_error', summary: 'The upstream deployment could not be reached or broke the connection.' },

@@ -3,7 +3,9 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Logger } from 'pino';
 import { TollgateError } from '../errors.js';
 import { dialectOf, type Dialect, type Operation } from '../providers/provider.js';
+import type { ProjectRuntime } from '../snapshot/config-snapshot.js';
 import { authenticateProject } from './authenticate.js';
+import type { ExchangeRecord } from './exchange-observer.js';
 import { proxy, type DataPlaneDeps } from './proxy.js';
 import { sendError, sendJson } from './relay.js';
 
@@ -20,10 +22,14 @@ export interface DataPlaneRequest {
   readonly text: string;
   /** The body, parsed. */
   readonly body: unknown;
+  /** The calling project, authenticated from the headers before the body was read. */
+  readonly project?: ProjectRuntime;
 }
 
 export interface DataPlaneOptions {
   maxBodyBytes: number;
+  /** A request body not complete within this time of its request is refused with 408. */
+  requestTimeoutMs: number;
   logger: Logger;
 }
 
@@ -69,7 +75,7 @@ const EPOCH = '1970-01-01T00:00:00Z';
  */
 export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions): DataPlane {
   let closing = false;
-  const { logger, maxBodyBytes } = options;
+  const { logger, maxBodyBytes, requestTimeoutMs } = options;
 
   const handle = (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = req.url ?? '';
@@ -106,8 +112,19 @@ export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions):
       sendError(res, id, shuttingDown(), dialect, true);
       return true;
     }
+    // The key is checked from the headers, before a byte of the body is read: a client without a
+    // valid key is answered at once and its connection closed, so it can never hold a body open.
+    let project: ProjectRuntime;
+    try {
+      project = authenticateProject(deps.snapshots.current, req.headers);
+    } catch (err) {
+      if (!(err instanceof TollgateError)) throw err;
+      sendError(res, id, err, dialect, true);
+      refusedEarly(id, operation, err);
+      return true;
+    }
     const apiVersion = q === -1 ? null : apiVersionOf(url.slice(q + 1));
-    readBody(req, maxBodyBytes).then(
+    readBody(req, maxBodyBytes, requestTimeoutMs).then(
       (text) => {
         let body: unknown;
         try {
@@ -116,7 +133,7 @@ export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions):
           sendError(res, id, new TollgateError('invalid_request', 'The request body is not valid JSON.'), dialect);
           return;
         }
-        const request: DataPlaneRequest = { id, operation, headers: req.headers, pathDeployment, apiVersion, text, body };
+        const request: DataPlaneRequest = { id, operation, headers: req.headers, pathDeployment, apiVersion, text, body, project };
         proxy(deps, request, res).catch((err: unknown) => unexpected(err, res, id, dialect));
       },
       (err: unknown) => {
@@ -125,6 +142,21 @@ export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions):
       },
     );
     return true;
+  };
+
+  /** Tells the observers (the metrics) about a request refused before its body was read. */
+  const refusedEarly = (id: string, operation: Operation, error: TollgateError): void => {
+    const record: ExchangeRecord = {
+      requestId: id,
+      startedAtMs: Date.now(),
+      durationMs: 0,
+      operation,
+      stream: false,
+      status: error.status,
+      outcome: 'rejected',
+      errorCode: error.code,
+    };
+    for (const observer of deps.observers) observer.exchangeFinished(record);
   };
 
   const unexpected = (err: unknown, res: ServerResponse, id: string, dialect: Dialect): void => {
@@ -187,9 +219,11 @@ const shuttingDown = () => new TollgateError('shutting_down', 'This node is shut
 
 /**
  * The request body as text, up to `limit` bytes: a declared length over it is refused before
- * anything is read; a chunked body that grows past it is refused as soon as it does.
+ * anything is read; a chunked body that grows past it is refused as soon as it does; a body not
+ * complete within `timeoutMs` of its request is refused (408) — a slow client holds a connection
+ * for a bounded time only.
  */
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
+function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<string> {
   const tooLarge = () => new TollgateError('request_too_large', `The request body is larger than the limit of ${limit} bytes.`);
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
@@ -200,9 +234,14 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     let first: Buffer | null = null;
     let chunks: Buffer[] | null = null;
     let length = 0;
+    const timer = setTimeout(() => {
+      req.off('data', onData);
+      reject(new TollgateError('request_timeout', `The request body did not arrive within ${timeoutMs / 1000} seconds.`));
+    }, timeoutMs);
     const onData = (chunk: Buffer) => {
       length += chunk.length;
       if (length > limit) {
+        clearTimeout(timer);
         req.off('data', onData);
         req.resume();
         reject(tooLarge());
@@ -213,9 +252,13 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     };
     req.on('data', onData);
     req.once('end', () => {
+      clearTimeout(timer);
       if (length > limit) return;
       resolve(chunks !== null ? Buffer.concat(chunks, length).toString('utf8') : first === null ? '' : (first as Buffer).toString('utf8'));
     });
-    req.once('error', reject);
+    req.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
   });
 }

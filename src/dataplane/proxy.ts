@@ -154,7 +154,7 @@ async function forward(
   cancellation: Cancellation,
 ): Promise<void> {
   const record = x.record;
-  const project = authenticateProject(deps.snapshots.current, request.headers);
+  const project = request.project ?? authenticateProject(deps.snapshots.current, request.headers);
   record.project = project.name;
   record.gateway = project.gateway?.name;
   if (project.gateway?.logContent) x.requestContent = request.body;

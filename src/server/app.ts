@@ -117,7 +117,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
       observers: ledger ? [metrics, new LedgerRecorder(ledger, ledgerIds)] : [metrics],
       logger,
     },
-    { maxBodyBytes: settings.maxBodyBytes, logger },
+    { maxBodyBytes: settings.maxBodyBytes, requestTimeoutMs: settings.requestTimeoutMs, logger },
   );
   const app = createHttpServer(settings, logger, dataPlane.handle);
   const nodes = new NodeRegistry(store, logger, {

@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import { TollgateError } from '../errors.js';
@@ -25,13 +26,24 @@ export function createHttpServer(
 ): FastifyInstance {
   const app: FastifyInstance = Fastify({
     serverFactory: (fastifyHandler: RequestListener) => {
-      const server = createServer((req, res) => {
+      // Node checks the header and request timeouts on this interval (its default, 30 s, would let a
+      // stalled client sit for half a minute past its timeout).
+      const connectionsCheckingInterval = Math.min(1000, Math.max(50, Math.floor(settings.requestTimeoutMs / 4)));
+      const server = createServer({ connectionsCheckingInterval }, (req, res) => {
         if (!dataPlane(req, res)) fastifyHandler(req, res);
       });
       server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-      server.requestTimeout = 0;
+      // Headers must arrive within the request timeout; the data plane times its bodies itself (a
+      // catalogued 408), Node's own request timeout is the safety net for every other route.
+      server.headersTimeout = settings.requestTimeoutMs;
+      server.requestTimeout = settings.requestTimeoutMs + 5000;
+      // Beyond this many open connections, new ones are closed at once: slow or idle clients cannot
+      // exhaust the process's file descriptors.
+      server.maxConnections = settings.maxConnections;
       return server;
     },
+    // Malformed HTTP, oversized headers, a request timed out before any route: the catalog's shape.
+    clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => answerClientError(err, socket),
     loggerInstance: logger as FastifyBaseLogger,
     // One line per request, written by our own hooks rather than Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
@@ -78,6 +90,25 @@ export function createHttpServer(
   });
 
   return app;
+}
+
+/** Answers an error Node's HTTP parser raised before any route saw the request, then closes the connection. */
+function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const error =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new TollgateError('headers_too_large', 'The request headers are too large.')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new TollgateError('request_timeout', 'The request did not arrive in time.')
+        : new TollgateError('invalid_request', 'Malformed HTTP request.');
+  const body = JSON.stringify(errorBody(error));
+  socket.end(
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 /** Framework errors (body parsing, size) become catalogued ones; anything else is unexpected. */
