@@ -18,6 +18,16 @@ Build it with <code>npm run build:console</code> (or <code>npm run build</code>)
 </body></html>
 `;
 
+/** Sent with every console response. Styles may be inline (the charts set them); scripts never. */
+export const CONSOLE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
 export interface ConsoleRoutesOptions {
   /** The built console (dist/console); overridable for tests. */
   root?: string;
@@ -26,13 +36,19 @@ export interface ConsoleRoutesOptions {
 /**
  * Serves the admin console (a single-page app) at /console/: files of the build as they are,
  * any other /console/ path as index.html so the app's own routes survive a reload.
- * Only routes under / and /console: no hooks, so the data plane's path is untouched.
+ * Only routes under / and /console, with one onSend hook scoped to them (encapsulated): the data
+ * plane is untouched.
  */
 export async function consoleRoutes(app: FastifyInstance, options: ConsoleRoutesOptions = {}): Promise<void> {
   const root = resolve(options.root ?? DEFAULT_ROOT);
   if (!(await isFileUnder(root, 'index.html'))) {
     app.log.warn({ root }, 'the console is not built: /console/ answers 503 until `npm run build:console` is run');
   }
+  // The console holds an admin token in sessionStorage: no script but its own may run, no other
+  // site may frame it, and no URL of it leaks in a Referer.
+  app.addHook('onSend', async (request, reply) => {
+    if (request.url === '/console' || request.url.startsWith('/console/')) reply.headers(CONSOLE_SECURITY_HEADERS);
+  });
   // serve: false — only reply.sendFile; the routes below decide what each path answers.
   await app.register(fastifyStatic, { root, serve: false, suppressWarning: true });
 

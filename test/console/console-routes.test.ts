@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consoleRoutes } from '../../src/server/console-routes.js';
+import { CONSOLE_SECURITY_HEADERS, consoleRoutes } from '../../src/server/console-routes.js';
 
 /** The console's HTTP contract, on a stand-in build: files, SPA fallback, redirects, "not built". */
 describe('console routes', () => {
@@ -72,5 +72,14 @@ describe('console routes', () => {
     expect(res.body).toContain('npm run build:console');
     const route = await missing.inject({ method: 'GET', url: '/console/gateways' });
     expect(route.statusCode).toBe(503);
+  });
+
+  it('sends the security headers with every console answer: no foreign scripts, no framing, no sniffing, no referrer', async () => {
+    for (const [app, url] of [[built, '/console/'], [built, '/console/assets/index-abc123.js'], [built, '/console/assets/missing.js'], [missing, '/console/']] as const) {
+      const res = await app.inject({ method: 'GET', url });
+      for (const [name, value] of Object.entries(CONSOLE_SECURITY_HEADERS)) expect({ url, name, value: res.headers[name] }).toEqual({ url, name, value });
+    }
+    expect(CONSOLE_SECURITY_HEADERS['content-security-policy']).toContain("script-src 'self';");
+    expect(CONSOLE_SECURITY_HEADERS['content-security-policy']).toContain("frame-ancestors 'none'");
   });
 });
