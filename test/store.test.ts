@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -77,5 +77,23 @@ describe('ledger rows for the SQLite writer', () => {
     };
     expect(toRowValues(entry)).toEqual(Object.values(toRow(entry)));
     expect(toRowValues(entry)).toHaveLength(Object.keys(entry).length);
+  });
+});
+
+describe('the data directory', () => {
+  it('is 0700 and its database files 0600, whatever the umask', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'tollgate-perms-'));
+    chmodSync(dataDir, 0o755);
+    try {
+      const store = openSqliteStore(dataDir);
+      await store.migrate();
+      await store.usage.append([]);
+      const mode = (f: string) => statSync(path.join(dataDir, f)).mode & 0o777;
+      expect(mode('.')).toBe(0o700);
+      for (const f of ['tollgate.db', 'tollgate.db-wal', 'tollgate.db-shm']) expect({ f, mode: mode(f) }).toEqual({ f, mode: 0o600 });
+      await store.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -58,7 +58,7 @@ export function loadSecretKey(envValue: string | undefined, dataDir: string | un
   if (!dataDir) throw new Error('TOLLGATE_SECRET_KEY is required when no data directory is used');
   const file = path.join(dataDir, 'secret.key');
   if (existsSync(file)) return parseSecretKey(readFileSync(file, 'utf8'));
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
   writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
   chmodSync(file, 0o600);

@@ -1,6 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, Kysely, SqliteDialect, type Driver } from 'kysely';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { KyselyStore } from './kysely-store.js';
 import { LEDGER_SQL, SqliteUsageStore } from './sqlite-usage-store.js';
@@ -18,8 +18,8 @@ const CHECKPOINT_INTERVAL_MS = 500;
 export function openSqliteStore(dataDir: string | ':memory:', onError: (message: string) => void = () => {}): Store {
   let file = ':memory:';
   if (dataDir !== ':memory:') {
-    mkdirSync(dataDir, { recursive: true });
     file = path.join(dataDir, 'tollgate.db');
+    restrictAccess(dataDir, file);
   }
   const sqlite = new BetterSqlite3(file);
   sqlite.pragma('journal_mode = WAL');
@@ -34,6 +34,23 @@ export function openSqliteStore(dataDir: string | ':memory:', onError: (message:
     await db.destroy();
   };
   return new KyselyStore(db, 'sqlite', close, new SqliteUsageStore(db, sqlite, thread));
+}
+
+/**
+ * The data directory holds hashed keys, sealed secrets and the request ledger: only the owner may
+ * read it (0700, files 0600). SQLite gives its -wal and -shm files the database file's mode.
+ */
+function restrictAccess(dataDir: string, file: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
+  closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      chmodSync(f, 0o600);
+    } catch {
+      // -wal and -shm exist only once SQLite made them: with the database file's mode.
+    }
+  }
 }
 
 /**
