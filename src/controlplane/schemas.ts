@@ -1,3 +1,4 @@
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../domain/json-depth.js';
 import { z } from 'zod';
 import {
   DEPLOYMENT_NAME_PATTERN,
@@ -78,6 +79,7 @@ export const auditQuery = z.object({
 
 /** Parses with a schema; the first problem becomes a 400 that names the field. */
 export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  if (nestedDeeperThan(value)) throw new TollgateError('validation_failed', `the body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep`);
   const result = schema.safeParse(value ?? {}, { reportInput: true });
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;

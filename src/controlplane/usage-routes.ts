@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { TollgateError } from '../errors.js';
 import type { Limiter } from '../limits/limiter.js';
 import { OUTCOMES, type LedgerEntry, type UsagePoint } from '../usage/ledger.js';
 import type { UsageStore } from '../usage/ledger.js';
@@ -8,7 +9,12 @@ import { authorize, type Principal } from './permissions.js';
 import { parse } from './schemas.js';
 
 const DAY = 86_400_000;
-const time = z.union([z.coerce.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
+/** The last millisecond of year 9999: times beyond it are not dates anyone means. */
+const MAX_TIME_MS = 253_402_300_799_999;
+const time = z.union([
+  z.coerce.number().int().nonnegative().max(MAX_TIME_MS, 'must be a time before the year 10000 (ms since epoch or ISO 8601)'),
+  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+]);
 
 const usageQuery = z.strictObject({
   from: time.optional(),
@@ -43,7 +49,8 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
     const gateway = await service.getGateway(r.params.g);
     const q = parse(usageQuery, r.query);
     const to = q.to ?? Date.now();
-    const from = q.from ?? to - DAY;
+    const from = q.from ?? Math.max(0, to - DAY);
+    if (from > to) throw new TollgateError('validation_failed', "from: must not be after 'to'", { param: 'from' });
     // Without an interval, the finest one that keeps the series short.
     const interval = q.interval ?? (to - from <= 6 * 3_600_000 ? 'minute' : to - from <= 14 * DAY ? 'hour' : 'day');
     const points = await usage.usage({

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../domain/json-depth.js';
 import { TollgateError } from '../errors.js';
 import { dialectOf, type Dialect, type Operation } from '../providers/provider.js';
 import type { ProjectRuntime } from '../snapshot/config-snapshot.js';
@@ -131,6 +132,10 @@ export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions):
           body = JSON.parse(text);
         } catch {
           sendError(res, id, new TollgateError('invalid_request', 'The request body is not valid JSON.'), dialect);
+          return;
+        }
+        if (nestedDeeperThan(body)) {
+          sendError(res, id, new TollgateError('invalid_request', `The request body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep.`), dialect);
           return;
         }
         const request: DataPlaneRequest = { id, operation, headers: req.headers, pathDeployment, apiVersion, text, body, project };
