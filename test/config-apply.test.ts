@@ -233,6 +233,20 @@ describe('config apply (PUT /admin/v1/config)', () => {
     expect(refused.body.error.message).toMatch(/does not allow manage resources, which update resources\/prod needs; nothing was changed/);
     expect((await gw.admin('GET', '/resources/prod')).body.description).toBe('Production');
   });
+
+  it('tells no one who may not set an upstream key whether a guessed one is the stored one', async () => {
+    const viewer = (await gw.admin('POST', '/tokens', { name: 'curious', role: 'viewer' })).body.token as string;
+    expect((await apply(baseDocument())).status).toBe(200); // stores 'sk-one'
+    const answers = [];
+    for (const guess of ['sk-one', 'sk-wrong']) {
+      const doc = baseDocument();
+      doc.resources[0]!.deployments[1]!.upstreamApiKey = guess;
+      const res = await apply(doc, '?dryRun=true', viewer);
+      answers.push({ status: res.status, body: res.body });
+    }
+    expect(answers[0]!.status).toBe(403);
+    expect(answers[1]).toEqual(answers[0]);
+  });
 });
 
 describe('config apply, concurrently', () => {

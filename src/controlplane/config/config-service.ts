@@ -102,6 +102,13 @@ export class ConfigService {
       const more = rest.length === 0 ? '' : ` (and ${rest.length} more: ${rest.join('; ')})`;
       throw new TollgateError('validation_failed', `the config cannot be applied, nothing was changed: ${first}${more}`);
     }
+    const keyed = plan.keyedResources.find((resource) => !can(actor, 'manage-resources', resource));
+    if (keyed !== undefined) {
+      throw new TollgateError(
+        'forbidden',
+        `the ${actor.role} role of admin token "${actor.name}" does not allow managing resources, which naming an upstreamApiKey of resource "${keyed}" needs; nothing was changed`,
+      );
+    }
     const forbidden = plan.steps.find((s) => !can(actor, s.permission, s.resource));
     if (forbidden) {
       throw new TollgateError(

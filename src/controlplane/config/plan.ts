@@ -51,6 +51,12 @@ export interface PlanOptions {
 
 export interface ConfigPlan {
   steps: PlannedStep[];
+  /**
+   * The resources whose upstream keys the document names. Naming a key needs the permission to
+   * set it whether or not it matches the stored one: otherwise the plan (a change, or none) would
+   * tell anyone who may plan whether a guessed key is the stored one.
+   */
+  keyedResources: string[];
   /** What makes the document inapplicable; a plan with problems is never run. */
   problems: string[];
 }
@@ -63,12 +69,13 @@ export interface ConfigPlan {
 export function planConfig(doc: ConfigDocument, current: CurrentConfig, options: PlanOptions): ConfigPlan {
   const planner = new Planner(doc, current, options);
   planner.plan();
-  return { steps: planner.steps, problems: planner.problems };
+  return { steps: planner.steps, problems: planner.problems, keyedResources: [...planner.keyedResources] };
 }
 
 class Planner {
   readonly steps: PlannedStep[] = [];
   readonly problems: string[] = [];
+  readonly keyedResources = new Set<string>();
   private readonly prune: PlannedStep[] = [];
 
   constructor(
@@ -136,6 +143,7 @@ class Planner {
     };
     // undefined: the key is not managed by the document; null or "": no key.
     const key = d.upstreamApiKey === undefined ? undefined : d.upstreamApiKey || null;
+    if (key !== undefined) this.keyedResources.add(resource);
     const hasKey = key === undefined ? (existing?.upstreamApiKeySealed ?? null) !== null : key !== null;
     const provider = this.options.providers.get(desired.provider);
     const problem = provider
