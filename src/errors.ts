@@ -11,6 +11,7 @@ export const ERROR_CATALOG = {
   request_too_large: { status: 413, type: 'invalid_request_error', summary: 'The request body is larger than the configured limit.' },
   request_timeout: { status: 408, type: 'invalid_request_error', summary: 'The request (headers or body) did not arrive within the configured time.' },
   headers_too_large: { status: 431, type: 'invalid_request_error', summary: 'The request headers are larger than the server accepts.' },
+  too_many_auth_failures: { status: 429, type: 'rate_limit_error', summary: 'Too many failed authentications from this address; see Retry-After.' },
   token_rate_limit_exceeded: { status: 429, type: 'rate_limit_error', summary: 'The tokens-per-minute limit is exceeded; see Retry-After.' },
   token_quota_exceeded: { status: 403, type: 'insufficient_quota', summary: 'The token quota for the period is exhausted; see Retry-After.' },
   upstream_error: { status: 502, type: 'api_error', summary: 'The upstream deployment could not be reached or broke the connection.' },
@@ -50,4 +51,11 @@ export class TollgateError extends Error {
 
 export function isTollgateError(err: unknown): err is TollgateError {
   return err instanceof TollgateError;
+}
+
+/** The answer to an address that failed to authenticate too often (see AuthThrottle). */
+export function authThrottled(seconds: number): TollgateError {
+  return new TollgateError('too_many_auth_failures', `Too many failed authentications from this address; try again in ${seconds} seconds.`, {
+    headers: { 'retry-after': String(seconds) },
+  });
 }

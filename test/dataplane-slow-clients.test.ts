@@ -69,3 +69,33 @@ describe('slow and keyless clients', () => {
     expect(malformed.answer).toContain('"code":"invalid_request"');
   });
 });
+
+describe('guessing keys and tokens', () => {
+  let gw: TestGateway;
+  let seeded: Seeded;
+  beforeAll(async () => {
+    gw = await startGateway({ authFailuresPerMinute: 5 });
+    seeded = await seedBasic(gw);
+  });
+  afterAll(() => gw.close());
+
+  const chat = (key: string) =>
+    fetch(`${gw.url}/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'sim-chat', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+
+  it('refuses an address after too many failed authentications — even a right guess — for the rest of the minute', async () => {
+    expect((await chat(seeded.key)).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await chat(`tg-wrong-${i}`)).status).toBe(401);
+    const refused = await chat(seeded.key);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('too_many_auth_failures');
+    // The admin API and its tokens count against the same address.
+    const admin = await gw.admin('GET', '/gateways');
+    expect(admin.status).toBe(429);
+    expect(admin.body.error.code).toBe('too_many_auth_failures');
+  });
+});

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { KeySlot } from '../domain/model.js';
-import { TollgateError } from '../errors.js';
+import { authThrottled, TollgateError } from '../errors.js';
+import { clientAddress, type AuthThrottle } from '../security/auth-throttle.js';
 import { hashSecret } from '../security/keys.js';
 import type { Store } from '../store/store.js';
 import type { Limiter } from '../limits/limiter.js';
@@ -37,7 +38,15 @@ type P<T extends string> = { [K in T]: string };
 /** The admin REST API under /admin/v1: JSON, bearer admin tokens, a role check on every route. */
 export async function adminRoutes(
   app: FastifyInstance,
-  deps: { service: AdminService; config: ConfigService; store: Store; limiter: Limiter; heartbeatMs: number },
+  deps: {
+    service: AdminService;
+    config: ConfigService;
+    store: Store;
+    limiter: Limiter;
+    heartbeatMs: number;
+    authThrottle: AuthThrottle;
+    trustProxy: boolean;
+  },
 ): Promise<void> {
   const { service, config, store, limiter } = deps;
   app.decorateRequest('principal', null);
@@ -54,11 +63,17 @@ export async function adminRoutes(
   });
 
   app.addHook('onRequest', async (request) => {
+    const address = clientAddress(request.raw, deps.trustProxy);
+    const wait = deps.authThrottle.retryAfter(address);
+    if (wait > 0) throw authThrottled(wait);
     const header = request.headers.authorization;
     const token = typeof header === 'string' && /^bearer /i.test(header) ? header.slice(7).trim() : '';
     if (!token) throw new TollgateError('unauthorized', 'missing admin token: send Authorization: Bearer <admin token>');
     const found = await store.findAdminTokenByHash(hashSecret(token));
-    if (!found) throw new TollgateError('unauthorized', 'unknown or revoked admin token');
+    if (!found) {
+      deps.authThrottle.failed(address);
+      throw new TollgateError('unauthorized', 'unknown or revoked admin token');
+    }
     request.principal = principalOf(found);
   });
 

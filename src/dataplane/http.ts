@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../domain/json-depth.js';
-import { TollgateError } from '../errors.js';
+import { authThrottled, TollgateError } from '../errors.js';
 import { dialectOf, type Dialect, type Operation } from '../providers/provider.js';
 import type { ProjectRuntime } from '../snapshot/config-snapshot.js';
-import { authenticateProject } from './authenticate.js';
+import { clientAddress, type AuthThrottle } from '../security/auth-throttle.js';
+import { authenticateProject, projectKeyOf } from './authenticate.js';
 import type { ExchangeRecord } from './exchange-observer.js';
 import { proxy, type DataPlaneDeps } from './proxy.js';
 import { sendError, sendJson } from './relay.js';
@@ -31,6 +32,10 @@ export interface DataPlaneOptions {
   maxBodyBytes: number;
   /** A request body not complete within this time of its request is refused with 408. */
   requestTimeoutMs: number;
+  /** Refuses addresses that failed to authenticate too often. */
+  authThrottle: AuthThrottle;
+  /** Whether the client address comes from X-Forwarded-For (see clientAddress). */
+  trustProxy: boolean;
   logger: Logger;
 }
 
@@ -76,7 +81,25 @@ const EPOCH = '1970-01-01T00:00:00Z';
  */
 export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions): DataPlane {
   let closing = false;
-  const { logger, maxBodyBytes, requestTimeoutMs } = options;
+  const { logger, maxBodyBytes, requestTimeoutMs, authThrottle, trustProxy } = options;
+
+  /** The project a request's headers authenticate, or throws; failures count against the client's address. */
+  const authenticate = (req: IncomingMessage): ProjectRuntime => {
+    const address = authThrottle.active ? clientAddress(req, trustProxy) : null;
+    if (address !== null) {
+      const wait = authThrottle.retryAfter(address);
+      if (wait > 0) throw authThrottled(wait);
+    }
+    try {
+      return authenticateProject(deps.snapshots.current, req.headers);
+    } catch (err) {
+      // A wrong key is a guess; no key at all is not.
+      if (err instanceof TollgateError && err.code === 'invalid_api_key' && projectKeyOf(req.headers) !== null) {
+        authThrottle.failed(address ?? clientAddress(req, trustProxy));
+      }
+      throw err;
+    }
+  };
 
   const handle = (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = req.url ?? '';
@@ -117,7 +140,7 @@ export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions):
     // valid key is answered at once and its connection closed, so it can never hold a body open.
     let project: ProjectRuntime;
     try {
-      project = authenticateProject(deps.snapshots.current, req.headers);
+      project = authenticate(req);
     } catch (err) {
       if (!(err instanceof TollgateError)) throw err;
       sendError(res, id, err, dialect, true);
@@ -173,7 +196,7 @@ export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions):
   /** The deployments the key may use that speak the dialect, in that API's list format. */
   const listModels = (req: IncomingMessage, res: ServerResponse, id: string, dialect: Dialect): void => {
     try {
-      const project = authenticateProject(deps.snapshots.current, req.headers);
+      const project = authenticate(req);
       const usable = [...project.deployments.values()].filter((d) => {
         const provider = deps.providers.get(d.provider);
         return provider !== undefined && [...provider.operations].some((op) => dialectOf(op) === dialect);

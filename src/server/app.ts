@@ -14,6 +14,8 @@ import type { ServedInstances } from '../snapshot/build-snapshot.js';
 import { SnapshotSource } from '../snapshot/snapshot-source.js';
 import { openConfiguredStore } from '../store/open-configured-store.js';
 import type { Store } from '../store/store.js';
+import { authThrottled } from '../errors.js';
+import { AuthThrottle, clientAddress } from '../security/auth-throttle.js';
 import { ensureAdminToken } from './bootstrap.js';
 import { ConnectionTracker } from './connections.js';
 import { consoleRoutes } from './console-routes.js';
@@ -108,6 +110,8 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
   const service = new AdminService({ store, secrets, providers, onConfigChange: () => snapshots.refresh() });
   const config = new ConfigService({ store, service, secrets, providers });
 
+  // One count of failed authentications per client address, for keys, admin tokens and the metrics token.
+  const authThrottle = new AuthThrottle({ maxFailures: settings.authFailuresPerMinute, windowMs: 60_000 });
   const dataPlane = createDataPlane(
     {
       snapshots,
@@ -117,7 +121,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
       observers: ledger ? [metrics, new LedgerRecorder(ledger, ledgerIds)] : [metrics],
       logger,
     },
-    { maxBodyBytes: settings.maxBodyBytes, requestTimeoutMs: settings.requestTimeoutMs, logger },
+    { maxBodyBytes: settings.maxBodyBytes, requestTimeoutMs: settings.requestTimeoutMs, authThrottle, trustProxy: settings.trustProxy, logger },
   );
   const app = createHttpServer(settings, logger, dataPlane.handle);
   const nodes = new NodeRegistry(store, logger, {
@@ -142,12 +146,27 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     return { status: 'ready', configVersion: snapshots.current.version };
   });
   app.get('/metrics', async (request, reply) => {
-    if (settings.metricsToken && request.headers.authorization !== `Bearer ${settings.metricsToken}`) {
-      throw new TollgateError('unauthorized', 'metrics need Authorization: Bearer <TOLLGATE_METRICS_TOKEN>');
+    if (settings.metricsToken) {
+      const address = clientAddress(request.raw, settings.trustProxy);
+      const wait = authThrottle.retryAfter(address);
+      if (wait > 0) throw authThrottled(wait);
+      if (request.headers.authorization !== `Bearer ${settings.metricsToken}`) {
+        authThrottle.failed(address);
+        throw new TollgateError('unauthorized', 'metrics need Authorization: Bearer <TOLLGATE_METRICS_TOKEN>');
+      }
     }
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  await app.register(adminRoutes, { prefix: '/admin/v1', service, config, store, limiter, heartbeatMs: settings.heartbeatMs });
+  await app.register(adminRoutes, {
+    prefix: '/admin/v1',
+    service,
+    config,
+    store,
+    limiter,
+    heartbeatMs: settings.heartbeatMs,
+    authThrottle,
+    trustProxy: settings.trustProxy,
+  });
   await app.register(consoleRoutes);
 
   let closed = false;
