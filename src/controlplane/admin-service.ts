@@ -12,6 +12,7 @@ import type {
 } from '../domain/model.js';
 import { isLive } from '../cluster/node-registry.js';
 import { newId } from '../domain/ids.js';
+import { hasUrlSecrets, isRedactedUrl, redactUrl } from '../security/url-secrets.js';
 import { TollgateError } from '../errors.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { generateAdminToken, generateProjectKey } from '../security/keys.js';
@@ -169,7 +170,7 @@ export class AdminService {
       resourceId: resource.id,
       name: input.name,
       provider: input.provider,
-      upstreamUrl: input.upstreamUrl ?? null,
+      ...this.protectedUrl(input.upstreamUrl ?? null),
       upstreamModel: input.upstreamModel ?? null,
       upstreamApiKeySealed: input.upstreamApiKey ? this.deps.secrets.seal(input.upstreamApiKey) : null,
       apiVersion: input.apiVersion ?? null,
@@ -191,7 +192,10 @@ export class AdminService {
     const updated: Deployment = {
       ...current,
       provider: patch.provider ?? current.provider,
-      upstreamUrl: patch.upstreamUrl !== undefined ? patch.upstreamUrl : current.upstreamUrl,
+      // The URL as shown (credentials redacted) given back unchanged keeps the sealed one.
+      ...(patch.upstreamUrl === undefined || patch.upstreamUrl === current.upstreamUrl
+        ? { upstreamUrl: current.upstreamUrl, upstreamUrlSealed: current.upstreamUrlSealed }
+        : this.protectedUrl(patch.upstreamUrl)),
       upstreamModel: patch.upstreamModel !== undefined ? patch.upstreamModel : current.upstreamModel,
       upstreamApiKeySealed:
         patch.upstreamApiKey === undefined
@@ -220,11 +224,20 @@ export class AdminService {
     );
   }
 
+  /** A URL with credentials is sealed and shown redacted; a redacted one cannot be stored as a URL. */
+  private protectedUrl(url: string | null): { upstreamUrl: string | null; upstreamUrlSealed: string | null } {
+    if (url === null || !hasUrlSecrets(url)) return { upstreamUrl: url, upstreamUrlSealed: null };
+    if (isRedactedUrl(url)) {
+      throw invalid('upstreamUrl carries redacted credentials (***): give the URL with its real credentials', 'upstreamUrl');
+    }
+    return { upstreamUrl: redactUrl(url), upstreamUrlSealed: this.deps.secrets.seal(url) };
+  }
+
   private validateDeployment(d: Deployment): void {
     const provider = this.deps.providers.get(d.provider);
     if (!provider) throw invalid(`provider "${d.provider}" is not available`, 'provider');
     const problem = provider.validate({
-      upstreamUrl: d.upstreamUrl,
+      upstreamUrl: d.upstreamUrlSealed === null ? d.upstreamUrl : this.deps.secrets.open(d.upstreamUrlSealed),
       upstreamModel: d.upstreamModel,
       hasUpstreamApiKey: d.upstreamApiKeySealed !== null,
       apiVersion: d.apiVersion,
@@ -634,6 +647,7 @@ function checkLimitValues(v: Pick<Limit, 'tokensPerMinute' | 'tokenQuota' | 'quo
 
 function redactDeployment(input: DeploymentUpdate | DeploymentInput): Record<string, unknown> {
   const { upstreamApiKey, ...rest } = input;
+  if (typeof rest.upstreamUrl === 'string') rest.upstreamUrl = redactUrl(rest.upstreamUrl);
   return upstreamApiKey === undefined ? rest : { ...rest, upstreamApiKey: upstreamApiKey ? '(set)' : '(cleared)' };
 }
 

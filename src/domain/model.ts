@@ -33,7 +33,10 @@ export interface Deployment {
   resourceId: string;
   name: string;
   provider: ProviderName;
+  /** For display: when the URL carries credentials, they are redacted here and the URL is sealed below. */
   upstreamUrl: string | null;
+  /** The URL itself, sealed, when it carries credentials (a user, a password, a query string); else null. */
+  upstreamUrlSealed: string | null;
   upstreamModel: string | null;
   /** AES-256-GCM sealed upstream credential; never leaves the process in clear except upstream. */
   upstreamApiKeySealed: string | null;

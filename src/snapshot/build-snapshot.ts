@@ -53,7 +53,7 @@ export function buildSnapshot(records: ConfigRecords, secrets: SecretBox, served
         name: d.name,
         resourceName: resourceNames.get(d.resourceId) ?? '',
         provider: d.provider,
-        upstreamUrl: d.upstreamUrl,
+        upstreamUrl: d.upstreamUrlSealed === null ? d.upstreamUrl : secrets.open(d.upstreamUrlSealed),
         upstreamModel: d.upstreamModel ?? d.name,
         upstreamApiKey: d.upstreamApiKeySealed === null ? null : secrets.open(d.upstreamApiKeySealed),
         apiVersion: d.apiVersion,

@@ -46,6 +46,7 @@ const toDeployment = (r: Row<'deployments'>): Deployment => ({
   name: r.name,
   provider: r.provider as ProviderName,
   upstreamUrl: r.upstream_url,
+  upstreamUrlSealed: r.upstream_url_sealed ?? null,
   upstreamModel: r.upstream_model,
   upstreamApiKeySealed: r.upstream_api_key_sealed,
   apiVersion: r.api_version,
@@ -204,6 +205,7 @@ export class KyselyStore implements Store {
           name: d.name,
           provider: d.provider,
           upstream_url: d.upstreamUrl,
+          upstream_url_sealed: d.upstreamUrlSealed,
           upstream_model: d.upstreamModel,
           upstream_api_key_sealed: d.upstreamApiKeySealed,
           api_version: d.apiVersion,
@@ -235,6 +237,7 @@ export class KyselyStore implements Store {
       .set({
         provider: p.provider,
         upstream_url: p.upstreamUrl,
+        upstream_url_sealed: p.upstreamUrlSealed,
         upstream_model: p.upstreamModel,
         upstream_api_key_sealed: p.upstreamApiKeySealed,
         api_version: p.apiVersion,

@@ -15,6 +15,7 @@ export interface Database {
     name: string;
     provider: string;
     upstream_url: string | null;
+    upstream_url_sealed: string | null;
     upstream_model: string | null;
     upstream_api_key_sealed: string | null;
     api_version: string | null;

@@ -29,6 +29,7 @@ export type DeploymentPatch = Partial<
     Deployment,
     | 'provider'
     | 'upstreamUrl'
+    | 'upstreamUrlSealed'
     | 'upstreamModel'
     | 'upstreamApiKeySealed'
     | 'apiVersion'

@@ -26,6 +26,7 @@ export function deployment(resourceId: string, over: Partial<Deployment> = {}): 
     name: uniq('dep'),
     provider: 'simulated',
     upstreamUrl: null,
+    upstreamUrlSealed: null,
     upstreamModel: null,
     upstreamApiKeySealed: null,
     apiVersion: null,

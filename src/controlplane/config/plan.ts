@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { hasUrlSecrets, isRedactedUrl } from '../../security/url-secrets.js';
 import type { Deployment } from '../../domain/model.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
 import type { AdminService, DeploymentUpdate, LimitUpdate } from '../admin-service.js';
@@ -143,13 +144,17 @@ class Planner {
     };
     // undefined: the key is not managed by the document; null or "": no key.
     const key = d.upstreamApiKey === undefined ? undefined : d.upstreamApiKey || null;
-    if (key !== undefined) this.keyedResources.add(resource);
+    // A URL with credentials is a secret like a key (see keyedResources).
+    if (key !== undefined || (desired.upstreamUrl !== null && hasUrlSecrets(desired.upstreamUrl))) this.keyedResources.add(resource);
     const hasKey = key === undefined ? (existing?.upstreamApiKeySealed ?? null) !== null : key !== null;
     const provider = this.options.providers.get(desired.provider);
     const problem = provider
       ? provider.validate({ ...desired, hasUpstreamApiKey: hasKey })
       : `provider "${desired.provider}" is not available`;
     if (problem) this.problems.push(`resource "${resource}", deployment "${d.name}": ${problem}`);
+    if (desired.upstreamUrl !== null && isRedactedUrl(desired.upstreamUrl) && (!existing || !this.sameUrl(existing, desired.upstreamUrl))) {
+      this.problems.push(`resource "${resource}", deployment "${d.name}": upstreamUrl carries redacted credentials (***): give the real URL (e.g. with \${VAR})`);
+    }
 
     if (!existing) {
       this.step('create', 'deployment', target, 'manage-resources', ({ service, actor }) =>
@@ -159,11 +164,18 @@ class Planner {
     }
     const patch: DeploymentUpdate = {};
     for (const field of Object.keys(desired) as (keyof typeof desired)[]) {
-      if (!isDeepStrictEqual(existing[field], desired[field])) Object.assign(patch, { [field]: desired[field] });
+      const same = field === 'upstreamUrl' ? this.sameUrl(existing, desired.upstreamUrl) : isDeepStrictEqual(existing[field], desired[field]);
+      if (!same) Object.assign(patch, { [field]: desired[field] });
     }
     if (key !== undefined && !this.sameKey(existing.upstreamApiKeySealed, key)) patch.upstreamApiKey = key;
     const fields = Object.keys(patch);
     if (fields.length > 0) this.step('update', 'deployment', target, 'manage-resources', ({ service, actor }) => service.updateDeployment(actor, resource, d.name, patch), fields);
+  }
+
+  /** The stored URL as shown (credentials redacted, as exported) or as it is. */
+  private sameUrl(existing: Deployment, url: string | null): boolean {
+    if (url === existing.upstreamUrl) return true;
+    return existing.upstreamUrlSealed !== null && url !== null && this.sameKey(existing.upstreamUrlSealed, url);
   }
 
   private sameKey(sealed: string | null, key: string | null): boolean {

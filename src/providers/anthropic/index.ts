@@ -33,7 +33,7 @@ export class AnthropicProvider extends HttpProvider {
     if (beta !== null) headers['anthropic-beta'] = beta;
     if (d.upstreamApiKey !== null) headers['x-api-key'] = d.upstreamApiKey;
     const path = call.operation === 'messages.count_tokens' ? '/messages/count_tokens' : '/messages';
-    return { url: joinUrl(base, base.endsWith('/v1') ? path : `/v1${path}`), headers };
+    return { url: joinUrl(base, base.split('?')[0]!.replace(/\/+$/, '').endsWith('/v1') ? path : `/v1${path}`), headers };
   }
 }
 

@@ -1,5 +1,5 @@
 import type { ProviderName } from '../../domain/model.js';
-import { HttpProvider, joinUrl, validateHttpUrl, type UpstreamTarget } from '../http/http-provider.js';
+import { HttpProvider, joinUrl, withParam, validateHttpUrl, type UpstreamTarget } from '../http/http-provider.js';
 import type { DeploymentSettings, OpenAIOperation, Operation, UpstreamCall } from '../provider.js';
 
 /** Used when neither the deployment nor the client names an api-version. */
@@ -27,9 +27,7 @@ export class AzureOpenAIProvider extends HttpProvider {
     const d = call.deployment;
     const apiVersion = d.apiVersion ?? call.clientApiVersion ?? DEFAULT_AZURE_API_VERSION;
     const path = PATHS[call.operation as keyof typeof PATHS];
-    const url =
-      joinUrl(d.upstreamUrl ?? '', `/openai/deployments/${encodeURIComponent(d.upstreamModel)}${path}`) +
-      `?api-version=${encodeURIComponent(apiVersion)}`;
+    const url = withParam(joinUrl(d.upstreamUrl ?? '', `/openai/deployments/${encodeURIComponent(d.upstreamModel)}${path}`), 'api-version', apiVersion);
     return { url, headers: d.upstreamApiKey === null ? {} : { 'api-key': d.upstreamApiKey } };
   }
 

@@ -46,9 +46,10 @@ export abstract class HttpProvider implements Provider {
 
   async send(call: UpstreamCall): Promise<UpstreamResponse> {
     const { url, headers } = this.target(call);
-    const { origin, path } = this.split(url);
+    const { origin, path, basic } = this.split(url);
     const flat: string[] = [];
     for (const name in headers) flat.push(name, headers[name]!);
+    if (basic !== null && headers.authorization === undefined) flat.push('authorization', basic);
     // Usage is read from the body, so ask for it uncompressed.
     flat.push('content-type', 'application/json', 'accept-encoding', 'identity', 'x-request-id', call.requestId);
     try {
@@ -63,13 +64,15 @@ export abstract class HttpProvider implements Provider {
   }
 
   /** Upstream URLs are few (one per deployment and operation): parse each once. */
-  private readonly parsed = new Map<string, { origin: string; path: string }>();
+  private readonly parsed = new Map<string, { origin: string; path: string; basic: string | null }>();
 
-  private split(url: string): { origin: string; path: string } {
+  /** Origin, path and query; a user and password in the URL become Basic authentication. */
+  private split(url: string): { origin: string; path: string; basic: string | null } {
     let parts = this.parsed.get(url);
     if (!parts) {
       const u = new URL(url);
-      parts = { origin: u.origin, path: u.pathname + u.search };
+      const credentials = u.username || u.password ? `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}` : null;
+      parts = { origin: u.origin, path: u.pathname + u.search, basic: credentials === null ? null : `Basic ${Buffer.from(credentials).toString('base64')}` };
       if (this.parsed.size >= 10_000) this.parsed.clear();
       this.parsed.set(url, parts);
     }
@@ -114,5 +117,13 @@ export function validateHttpUrl(value: string | null, field = 'upstreamUrl'): st
 
 /** Joins a base URL and a path without doubling or losing the slash between them. */
 export function joinUrl(base: string, path: string): string {
-  return base.replace(/\/+$/, '') + path;
+  // A base URL may carry a query (credentials such as `?key=`): the path goes before it.
+  const q = base.indexOf('?');
+  if (q === -1) return base.replace(/\/+$/, '') + path;
+  return `${base.slice(0, q).replace(/\/+$/, '')}${path}${path.includes('?') ? '&' : '?'}${base.slice(q + 1)}`;
+}
+
+/** `url` with one more query parameter. */
+export function withParam(url: string, name: string, value: string): string {
+  return `${url}${url.includes('?') ? '&' : '?'}${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
 }
