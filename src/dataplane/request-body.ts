@@ -49,7 +49,7 @@ export function readRequestFacts(body: unknown, operation: Operation): RequestFa
 function positiveInt(b: Record<string, unknown>, field: string): number | null {
   const v = b[field];
   if (v === undefined || v === null) return null;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw invalid(`'${field}' must be a positive integer.`, field);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw invalid(`'${field}' must be a positive integer (at most 2^53 - 1).`, field);
   return v;
 }
 
