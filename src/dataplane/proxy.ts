@@ -221,8 +221,11 @@ async function forward(
  */
 async function fail(err: unknown, x: Exchange, cancellation: Cancellation, res: ServerResponse): Promise<TollgateError | null> {
   const record = x.record;
+  const upstreamFailure = err instanceof UpstreamFailure ? err : null;
   if (cancellation.cancelled || res.headersSent) {
     record.outcome = cancellation.cancelled ? 'client_aborted' : 'upstream_error';
+    // A broken stream keeps the status its client got; the code says what broke it (a reset, a stall).
+    if (!cancellation.cancelled && upstreamFailure) record.errorCode = failureCode(upstreamFailure);
     // The client left, or the upstream broke mid-stream: charge what was generated up to now.
     // Without a stream to count, the upstream at least processed the prompt.
     if (x.tap) await x.settle(x.consumedByStream(x.tap));
@@ -231,8 +234,15 @@ async function fail(err: unknown, x: Exchange, cancellation: Cancellation, res: 
     return null;
   }
   let error: unknown = err;
-  if (err instanceof UpstreamFailure) {
-    error = new TollgateError(err.kind === 'timeout' ? 'upstream_timeout' : 'upstream_error', `${capitalize(err.message)}.`);
+  if (upstreamFailure) {
+    error = new TollgateError(failureCode(upstreamFailure), `${capitalize(upstreamFailure.message)}.`);
+    // The upstream began a successful answer and broke off (or stalled) in its body: the client gets
+    // nothing usable, but the upstream has processed, and likely billed, the prompt. Charged as for
+    // any call the upstream worked on before it ended early (a client that leaves a non-streamed
+    // call, a broken stream): what is known to be used — here the prompt, no completion, since
+    // none was delivered. A call that failed before any answer is released in full, as before.
+    const answered = record.upstreamStatus !== undefined && record.upstreamStatus < 400;
+    if (x.hold && answered) await x.settle(x.consumed(null, ''));
   }
   if (error instanceof TollgateError) {
     record.errorCode = error.code;
@@ -249,6 +259,8 @@ async function fail(err: unknown, x: Exchange, cancellation: Cancellation, res: 
   }
   throw error; // unexpected: answered as an internal error
 }
+
+const failureCode = (failure: UpstreamFailure) => (failure.kind === 'timeout' ? 'upstream_timeout' : 'upstream_error');
 
 function resolveDeployment(request: DataPlaneRequest, project: ProjectRuntime, model: string | null): DeploymentRuntime {
   const name = request.pathDeployment ?? model;

@@ -19,14 +19,27 @@ export interface DispatchRequest {
 }
 
 /**
+ * Names a transport error: `midBody` when the answer had begun (status and headers in) and its
+ * body broke off or stalled.
+ */
+export type TransportFailure = (err: Error, midBody: boolean) => Error;
+
+/**
  * One POST through undici's dispatcher, at its lowest public level: no stream objects and no
  * AbortSignal per call (undici's `request()` makes both). Resolves once the status and headers
  * are in; the body follows as an async iterable of the chunks as they arrive, with backpressure
- * (the socket is paused while a slow consumer has more than 64 KiB waiting).
+ * (the socket is paused while a slow consumer has more than 64 KiB waiting). A transport error,
+ * before the headers or while the body is read, reaches the caller as `failure` names it; a
+ * cancellation reaches it as its own reason.
  */
-export function dispatchPost(dispatcher: Dispatcher, req: DispatchRequest, cancellation: Cancellation): Promise<UpstreamResponse> {
+export function dispatchPost(
+  dispatcher: Dispatcher,
+  req: DispatchRequest,
+  cancellation: Cancellation,
+  failure: TransportFailure = (err) => err,
+): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
-    const handler = new ResponseHandler(resolve, reject);
+    const handler = new ResponseHandler(resolve, reject, failure);
     cancellation.onCancel((reason) => handler.abort(reason));
     dispatcher.dispatch(
       {
@@ -51,6 +64,7 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
   constructor(
     private resolve: ((response: UpstreamResponse) => void) | null,
     private reject: ((err: Error) => void) | null,
+    private readonly failure: TransportFailure,
   ) {}
 
   abort(reason: Error): void {
@@ -81,13 +95,14 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Controller, err: Error): void {
-    const error = this.abortReason ?? err;
     if (this.reject) {
       const reject = this.reject;
       this.resolve = this.reject = null;
-      reject(error);
+      reject(this.abortReason ?? this.failure(err, false));
     } else {
-      this.body?.end(error);
+      // The answer had begun: a body that breaks off or stalls is as much an upstream failure as
+      // one that never came, and must not reach the data plane as an unexpected error.
+      this.body?.end(this.abortReason ?? this.failure(err, true));
     }
   }
 }

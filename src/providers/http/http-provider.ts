@@ -57,6 +57,7 @@ export abstract class HttpProvider implements Provider {
         this.deps.dispatcher,
         { origin, path, headers: flat, body: this.upstreamBody(call), timeoutMs: this.deps.timeoutMs },
         call.cancellation,
+        (err, midBody) => toUpstreamFailure(err, url, midBody),
       );
     } catch (err) {
       throw toUpstreamFailure(err, url);
@@ -80,20 +81,25 @@ export abstract class HttpProvider implements Provider {
   }
 }
 
-/** Maps transport errors to the two failures clients can act on; client aborts pass through. */
-export function toUpstreamFailure(err: unknown, url: string): unknown {
-  if (err instanceof errors.RequestAbortedError || (err as Error | null)?.name === 'AbortError') return err;
+/**
+ * Maps transport errors to the two failures clients can act on; client aborts (and failures
+ * already mapped) pass through. `midBody`: the upstream had begun its answer when it failed.
+ */
+export function toUpstreamFailure<E>(err: E, url: string, midBody = false): E | UpstreamFailure {
+  if (err instanceof UpstreamFailure || err instanceof errors.RequestAbortedError || (err as Error | null)?.name === 'AbortError') return err;
   const origin = safeOrigin(url);
   if (
     err instanceof errors.HeadersTimeoutError ||
     err instanceof errors.BodyTimeoutError ||
     err instanceof errors.ConnectTimeoutError
   ) {
-    return new UpstreamFailure('timeout', `the upstream ${origin} did not answer in time`, { cause: err });
+    const what = midBody ? 'stopped sending its answer for longer than the upstream timeout' : 'did not answer in time';
+    return new UpstreamFailure('timeout', `the upstream ${origin} ${what}`, { cause: err });
   }
   const code = (err as { code?: string } | null)?.code ?? (err as { cause?: { code?: string } } | null)?.cause?.code;
   const reason = code ? ` (${code})` : '';
-  return new UpstreamFailure('unreachable', `the upstream ${origin} could not be reached${reason}`, { cause: err });
+  const what = midBody ? 'broke the connection in the middle of its answer' : 'could not be reached';
+  return new UpstreamFailure('unreachable', `the upstream ${origin} ${what}${reason}`, { cause: err });
 }
 
 function safeOrigin(url: string): string {
