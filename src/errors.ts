@@ -15,6 +15,7 @@ export const ERROR_CATALOG = {
   token_rate_limit_exceeded: { status: 429, type: 'rate_limit_error', summary: 'The tokens-per-minute limit is exceeded; see Retry-After.' },
   token_quota_exceeded: { status: 403, type: 'insufficient_quota', summary: 'The token quota for the period is exhausted; see Retry-After.' },
   upstream_error: { status: 502, type: 'api_error', summary: 'The upstream deployment could not be reached or broke the connection.' },
+  upstream_response_too_large: { status: 502, type: 'api_error', summary: 'The upstream answer (or one event of its stream) is larger than the configured limit.' },
   upstream_timeout: { status: 504, type: 'api_error', summary: 'The upstream deployment did not answer in time, or stalled in the middle of its answer.' },
   route_not_found: { status: 404, type: 'invalid_request_error', summary: 'No such path or method.' },
   internal_error: { status: 500, type: 'api_error', summary: 'An unexpected error; the message names the request id to look up in the logs.' },

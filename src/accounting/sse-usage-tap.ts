@@ -1,5 +1,8 @@
-import type { Operation } from '../providers/provider.js';
+import { tooLarge, type Operation } from '../providers/provider.js';
 import { anthropicUsage, usageOf, type Usage } from './usage.js';
+
+/** One event of a stream is rarely more than a few KiB; a tool call's arguments may come whole. */
+export const DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024;
 
 const LF_LF = Buffer.from('\n\n');
 const CRLF_CRLF = Buffer.from('\r\n\r\n');
@@ -19,12 +22,16 @@ export class SseUsageTap {
   promptTokens: number | null = null;
   private startUsage: Record<string, unknown> | null = null;
   private readonly text: string[] = [];
-  private pending: Buffer | null = null;
+  /** The start of an event whose end has not come yet, in the pieces it came in. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
 
   constructor(
     private readonly operation: Operation,
     /** Drop the final `choices: []` usage chunk: the client did not ask for it. */
     private readonly stripUsageChunk: boolean,
+    /** An event larger than this fails the stream (UpstreamFailure 'too_large'): memory stays bounded. */
+    private readonly maxEventBytes: number = DEFAULT_MAX_EVENT_BYTES,
   ) {}
 
   /** The generated text seen so far (content, refusals, tool-call arguments). */
@@ -32,24 +39,70 @@ export class SseUsageTap {
     return this.text.join('');
   }
 
-  /** Feeds bytes from upstream; returns what to send to the client now (null: nothing yet). */
+  /**
+   * Feeds bytes from upstream; returns what to send to the client now (null: nothing yet). Linear
+   * in the bytes fed: a chunk without an event's end is only searched (with the few bytes before
+   * it that a separator may straddle) and set aside, never joined to the rest until the end comes.
+   */
   push(chunk: Buffer): Buffer | null {
-    const data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    const { end, separator } = lastBoundary(data);
-    if (end === -1) {
-      this.pending = data === chunk ? Buffer.from(chunk) : data;
+    if (this.pendingBytes === 0) {
+      const { end, separator } = lastBoundary(chunk);
+      if (end === -1) {
+        this.hold(chunk);
+        return null;
+      }
+      if (end < chunk.length) this.hold(chunk.subarray(end));
+      return this.scan(chunk.subarray(0, end), separator);
+    }
+    // A separator may begin in the held bytes and end in this chunk: look from 3 bytes back.
+    const tail = this.tail(3);
+    const probe = tail.length === 0 ? chunk : Buffer.concat([tail, chunk]);
+    const { end: at, separator } = lastBoundary(probe);
+    if (at === -1) {
+      this.hold(chunk);
       return null;
     }
-    this.pending = end < data.length ? Buffer.from(data.subarray(end)) : null;
-    return this.scan(data.subarray(0, end), separator);
+    const end = at - tail.length; // where the complete events end, in `chunk`
+    const data = Buffer.concat([...this.pending, chunk.subarray(0, end)]);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (end < chunk.length) this.hold(chunk.subarray(end));
+    return this.scan(data, separator);
   }
 
   /** The stream ended: whatever is left (an unterminated last event) goes out as is. */
   flush(): Buffer | null {
-    const rest = this.pending;
-    this.pending = null;
-    if (rest) this.observe(rest.toString('utf8'));
+    if (this.pendingBytes === 0) return null;
+    const rest = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.observe(rest.toString('utf8'));
     return rest;
+  }
+
+  /**
+   * Sets bytes aside until their event's end comes (copied: the transport may reuse its buffer).
+   * Small pieces are joined to the last one (a copy of at most 4 KiB more), so an upstream that
+   * trickles bytes one by one does not leave a million tiny buffers.
+   */
+  private hold(bytes: Buffer): void {
+    this.pendingBytes += bytes.length;
+    if (this.pendingBytes > this.maxEventBytes) throw tooLarge('a stream event', this.maxEventBytes);
+    const last = this.pending.length - 1;
+    if (last >= 0 && this.pending[last]!.length < 4096) this.pending[last] = Buffer.concat([this.pending[last]!, bytes]);
+    else this.pending.push(Buffer.from(bytes));
+  }
+
+  /** The last `n` bytes held (fewer if fewer are), from the last pieces only. */
+  private tail(n: number): Buffer {
+    const parts: Buffer[] = [];
+    let got = 0;
+    for (let i = this.pending.length - 1; i >= 0 && got < n; i--) {
+      parts.unshift(this.pending[i]!);
+      got += this.pending[i]!.length;
+    }
+    const joined = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    return joined.subarray(Math.max(0, joined.length - n));
   }
 
   /** Observes every complete event in `events`; forwards them, minus a stripped usage chunk. */

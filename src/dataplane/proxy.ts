@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { SseUsageTap } from '../accounting/sse-usage-tap.js';
+import { DEFAULT_MAX_EVENT_BYTES, SseUsageTap } from '../accounting/sse-usage-tap.js';
 import { completionTextOf, MAX_ANSWER_TOKENS, usageObjectOf, usageOf, type Usage } from '../accounting/usage.js';
 import { TollgateError } from '../errors.js';
 import type { Limiter } from '../limits/limiter.js';
@@ -24,6 +24,8 @@ export interface DataPlaneDeps {
   observers: readonly ExchangeObserver[];
   /** Gets one line per proxied request at level info. */
   logger: Logger;
+  /** An upstream answer (or one event of a stream) larger than this fails with 502 upstream_response_too_large. */
+  maxUpstreamBodyBytes: number;
 }
 
 /** Content kept in the ledger is cut at this many characters per side. */
@@ -192,11 +194,11 @@ async function forward(
   record.upstreamStatus = upstream.status;
 
   if (upstream.status < 400 && facts.stream && isEventStream(upstream)) {
-    x.tap = new SseUsageTap(operation, stripUsageChunk);
+    x.tap = new SseUsageTap(operation, stripUsageChunk, Math.min(deps.maxUpstreamBodyBytes, DEFAULT_MAX_EVENT_BYTES));
     await relayStream(res, request.id, upstream, x.tap, x.hold ? limitHeaders(x.hold, null) : {});
     await x.settle(x.consumedByStream(x.tap));
   } else {
-    const raw = await readBody(upstream);
+    const raw = await readBody(upstream, deps.maxUpstreamBodyBytes);
     let consumed: number | null = null;
     if (upstream.status >= 400) {
       record.outcome = 'upstream_error'; // a failed call releases its reservation in full
@@ -260,7 +262,8 @@ async function fail(err: unknown, x: Exchange, cancellation: Cancellation, res: 
   throw error; // unexpected: answered as an internal error
 }
 
-const failureCode = (failure: UpstreamFailure) => (failure.kind === 'timeout' ? 'upstream_timeout' : 'upstream_error');
+const FAILURE_CODE = { timeout: 'upstream_timeout', unreachable: 'upstream_error', too_large: 'upstream_response_too_large' } as const;
+const failureCode = (failure: UpstreamFailure) => FAILURE_CODE[failure.kind];
 
 function resolveDeployment(request: DataPlaneRequest, project: ProjectRuntime, model: string | null): DeploymentRuntime {
   const name = request.pathDeployment ?? model;

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { SseUsageTap } from '../accounting/sse-usage-tap.js';
 import type { TollgateError } from '../errors.js';
-import type { Dialect, UpstreamResponse } from '../providers/provider.js';
+import { tooLarge, type Dialect, type UpstreamResponse } from '../providers/provider.js';
 import { dialectErrorBody } from '../server/error-body.js';
 import { relayedHeaders } from './response-headers.js';
 
@@ -12,10 +12,15 @@ export function isEventStream(upstream: UpstreamResponse): boolean {
 }
 
 /** Reads a (JSON) upstream body whole: its usage is read before the client gets it. */
-export async function readBody(upstream: UpstreamResponse): Promise<Buffer> {
-  if (upstream.body.collect) return upstream.body.collect();
+export async function readBody(upstream: UpstreamResponse, maxBytes: number): Promise<Buffer> {
+  if (upstream.body.collect) return upstream.body.collect(maxBytes);
   const chunks: Buffer[] = [];
-  for await (const chunk of upstream.body) chunks.push(chunk as Buffer);
+  let length = 0;
+  for await (const chunk of upstream.body) {
+    length += (chunk as Buffer).length;
+    if (length > maxBytes) throw tooLarge('an answer', maxBytes); // leaving the loop stops the upstream
+    chunks.push(chunk as Buffer);
+  }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 

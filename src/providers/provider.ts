@@ -54,8 +54,11 @@ export interface UpstreamResponse {
 
 /** A response body: its chunks as they arrive. */
 export interface UpstreamBody extends AsyncIterable<Buffer> {
-  /** The whole body at once, when the transport can gather it cheaper than iteration does. */
-  collect?(): Promise<Buffer>;
+  /**
+   * The whole body at once, when the transport can gather it cheaper than iteration does. Past
+   * `maxBytes` it stops reading the upstream and rejects with UpstreamFailure('too_large').
+   */
+  collect?(maxBytes?: number): Promise<Buffer>;
 }
 
 /** Deployment settings a provider checks when an admin creates or edits a deployment. */
@@ -80,10 +83,16 @@ export interface Provider {
   send(call: UpstreamCall): Promise<UpstreamResponse>;
 }
 
+/** The failure of an answer larger than the gateway accepts. */
+export function tooLarge(what: string, maxBytes: number): UpstreamFailure {
+  return new UpstreamFailure('too_large', `the upstream sent ${what} larger than the limit of ${maxBytes} bytes (TOLLGATE_MAX_UPSTREAM_BODY_BYTES)`);
+}
+
 /** Thrown by providers for transport failures, mapped to 502/504 by the data plane. */
 export class UpstreamFailure extends Error {
   constructor(
-    readonly kind: 'unreachable' | 'timeout',
+    /** too_large: the answer (or one event of a stream) is over the gateway's bound. */
+    readonly kind: 'unreachable' | 'timeout' | 'too_large',
     message: string,
     options?: { cause?: unknown },
   ) {

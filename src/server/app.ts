@@ -120,6 +120,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
       governance: { defaultCompletionReservation: settings.defaultCompletionReservation },
       observers: ledger ? [metrics, new LedgerRecorder(ledger, ledgerIds)] : [metrics],
       logger,
+      maxUpstreamBodyBytes: settings.maxUpstreamBodyBytes,
     },
     { maxBodyBytes: settings.maxBodyBytes, requestTimeoutMs: settings.requestTimeoutMs, authThrottle, trustProxy: settings.trustProxy, logger },
   );

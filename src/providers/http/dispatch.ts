@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Cancellation } from '../cancellation.js';
-import type { UpstreamBody, UpstreamResponse } from '../provider.js';
+import { tooLarge, type UpstreamBody, type UpstreamResponse } from '../provider.js';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -116,11 +116,20 @@ class BodyChunks implements UpstreamBody, AsyncIterator<Buffer> {
   private error: Error | null = null;
   private waiting: { resolve: (r: IteratorResult<Buffer>) => void; reject: (e: Error) => void } | null = null;
   private collecting: { resolve: (body: Buffer) => void; reject: (e: Error) => void } | null = null;
+  /** While collecting: the bytes gathered, and the most it may gather. */
+  private collected = 0;
+  private maxBytes = Infinity;
 
   constructor(private readonly controller: Controller) {}
 
   push(chunk: Buffer): void {
+    if (this.ended) return; // dropped after an overflow, until the abort takes hold
     if (this.collecting) {
+      this.collected += chunk.length;
+      if (this.collected > this.maxBytes) {
+        this.overflow();
+        return;
+      }
       this.queue.push(chunk);
       return;
     }
@@ -158,8 +167,12 @@ class BodyChunks implements UpstreamBody, AsyncIterator<Buffer> {
     return this;
   }
 
-  /** The whole body, resolved once it has ended: one promise rather than one per chunk. */
-  collect(): Promise<Buffer> {
+  /** The whole body, resolved once it has ended: one promise rather than one per chunk; at most `maxBytes`. */
+  collect(maxBytes = Infinity): Promise<Buffer> {
+    this.maxBytes = maxBytes;
+    this.collected = this.buffered;
+    if (this.collected > maxBytes && !this.ended) this.controller.abort(tooLarge('an answer', maxBytes));
+    if (this.collected > maxBytes) return Promise.reject(tooLarge('an answer', maxBytes));
     if (this.ended) return this.error ? Promise.reject(this.error) : Promise.resolve(this.gathered());
     const whole = new Promise<Buffer>((resolve, reject) => {
       this.collecting = { resolve, reject };
@@ -169,6 +182,15 @@ class BodyChunks implements UpstreamBody, AsyncIterator<Buffer> {
     // included, before it returns.
     if (this.controller.paused) this.controller.resume();
     return whole;
+  }
+
+  /** Too much to gather: drop what was gathered, stop reading the upstream, fail the collect. */
+  private overflow(): void {
+    const error = tooLarge('an answer', this.maxBytes);
+    this.queue.length = 0;
+    this.head = 0;
+    this.end(error);
+    this.controller.abort(error);
   }
 
   private gathered(): Buffer {
