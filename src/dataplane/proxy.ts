@@ -59,12 +59,16 @@ class Exchange {
     return this.requestContent !== undefined;
   }
 
+  /** Never throws: keeping content must not cost a request its charge or its ledger row. */
   keepContent(responseText: string): void {
     if (this.requestContent === undefined) return;
-    this.record.content = JSON.stringify({
-      request: truncate(JSON.stringify(this.requestContent)),
-      response: truncate(responseText),
-    });
+    let request: string;
+    try {
+      request = truncate(JSON.stringify(this.requestContent));
+    } catch (err) {
+      request = `[not kept: ${(err as Error).message}]`;
+    }
+    this.record.content = JSON.stringify({ request, response: truncate(responseText) });
   }
 
   /**
