@@ -54,6 +54,7 @@ describe('token limits end to end', () => {
     const e = err as InstanceType<typeof OpenAI.RateLimitError>;
     expect(e.code).toBe('token_rate_limit_exceeded');
     expect(e.headers?.get('retry-after')).toBe('30');
+    expect(e.headers?.get('retry-after-ms')).toBe('30000'); // for clients that ignore Retry-After from 60 s up
     expect(e.message).toMatch(/Try again in 30 seconds/);
 
     now += 29_000; // one second short
@@ -69,7 +70,17 @@ describe('token limits end to end', () => {
     const e = (await chat(client, 'sim-chat', 500).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
     expect(e.status).toBe(429);
     expect(e.headers?.get('retry-after')).toBeNull();
+    expect(e.headers?.get('x-should-retry')).toBe('false');
     expect(e.message).toMatch(/can never fit.*Lower max_tokens/);
+    // The SDK, left to its default retries, sends it once: it is told a retry cannot help.
+    let sent = 0;
+    const counting = new OpenAI({
+      baseURL: client.baseURL,
+      apiKey: client.apiKey,
+      fetch: (input, init) => (sent++, fetch(input, init)),
+    });
+    await expect(chat(counting, 'sim-chat', 500)).rejects.toMatchObject({ status: 429 });
+    expect(sent).toBe(1);
     await gw.admin('DELETE', `/gateways/gw1/limits/${id}`);
   });
 

@@ -93,6 +93,7 @@ function refusalError(refusal: Refusal, project: ProjectRuntime, demand: Demand)
       return new TollgateError(
         'token_rate_limit_exceeded',
         `${needs}, more than the limit of ${refusal.limit} tokens per minute for ${scope}, so it can never fit. ${fix}`,
+        NEVER_FITS,
       );
     }
     const s = refusal.retryAfterSeconds;
@@ -110,6 +111,7 @@ function refusalError(refusal: Refusal, project: ProjectRuntime, demand: Demand)
     return new TollgateError(
       'token_quota_exceeded',
       `${needs}, more than the whole quota of ${refusal.limit} tokens per ${period} for ${scope}, so it can never fit. ${fix}`,
+      NEVER_FITS,
     );
   }
   const resetAt = new Date(refusal.periodEnd ?? 0).toISOString();
@@ -119,6 +121,9 @@ function refusalError(refusal: Refusal, project: ProjectRuntime, demand: Demand)
     { headers: { 'retry-after': String(refusal.retryAfterSeconds), 'x-quota-remaining-tokens': '0' } },
   );
 }
+
+/** A refusal no retry can change: the SDKs (openai, Anthropic, AI SDK, Agents) then do not retry it. */
+const NEVER_FITS = { headers: { 'x-should-retry': 'false' } };
 
 function scopeOf(limit: LimitRuntime, project: ProjectRuntime): string {
   const deployment = limit.deploymentName ? `deployment "${limit.deploymentName}"` : 'all deployments';

@@ -83,6 +83,9 @@ export function sendError(res: ServerResponse, requestId: string, error: Tollgat
     return;
   }
   const headers: Record<string, string> = { ...error.options.headers };
+  // Clients that read only milliseconds (or ignore Retry-After from 60 s up) get the wait too.
+  const retryAfter = headers['retry-after'];
+  if (retryAfter !== undefined && headers['retry-after-ms'] === undefined) headers['retry-after-ms'] = String(Number(retryAfter) * 1000);
   if (closeConnection) headers.connection = 'close';
   sendJson(res, requestId, error.status, dialectErrorBody(error, dialect, requestId), headers);
 }
