@@ -227,6 +227,55 @@ describe.each(openers)('ledger rollups on %s', (_name, open) => {
     expect(await totals(store)).toEqual(expected([...all, ...third]));
   });
 
+  it('counts, once, the rows a writer writes while another node takes its mark, and their rollups', async () => {
+    store = await open();
+    const idsA = new SequentialIds(LEDGER_ID_PREFIX);
+    const a = started(idsA);
+    const first = entries(idsA, 200, 20);
+    for (const e of first) a.record(e);
+    expect(await logHolds(200)).toBe(200);
+    // A stalls before its rollup flush; B finds its mark stale and rebuilds the 200 from the log.
+    const b = writer(store.usage, new SequentialIds(LEDGER_ID_PREFIX));
+    writers.push(b);
+    expect(await b.recover(Date.now() + 1)).toBe(200);
+    // A, back, writes more log rows before its rollup flush finds the mark gone: those rows were
+    // not rebuilt, so they must not be dropped with A's copy of the 200, nor drag the 200 in twice.
+    const second = entries(idsA, 100, 10, Date.now() + 5_000);
+    for (const e of second) a.record(e);
+    expect(await logHolds(300)).toBe(300);
+    await a.flush();
+    expect(await totals(store)).toEqual(expected([...first, ...second]));
+    await a.stop();
+    expect(await b.recover(Number.MAX_SAFE_INTEGER)).toBe(0);
+    expect(await totals(store)).toEqual(expected([...first, ...second]));
+  });
+
+  it('drops its mark once idle (nothing left to roll up), and makes a new one with its next rows', async () => {
+    store = await open();
+    const ids = new SequentialIds(LEDGER_ID_PREFIX);
+    const released: string[] = [];
+    const usage = store.usage;
+    const watched: UsageStore = Object.create(usage, {
+      releaseMark: { value: (writer: string) => (released.push(writer), usage.releaseMark(writer)) },
+    });
+    const w = writer(watched, ids);
+    writers.push(w);
+    const list = entries(ids, 60, 6);
+    for (const e of list.slice(0, 30)) w.record(e);
+    await w.flush(); // rows, then their rollups: the mark stays while they were new
+    expect(released).toEqual([]);
+    await w.flush(); // nothing new since: every row is in the rollups, the mark would only age
+    expect(released).toEqual([ids.node]);
+    await w.flush();
+    expect(released).toEqual([ids.node]);
+    for (const e of list.slice(30)) w.record(e);
+    await w.flush();
+    expect(await totals(store)).toEqual(expected(list));
+    // The new mark covers only the new rows: a recovery, were the writer dead, would add nothing.
+    expect(await writer(store.usage, new SequentialIds(LEDGER_ID_PREFIX)).recover(Number.MAX_SAFE_INTEGER)).toBe(0);
+    expect(await totals(store)).toEqual(expected(list));
+  });
+
   it('keeps the rollups of a failed write for the next one', async () => {
     store = await open();
     const ids = new SequentialIds(LEDGER_ID_PREFIX);

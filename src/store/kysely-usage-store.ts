@@ -35,15 +35,16 @@ export class KyselyUsageStore implements UsageStore {
     });
   }
 
-  async appendLog(entries: readonly LedgerEntry[], mark: RollupMark | null): Promise<void> {
-    if (entries.length === 0) return;
-    await this.db.transaction().execute(async (trx) => {
+  async appendLog(entries: readonly LedgerEntry[], mark: RollupMark): Promise<string | null> {
+    if (entries.length === 0) return null;
+    return this.db.transaction().execute(async (trx) => {
+      // The mark first: the update locks it, so recoverRollups' claim waits for this transaction
+      // (and then finds seen_ms moved: the writer lives); or it finds the mark already claimed.
+      const touched = await trx.updateTable('ledger_rollup_marks').set({ seen_ms: mark.seenMs }).where('writer', '=', mark.writer).executeTakeFirst();
+      const created = Number(touched.numUpdatedRows) === 0;
+      if (created) await trx.insertInto('ledger_rollup_marks').values({ writer: mark.writer, through_id: mark.throughId, seen_ms: mark.seenMs }).execute();
       await this.insertLog(trx, entries);
-      if (mark) await trx
-        .insertInto('ledger_rollup_marks')
-        .values({ writer: mark.writer, through_id: mark.throughId, seen_ms: mark.seenMs })
-        .onConflict((oc) => oc.column('writer').doNothing())
-        .execute();
+      return created ? mark.throughId : null;
     });
   }
 

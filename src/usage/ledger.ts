@@ -103,13 +103,20 @@ export interface LogQuery {
 
 /** Persistence of the ledger and its rollups (the same Kysely database as the config). */
 export interface UsageStore {
-  /** Appends entries and adds them to the minute, hour and day rollups, in one transaction. */
+  /**
+   * Appends entries and adds them to the minute, hour and day rollups, in one transaction. For
+   * entries of a writer without a mark (usage() would count a marked writer's rows twice).
+   */
   append(entries: readonly LedgerEntry[]): Promise<void>;
   /**
-   * Appends entries to the log only; their rollups follow later through addRollups(). With a
-   * mark, creates it in the same transaction unless the writer has one.
+   * Appends entries to the log only; their rollups follow later through addRollups(). In the
+   * same transaction, and before the rows, refreshes the writer's mark (its seenMs) or, when it
+   * has none, creates `mark`. Answers the throughId of a mark it had to create, else null: the
+   * writer had no mark — none yet, or another node found it stale and rebuilt the rollups of
+   * every row of the writer up to that id. Touching the mark first makes such a node wait for
+   * this transaction and then see its rows, or makes this one see that the mark is gone.
    */
-  appendLog(entries: readonly LedgerEntry[], mark: RollupMark | null): Promise<void>;
+  appendLog(entries: readonly LedgerEntry[], mark: RollupMark): Promise<string | null>;
   /**
    * Adds rollups and moves the writer's mark to `mark`, in one transaction. False, with nothing
    * written, when the writer has no mark (another node found it stale and rebuilt its rollups).

@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { newId } from '../../src/domain/ids.js';
+import { idBoundAt, newId, SequentialIds } from '../../src/domain/ids.js';
 import type { AdminToken, AuditEntry, Deployment, Gateway, Instance, Limit, Project, Resource } from '../../src/domain/model.js';
 import { UniqueViolationError, type Store } from '../../src/store/store.js';
+import { LEDGER_ID_PREFIX, type LedgerEntry } from '../../src/usage/ledger.js';
+import { rollupsOf } from '../../src/usage/rollups.js';
 
 /*
  * The store contract: every Store implementation must pass it (test/store.test.ts runs it on
@@ -507,6 +509,53 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(config.gateways).toEqual([g]);
       expect(config.limits).toEqual([l]);
       expect(Object.keys(config).sort()).toEqual(['deployments', 'gateways', 'instances', 'limits', 'projects', 'resources', 'version']);
+    });
+
+    describe('ledger rollup marks', () => {
+      const logged = (ids: SequentialIds, count: number, startMs: number): LedgerEntry[] =>
+        Array.from({ length: count }, (_, i) => ({
+          id: ids.next(startMs + i),
+          atMs: startMs + i,
+          requestId: `r-${i}`,
+          gateway: 'gw-marks',
+          project: 'p',
+          deployment: 'd',
+          operation: 'chat.completions',
+          stream: false,
+          status: 200,
+          outcome: 'ok',
+          errorCode: null,
+          upstreamStatus: 200,
+          promptTokens: 3,
+          completionTokens: 2,
+          totalTokens: 5,
+          latencyMs: 1,
+          upstreamMs: null,
+          overheadMs: null,
+          content: null,
+        }));
+
+      it('a log write refreshes the writer\'s mark, or makes it when there is none and answers where it starts', async () => {
+        const w = new SequentialIds(LEDGER_ID_PREFIX);
+        const t0 = Date.UTC(2025, 2, 3);
+        const rows = logged(w, 4, t0);
+        const start = idBoundAt(LEDGER_ID_PREFIX, t0);
+        expect(await store.usage.appendLog(rows.slice(0, 2), { writer: w.node, throughId: start, seenMs: 1_000 })).toBe(start);
+        expect(await store.usage.appendLog(rows.slice(2), { writer: w.node, throughId: rows[1]!.id, seenMs: 5_000 })).toBeNull();
+        // Refreshed at 5 000: not stale at 2 000; at 6 000 it is, and all four rows are rebuilt.
+        expect(await store.usage.recoverRollups(2_000, 'someone')).toBe(0);
+        expect(await store.usage.recoverRollups(6_000, 'someone')).toBe(4);
+        // The writer, back, finds its mark gone: its rollups are not added again, and its next
+        // write makes a new mark above the rows rebuilt.
+        expect(await store.usage.addRollups(rollupsOf(rows), { writer: w.node, throughId: rows[3]!.id, seenMs: 7_000 })).toBe(false);
+        const more = logged(w, 2, t0 + 100);
+        expect(await store.usage.appendLog(more, { writer: w.node, throughId: rows[3]!.id, seenMs: 7_000 })).toBe(rows[3]!.id);
+        expect(await store.usage.addRollups(rollupsOf(more), { writer: w.node, throughId: more[1]!.id, seenMs: 8_000 })).toBe(true);
+        await store.usage.releaseMark(w.node);
+        expect(await store.usage.recoverRollups(Number.MAX_SAFE_INTEGER, 'someone')).toBe(0);
+        const day = await store.usage.usage({ gateway: 'gw-marks', fromMs: t0, toMs: t0 + 86_400_000, interval: 'day' });
+        expect(day.map((p) => p.requests.total)).toEqual([6]);
+      });
     });
   });
 }
