@@ -2,7 +2,6 @@ import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Operation } from '../providers/provider.js';
 import { idBoundAt, nodePart } from '../domain/ids.js';
 import {
-  INTERVAL_MS,
   LEDGER_ID_PREFIX,
   OUTCOMES,
   type LedgerEntry,
@@ -18,6 +17,7 @@ import {
 } from '../usage/ledger.js';
 import { COUNTERS, INTERVALS, rollupsOf } from '../usage/rollups.js';
 import type { Database } from './schema.js';
+import { usageStatement } from './usage-query.js';
 
 export { COUNTERS };
 export const ROLLUP_TABLE = { minute: 'usage_minute', hour: 'usage_hour', day: 'usage_day' } as const satisfies Record<UsageInterval, keyof Database>;
@@ -135,30 +135,13 @@ export class KyselyUsageStore implements UsageStore {
   }
 
   async usage(q: UsageQuery): Promise<UsagePoint[]> {
-    const table = ROLLUP_TABLE[q.interval];
-    const step = INTERVAL_MS[q.interval];
-    const from = Math.floor(q.fromMs / step) * step;
-    let query = this.db
-      .selectFrom(table)
-      .select((eb) => [
-        'bucket_ms',
-        ...COUNTERS.map((c) => eb.fn.sum<number>(c).as(c)),
-        (q.groupBy ? sql<string | null>`${sql.ref(q.groupBy)}` : sql<string | null>`null`).as('grp'),
-      ])
-      .where('gateway', '=', q.gateway)
-      .where('bucket_ms', '>=', from)
-      .where('bucket_ms', '<', q.toMs);
-    if (q.project !== undefined) query = query.where('project', '=', q.project);
-    if (q.deployment !== undefined) query = query.where('deployment', '=', q.deployment);
-    query = query.groupBy('bucket_ms');
-    if (q.groupBy) query = query.groupBy(q.groupBy);
-    const rows = await query.orderBy('bucket_ms').execute();
+    const { rows } = await usageStatement(q, ROLLUP_TABLE[q.interval]).execute(this.db);
     return rows.map((r) => {
-      const n = (c: (typeof COUNTERS)[number]) => Number((r as Record<string, unknown>)[c] ?? 0);
+      const n = (c: (typeof COUNTERS)[number]) => Number(r[c] ?? 0);
       const requests = Object.fromEntries(OUTCOMES.map((o) => [o, n(o)])) as Record<Outcome, number>;
       return {
         bucketMs: Number(r.bucket_ms),
-        group: (r as { grp: string | null }).grp,
+        group: r.grp,
         requests: { ...requests, total: n('requests') },
         tokens: { prompt: n('prompt_tokens'), completion: n('completion_tokens'), total: n('total_tokens') },
         latencyMsSum: n('latency_ms'),

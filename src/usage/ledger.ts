@@ -131,6 +131,10 @@ export interface UsageStore {
    */
   recoverRollups(staleBeforeMs: number, self: string): Promise<number>;
   logs(query: LogQuery): Promise<LedgerEntry[]>;
+  /**
+   * Usage per bucket, exact up to the last log write: the rollups, plus the log rows not in them
+   * yet (each writer's rows above its mark), read in one snapshot so each counts once.
+   */
   usage(query: UsageQuery): Promise<UsagePoint[]>;
   /** Deletes raw entries and minute rollups older than the cut-off; hour/day rollups are kept longer. */
   prune(beforeMs: number, rollupsBeforeMs: number): Promise<number>;
