@@ -1,3 +1,4 @@
+import BetterSqlite3 from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import type { Store } from '../src/store/store.js';
 import { LEDGER_ID_PREFIX, type LedgerEntry, type Outcome, type UsageStore } from '../src/usage/ledger.js';
 import { LedgerWriter, type LedgerWriterOptions } from '../src/usage/ledger-writer.js';
 import { RollupAccumulator } from '../src/usage/rollups.js';
-import { createTestDatabase, resetDatabase } from './support/postgres.js';
+import { createTestDatabase, query, resetDatabase } from './support/postgres.js';
 
 const silent = pino({ level: 'silent' });
 const DAY = Date.UTC(2026, 10, 20);
@@ -116,6 +117,12 @@ describe('RollupAccumulator', () => {
 });
 
 type Opener = () => Promise<Store>;
+/**
+ * Requests in the day rollup table itself, read on a connection of its own: usage() adds the log
+ * rows not rolled up yet, so only the table shows when rollups are written. Not for an in-memory
+ * database, which no other connection can open.
+ */
+type RolledReader = (() => Promise<number>) | null;
 const dirs: string[] = [];
 let pg: { url: string; drop(): Promise<void> } | null = null;
 beforeAll(async () => {
@@ -126,15 +133,24 @@ afterAll(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-const openers: [string, Opener][] = [
+let sqliteDir = '';
+const openers: [string, Opener, RolledReader][] = [
   [
     'SQLite file (writer thread)',
     async () => {
-      const dir = mkdtempSync(path.join(tmpdir(), 'tollgate-rollups-'));
-      dirs.push(dir);
-      const store = openSqliteStore(dir);
+      sqliteDir = mkdtempSync(path.join(tmpdir(), 'tollgate-rollups-'));
+      dirs.push(sqliteDir);
+      const store = openSqliteStore(sqliteDir);
       await store.migrate();
       return store;
+    },
+    async () => {
+      const reader = new BetterSqlite3(path.join(sqliteDir, 'tollgate.db'), { readonly: true });
+      try {
+        return (reader.prepare("select coalesce(sum(requests), 0) as n from usage_day where gateway = 'gw'").get() as { n: number }).n;
+      } finally {
+        reader.close();
+      }
     },
   ],
   [
@@ -144,6 +160,7 @@ const openers: [string, Opener][] = [
       await store.migrate();
       return store;
     },
+    null,
   ],
   [
     'PostgreSQL',
@@ -153,10 +170,11 @@ const openers: [string, Opener][] = [
       await resetDatabase(pg!.url);
       return store;
     },
+    async () => (await query<{ n: number }>(pg!.url, "select coalesce(sum(requests), 0)::int as n from usage_day where gateway = 'gw'"))[0]!.n,
   ],
 ];
 
-describe.each(openers)('ledger rollups on %s', (_name, open) => {
+describe.each(openers)('ledger rollups on %s', (_name, open, rolledReader) => {
   let store: Store;
   const writers: LedgerWriter[] = [];
   /** A started writer, stopped after the test (if it has not been). */
@@ -171,22 +189,28 @@ describe.each(openers)('ledger rollups on %s', (_name, open) => {
     for (let i = 0; i < 200 && (await store.usage.logs({ gateway: 'gw', limit: 1_000 })).length < count; i++) await sleep(10);
     return (await store.usage.logs({ gateway: 'gw', limit: 1_000 })).length;
   };
+  /** Expects the day rollup table to hold `count` requests, where another connection can read it. */
+  const expectRolled = async (count: number) => {
+    if (rolledReader) expect(await rolledReader()).toBe(count);
+  };
   afterEach(async () => {
     // Abandoned writers ("crashed") still have timers: stop them before the store closes.
     for (const w of writers.splice(0)) await w.stop().catch(() => {});
     await store.close();
   });
 
-  it('writes the log at once and the summed rollups later, every entry counted once', async () => {
+  it('writes the log at once and the summed rollups later, usage counting every entry once throughout', async () => {
     store = await open();
     const ids = new SequentialIds(LEDGER_ID_PREFIX);
     const w = started(ids);
     const list = entries(ids, 1_000, 250);
     for (const e of list) w.record(e);
     expect(await logHolds(1_000)).toBe(1_000);
-    // The log is written; its rollups wait for the next rollup flush.
-    expect((await totals(store)).minute.requests).toBe(0);
+    // The log is written; its rollups wait for the next rollup flush, and usage has it all already.
+    await expectRolled(0);
+    expect(await totals(store)).toEqual(expected(list));
     await w.flush();
+    await expectRolled(1_000);
     expect(await totals(store)).toEqual(expected(list));
     await w.stop();
     // Nothing left for anyone to recover.
@@ -205,8 +229,9 @@ describe.each(openers)('ledger rollups on %s', (_name, open) => {
     const second = entries(idsA, 500, 120, Date.now() + 5_000);
     for (const e of second) a.record(e);
     expect(await logHolds(800)).toBe(800);
-    // A "dies" here: 500 entries in the log, not in the rollups.
-    expect((await totals(store)).day.requests).toBe(300);
+    // A "dies" here: 500 entries in the log, not in the rollups (usage counts them from the log).
+    await expectRolled(300);
+    expect(await totals(store)).toEqual(expected([...first, ...second]));
 
     // Another writer finds A's mark stale only once it is.
     const b = writer(store.usage, new SequentialIds(LEDGER_ID_PREFIX));
@@ -214,17 +239,71 @@ describe.each(openers)('ledger rollups on %s', (_name, open) => {
     expect(await b.recover(Date.now() - 60_000)).toBe(0);
     expect(await b.recover(Date.now() + 1)).toBe(500);
     const all = [...first, ...second];
+    await expectRolled(800);
     expect(await totals(store)).toEqual(expected(all));
     expect(await b.recover(Date.now() + 1)).toBe(0);
 
     // A was only stalled: its own copy of those rollups must not count them twice.
     await a.flush();
+    await expectRolled(800);
     expect(await totals(store)).toEqual(expected(all));
     // A goes on writing: a new mark covers its new rows.
     const third = entries(idsA, 100, 10, Date.now() + 10_000);
     for (const e of third) a.record(e);
     await a.flush();
+    await expectRolled(900);
     expect(await totals(store)).toEqual(expected([...all, ...third]));
+  });
+
+  it('counts, once, the rows a writer writes while another node takes its mark, and their rollups', async () => {
+    store = await open();
+    const idsA = new SequentialIds(LEDGER_ID_PREFIX);
+    const a = started(idsA);
+    const first = entries(idsA, 200, 20);
+    for (const e of first) a.record(e);
+    expect(await logHolds(200)).toBe(200);
+    // A stalls before its rollup flush; B finds its mark stale and rebuilds the 200 from the log.
+    const b = writer(store.usage, new SequentialIds(LEDGER_ID_PREFIX));
+    writers.push(b);
+    expect(await b.recover(Date.now() + 1)).toBe(200);
+    // A, back, writes more log rows before its rollup flush finds the mark gone: those rows were
+    // not rebuilt, so they must neither vanish (no mark) nor, once summed, drag the 200 in twice.
+    const second = entries(idsA, 100, 10, Date.now() + 5_000);
+    for (const e of second) a.record(e);
+    expect(await logHolds(300)).toBe(300);
+    expect(await totals(store)).toEqual(expected([...first, ...second]));
+    await a.flush();
+    await expectRolled(300);
+    expect(await totals(store)).toEqual(expected([...first, ...second]));
+    await a.stop();
+    expect(await b.recover(Number.MAX_SAFE_INTEGER)).toBe(0);
+    expect(await totals(store)).toEqual(expected([...first, ...second]));
+  });
+
+  it('drops its mark once idle (nothing left to roll up), and makes a new one with its next rows', async () => {
+    store = await open();
+    const ids = new SequentialIds(LEDGER_ID_PREFIX);
+    const released: string[] = [];
+    const usage = store.usage;
+    const watched: UsageStore = Object.create(usage, {
+      releaseMark: { value: (writer: string) => (released.push(writer), usage.releaseMark(writer)) },
+    });
+    const w = writer(watched, ids);
+    writers.push(w);
+    const list = entries(ids, 60, 6);
+    for (const e of list.slice(0, 30)) w.record(e);
+    await w.flush(); // rows, then their rollups: the mark stays while they were new
+    expect(released).toEqual([]);
+    await w.flush(); // nothing new since: every row is in the rollups, the mark would only age
+    expect(released).toEqual([ids.node]);
+    await w.flush();
+    expect(released).toEqual([ids.node]);
+    for (const e of list.slice(30)) w.record(e);
+    await w.flush();
+    expect(await totals(store)).toEqual(expected(list));
+    // The new mark covers only the new rows: a recovery, were the writer dead, would add nothing.
+    expect(await writer(store.usage, new SequentialIds(LEDGER_ID_PREFIX)).recover(Number.MAX_SAFE_INTEGER)).toBe(0);
+    expect(await totals(store)).toEqual(expected(list));
   });
 
   it('keeps the rollups of a failed write for the next one', async () => {
@@ -242,9 +321,11 @@ describe.each(openers)('ledger rollups on %s', (_name, open) => {
     const list = entries(ids, 150, 30);
     for (const e of list.slice(0, 100)) w.record(e);
     await w.flush(); // the log is written, the rollups fail
-    expect((await totals(store)).day.requests).toBe(0);
+    await expectRolled(0);
+    expect(await totals(store)).toEqual(expected(list.slice(0, 100)));
     for (const e of list.slice(100)) w.record(e);
     await w.flush();
+    await expectRolled(150);
     expect(await totals(store)).toEqual(expected(list));
   });
 
@@ -256,8 +337,17 @@ describe.each(openers)('ledger rollups on %s', (_name, open) => {
     for (const e of list) a.record(e);
     expect(await logHolds(200)).toBe(200);
 
-    started(new SequentialIds(LEDGER_ID_PREFIX), { soleWriter: true });
-    for (let i = 0; i < 200 && (await totals(store)).day.requests < 200; i++) await sleep(10);
+    // The recovery the sole writer runs at start, awaited where it is made.
+    let recovery: Promise<number> | null = null;
+    const usage = store.usage;
+    const watched: UsageStore = Object.create(usage, {
+      recoverRollups: { value: (...args: Parameters<UsageStore['recoverRollups']>) => (recovery ??= usage.recoverRollups(...args)) },
+    });
+    const sole = writer(watched, new SequentialIds(LEDGER_ID_PREFIX), { soleWriter: true });
+    writers.push(sole);
+    sole.start();
+    expect(await recovery).toBe(200);
+    await expectRolled(200);
     expect(await totals(store)).toEqual(expected(list));
   });
 });

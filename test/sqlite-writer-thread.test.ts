@@ -99,7 +99,7 @@ describe('the SQLite writer thread', () => {
   it("fails a write the database refuses with SQLite's own code, which says the row is at fault", async () => {
     const store = openSqliteStore(tempDir());
     await store.migrate();
-    const refused = await store.usage.appendLog([{ ...entry(1), gateway: null as unknown as string }], null).then(
+    const refused = await store.usage.appendLog([{ ...entry(1), gateway: null as unknown as string }], { writer: 'w1', throughId: 'req_0', seenMs: 0 }).then(
       () => null,
       (err: unknown) => err,
     );

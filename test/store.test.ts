@@ -7,10 +7,23 @@ import type { AuditEntry } from '../src/domain/model.js';
 import { openSqliteStore } from '../src/store/open-store.js';
 import { toRow, toRowValues } from '../src/store/kysely-usage-store.js';
 import type { LedgerEntry } from '../src/usage/ledger.js';
-import { at, limit, storeContract, world } from './support/store-contract.js';
+import { at, limit, storeContract, usageFreshnessContract, world } from './support/store-contract.js';
 
 storeContract('sqlite (in memory)', async () => {
   const store = openSqliteStore(':memory:');
+  await store.migrate();
+  return store;
+});
+
+// A database file: ledger writes go through the writer thread, reads through the main connection.
+const fileDirs: string[] = [];
+afterAll(() => {
+  for (const dir of fileDirs) rmSync(dir, { recursive: true, force: true });
+});
+usageFreshnessContract('sqlite file (writer thread)', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tollgate-usage-'));
+  fileDirs.push(dir);
+  const store = openSqliteStore(dir);
   await store.migrate();
   return store;
 });

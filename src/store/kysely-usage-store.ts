@@ -2,7 +2,6 @@ import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Operation } from '../providers/provider.js';
 import { idBoundAt, nodePart } from '../domain/ids.js';
 import {
-  INTERVAL_MS,
   LEDGER_ID_PREFIX,
   OUTCOMES,
   type LedgerEntry,
@@ -19,6 +18,7 @@ import {
 } from '../usage/ledger.js';
 import { COUNTERS, INTERVALS, rollupsOf } from '../usage/rollups.js';
 import type { Database } from './schema.js';
+import { usageStatement } from './usage-query.js';
 
 export { COUNTERS };
 export const ROLLUP_TABLE = { minute: 'usage_minute', hour: 'usage_hour', day: 'usage_day' } as const satisfies Record<UsageInterval, keyof Database>;
@@ -36,15 +36,16 @@ export class KyselyUsageStore implements UsageStore {
     });
   }
 
-  async appendLog(entries: readonly LedgerEntry[], mark: RollupMark | null): Promise<void> {
-    if (entries.length === 0) return;
-    await this.db.transaction().execute(async (trx) => {
+  async appendLog(entries: readonly LedgerEntry[], mark: RollupMark): Promise<string | null> {
+    if (entries.length === 0) return null;
+    return this.db.transaction().execute(async (trx) => {
+      // The mark first: the update locks it, so recoverRollups' claim waits for this transaction
+      // (and then finds seen_ms moved: the writer lives); or it finds the mark already claimed.
+      const touched = await trx.updateTable('ledger_rollup_marks').set({ seen_ms: mark.seenMs }).where('writer', '=', mark.writer).executeTakeFirst();
+      const created = Number(touched.numUpdatedRows) === 0;
+      if (created) await trx.insertInto('ledger_rollup_marks').values({ writer: mark.writer, through_id: mark.throughId, seen_ms: mark.seenMs }).execute();
       await this.insertLog(trx, entries);
-      if (mark) await trx
-        .insertInto('ledger_rollup_marks')
-        .values({ writer: mark.writer, through_id: mark.throughId, seen_ms: mark.seenMs })
-        .onConflict((oc) => oc.column('writer').doNothing())
-        .execute();
+      return created ? mark.throughId : null;
     });
   }
 
@@ -98,7 +99,9 @@ export class KyselyUsageStore implements UsageStore {
 
   protected async insertLog(trx: Transaction<Database>, entries: readonly LedgerEntry[]): Promise<void> {
     for (let i = 0; i < entries.length; i += 200) {
-      await trx.insertInto('request_log').values(entries.slice(i, i + 200).map(toRow)).execute();
+      // A batch written again after its commit's answer was lost (the connection dropped) finds its
+      // rows there: skipped, so the retry succeeds and the rows are summed once.
+      await trx.insertInto('request_log').values(entries.slice(i, i + 200).map(toRow)).onConflict((oc) => oc.column('id').doNothing()).execute();
     }
   }
 
@@ -156,30 +159,13 @@ export class KyselyUsageStore implements UsageStore {
   }
 
   async usage(q: UsageQuery): Promise<UsagePoint[]> {
-    const table = ROLLUP_TABLE[q.interval];
-    const step = INTERVAL_MS[q.interval];
-    const from = Math.floor(q.fromMs / step) * step;
-    let query = this.db
-      .selectFrom(table)
-      .select((eb) => [
-        'bucket_ms',
-        ...COUNTERS.map((c) => eb.fn.sum<number>(c).as(c)),
-        (q.groupBy ? sql<string | null>`${sql.ref(q.groupBy)}` : sql<string | null>`null`).as('grp'),
-      ])
-      .where('gateway', '=', q.gateway)
-      .where('bucket_ms', '>=', from)
-      .where('bucket_ms', '<', q.toMs);
-    if (q.project !== undefined) query = query.where('project', '=', q.project);
-    if (q.deployment !== undefined) query = query.where('deployment', '=', q.deployment);
-    query = query.groupBy('bucket_ms');
-    if (q.groupBy) query = query.groupBy(q.groupBy);
-    const rows = await query.orderBy('bucket_ms').execute();
+    const { rows } = await usageStatement(q, ROLLUP_TABLE[q.interval]).execute(this.db);
     return rows.map((r) => {
-      const n = (c: (typeof COUNTERS)[number]) => Number((r as Record<string, unknown>)[c] ?? 0);
+      const n = (c: (typeof COUNTERS)[number]) => Number(r[c] ?? 0);
       const requests = Object.fromEntries(OUTCOMES.map((o) => [o, n(o)])) as Record<Outcome, number>;
       return {
         bucketMs: Number(r.bucket_ms),
-        group: (r as { grp: string | null }).grp,
+        group: r.grp,
         requests: { ...requests, total: n('requests') },
         tokens: { prompt: n('prompt_tokens'), completion: n('completion_tokens'), total: n('total_tokens') },
         latencyMsSum: n('latency_ms'),

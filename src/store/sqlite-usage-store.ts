@@ -20,22 +20,32 @@ const LOG_COLUMNS = Object.keys(toRow(sampleEntry())) as (keyof Database['reques
 export interface LedgerSql {
   insert: string;
   upsert: Record<UsageInterval, string>;
-  /** (writer, through_id, seen_ms): creates a writer's mark unless it has one. */
+  /** (writer, through_id, seen_ms): creates a writer's mark. */
   markInsert: string;
   /** (through_id, seen_ms, writer): moves a writer's mark; changes nothing when it has none. */
   markUpdate: string;
+  /** (seen_ms, writer): refreshes a writer's mark; changes nothing when it has none. */
+  markTouch: string;
 }
 
 /**
  * One piece of a ledger transaction as statement parameters: the mark update first (when it finds
- * no mark, the transaction writes nothing), then request_log rows, rollup increments, mark insert.
- * A transaction is one or more pieces.
+ * no mark, the transaction writes nothing), or the mark touch (when it finds none, it creates it),
+ * then request_log rows and rollup increments. A transaction is one or more pieces.
  */
 export interface LedgerWrite {
   markUpdate?: unknown[];
+  /** [seen_ms, writer, through_id]: refreshes the writer's mark, or creates it at through_id. */
+  markTouch?: [number, string, string];
   rows?: unknown[][];
   rollups?: [UsageInterval, unknown[]][];
-  markInsert?: unknown[];
+}
+
+/** What a ledger transaction did: nothing when a mark update found no mark; the mark it created. */
+export interface LedgerOutcome {
+  written: boolean;
+  /** through_id of the mark a touch had to create (the last one, should several). */
+  createdMark: string | null;
 }
 
 export const LEDGER_SQL: LedgerSql = {
@@ -49,15 +59,17 @@ export const LEDGER_SQL: LedgerSql = {
        on conflict (gateway, bucket_ms, project, deployment) do update set ${COUNTERS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`,
     ]),
   ) as Record<UsageInterval, string>,
-  markInsert: 'insert into ledger_rollup_marks (writer, through_id, seen_ms) values (?, ?, ?) on conflict (writer) do nothing',
+  markInsert: 'insert into ledger_rollup_marks (writer, through_id, seen_ms) values (?, ?, ?)',
   markUpdate: 'update ledger_rollup_marks set through_id = ?, seen_ms = ? where writer = ?',
+  markTouch: 'update ledger_rollup_marks set seen_ms = ? where writer = ?',
 };
 
 /**
- * Runs the pieces of one transaction with prepared statements. False when a mark update found no
- * mark: then nothing was written. The writer thread runs the same logic on its own connection.
+ * Runs the pieces of one transaction with prepared statements. Not written when a mark update
+ * found no mark: then nothing was. The writer thread runs the same logic on its own connection
+ * (this function's source, so it refers to nothing outside itself).
  */
-export function ledgerTransaction(db: BetterSqlite3.Database, sql: LedgerSql): (pieces: readonly LedgerWrite[]) => boolean {
+export function ledgerTransaction(db: BetterSqlite3.Database, sql: LedgerSql): (pieces: readonly LedgerWrite[]) => LedgerOutcome {
   const insert = db.prepare(sql.insert);
   const upsert = {
     minute: db.prepare(sql.upsert.minute),
@@ -66,14 +78,19 @@ export function ledgerTransaction(db: BetterSqlite3.Database, sql: LedgerSql): (
   };
   const markInsert = db.prepare(sql.markInsert);
   const markUpdate = db.prepare(sql.markUpdate);
-  return db.transaction((pieces: readonly LedgerWrite[]) => {
+  const markTouch = db.prepare(sql.markTouch);
+  return db.transaction((pieces: readonly LedgerWrite[]): LedgerOutcome => {
+    let createdMark: string | null = null;
     for (const w of pieces) {
-      if (w.markUpdate && markUpdate.run(w.markUpdate).changes === 0) return false;
+      if (w.markUpdate && markUpdate.run(w.markUpdate).changes === 0) return { written: false, createdMark: null };
+      if (w.markTouch && markTouch.run(w.markTouch[0], w.markTouch[1]).changes === 0) {
+        markInsert.run(w.markTouch[1], w.markTouch[2], w.markTouch[0]);
+        createdMark = w.markTouch[2];
+      }
       for (const row of w.rows ?? []) insert.run(row);
       for (const [interval, values] of w.rollups ?? []) upsert[interval].run(values);
-      if (w.markInsert) markInsert.run(w.markInsert);
     }
-    return true;
+    return { written: true, createdMark };
   });
 }
 
@@ -106,7 +123,7 @@ const logParams = (chunk: readonly LedgerEntry[]) => chunk.map(toRowValues);
  * transaction in progress.
  */
 export class SqliteUsageStore extends KyselyUsageStore {
-  private run: ((pieces: readonly LedgerWrite[]) => boolean) | null = null;
+  private run: ((pieces: readonly LedgerWrite[]) => LedgerOutcome) | null = null;
 
   constructor(
     db: Kysely<Database>,
@@ -124,13 +141,17 @@ export class SqliteUsageStore extends KyselyUsageStore {
     }
   }
 
-  override async appendLog(entries: readonly LedgerEntry[], mark: RollupMark | null): Promise<void> {
-    const markInsert = mark ? [mark.writer, mark.throughId, mark.seenMs] : null;
+  override async appendLog(entries: readonly LedgerEntry[], mark: RollupMark): Promise<string | null> {
+    let created: string | null = null;
     for (let i = 0; i < entries.length; i += CHUNK) {
-      // The mark goes with the first chunk: the rows after it are covered.
+      // Every chunk touches the mark, as the PostgreSQL store's one transaction does: should the
+      // mark go between two chunks, the later one remakes it above the rows written before.
+      const throughId = i === 0 ? mark.throughId : entries[i - 1]!.id;
       const rows = logParams(entries.slice(i, i + CHUNK));
-      await this.transaction([i === 0 && markInsert ? { rows, markInsert } : { rows }], i > 0);
+      const outcome = await this.transaction([{ markTouch: [mark.seenMs, mark.writer, throughId], rows }], i > 0);
+      created = outcome.createdMark ?? created;
     }
+    return created;
   }
 
   override async addRollups(rollups: Rollups, mark: RollupMark): Promise<boolean> {
@@ -140,10 +161,10 @@ export class SqliteUsageStore extends KyselyUsageStore {
       yield { markUpdate: [mark.throughId, mark.seenMs, mark.writer] };
       for (const slice of rollupParamSlices(rollups, ROLLUP_SLICE)) yield { rollups: slice };
     }
-    return this.transaction(pieces(), false);
+    return (await this.transaction(pieces(), false)).written;
   }
 
-  private async transaction(pieces: Iterable<LedgerWrite>, yieldFirst: boolean): Promise<boolean> {
+  private async transaction(pieces: Iterable<LedgerWrite>, yieldFirst: boolean): Promise<LedgerOutcome> {
     if (this.thread?.alive) return this.thread.write(pieces);
     if (yieldFirst) await yieldToEventLoop();
     const run = (this.run ??= ledgerTransaction(this.sqlite, LEDGER_SQL)); // prepared once migrations have made the tables

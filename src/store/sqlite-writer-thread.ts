@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { ledgerTransaction, type LedgerSql, type LedgerWrite } from './sqlite-usage-store.js';
+import { ledgerTransaction, type LedgerOutcome, type LedgerSql, type LedgerWrite } from './sqlite-usage-store.js';
 
 /**
  * The thread's code: its own connection to the database; ledger writes as they come (one
@@ -36,8 +36,8 @@ parentPort.on('message', (m) => {
   }
   try {
     run ??= ledgerTransaction(db, workerData.sql);
-    const ok = run(m.parts.map((part) => JSON.parse(part)));
-    parentPort.postMessage({ id: m.id, ok });
+    const outcome = run(m.parts.map((part) => JSON.parse(part)));
+    parentPort.postMessage({ id: m.id, outcome });
   } catch (err) {
     // The code (SQLITE_CONSTRAINT_…) tells the ledger writer a refused row from a failing store.
     parentPort.postMessage({ id: m.id, error: message(err), code: err && err.code });
@@ -49,7 +49,7 @@ parentPort.on('message', (m) => {
 const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
 
 interface Pending {
-  resolve: (ok: boolean) => void;
+  resolve: (outcome: LedgerOutcome) => void;
   reject: (err: Error) => void;
 }
 
@@ -73,7 +73,7 @@ export class SqliteWriterThread {
     private readonly main: BetterSqlite3.Database,
     onError: (message: string) => void,
   ) {
-    worker.on('message', (m: { id?: number; ok?: boolean; error?: string; code?: string }) => {
+    worker.on('message', (m: { id?: number; outcome?: LedgerOutcome; error?: string; code?: string }) => {
       if (m.id === undefined) {
         if (m.error) onError(m.error);
         return;
@@ -82,7 +82,7 @@ export class SqliteWriterThread {
       this.pending.delete(m.id);
       if (this.pending.size === 0 && !this.stopping) worker.unref();
       if (m.error) p?.reject(Object.assign(new Error(m.error), { code: m.code }));
-      else p?.resolve(m.ok === true);
+      else p?.resolve(m.outcome ?? { written: false, createdMark: null });
     });
     const failed = (message: string) => {
       if (!this.running) return;
@@ -122,9 +122,9 @@ export class SqliteWriterThread {
 
   /**
    * Runs the pieces as one transaction; resolves once it is committed, with what the transaction
-   * answered (false: a mark update found no mark, nothing written).
+   * answered (not written: a mark update found no mark; the mark a touch created).
    */
-  async write(pieces: Iterable<LedgerWrite>): Promise<boolean> {
+  async write(pieces: Iterable<LedgerWrite>): Promise<LedgerOutcome> {
     // As JSON strings: cloning a string is a copy, while the structured clone of many small
     // arrays costs as much as the SQLite insert itself (measured: ~6 µs per entry). One piece
     // per event-loop turn, so a large rollup flush never holds the loop for long; a piece is

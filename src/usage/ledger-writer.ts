@@ -40,8 +40,11 @@ export interface LedgerWriterOptions {
  * a background loop writes batches of log rows, and every few seconds the rollups those rows add
  * up to (summed in memory: with many projects, one upsert per project and bucket rather than
  * three per request). A mark in the store says which of this writer's rows the rollups hold, so
- * rollups a crash lost are rebuilt from the log (recoverRollups) — counted once, never twice.
- * stop() writes everything still held, so a graceful shutdown loses nothing.
+ * rollups a crash lost are rebuilt from the log (recoverRollups) — counted once, never twice —
+ * and usage queries add the rows above it to the rollups, exact within a log flush. The mark
+ * exists only while the writer has rows the rollups lack: an idle writer drops it, so queries
+ * never scan the log behind a mark left far in the past. stop() writes everything still held,
+ * so a graceful shutdown loses nothing.
  */
 export class LedgerWriter {
   private queue: LedgerEntry[] = [];
@@ -51,8 +54,8 @@ export class LedgerWriter {
   private readonly rollups = new RollupAccumulator();
   /** The newest entry of this writer the rollups in the store hold (or older: none is newer). */
   private rolledThrough: string;
-  /** Whether the next log write must create the mark: at first, and after another node took it. */
-  private needsMark = true;
+  /** Whether this writer's mark is in the store, as far as it knows (another node may take it). */
+  private marked = false;
   private readonly now: () => number;
 
   constructor(
@@ -174,11 +177,27 @@ export class LedgerWriter {
     }
   }
 
-  /** Writes log rows (the first write creates the mark, saying they are not in the rollups yet). */
+  /** Writes log rows; each write refreshes the mark, or makes it, saying these rows are not in the rollups yet. */
   private async appendLog(rows: readonly LedgerEntry[]): Promise<void> {
-    await this.store.appendLog(rows, this.needsMark ? this.mark(this.rollups.throughId ?? this.rolledThrough) : null);
-    this.needsMark = false;
-    this.rollups.add(rows);
+    const created = await this.store.appendLog(rows, this.mark(this.rollups.throughId ?? this.rolledThrough));
+    this.marked = true;
+    this.rollups.add(created === null ? rows : this.markCreated(created, rows));
+  }
+
+  /**
+   * A log write found no mark and made one at `throughId`; answers the rows of `batch` above it,
+   * the ones still to sum. Had this writer a mark, another node found it stale (this process
+   * stalled) and rebuilt the rollups of its rows up to that id from the log: the sums held for
+   * them must not be added again. (A store that writes a batch in several transactions may make
+   * the mark inside the batch.)
+   */
+  private markCreated(throughId: string, batch: readonly LedgerEntry[]): readonly LedgerEntry[] {
+    if (this.rollups.throughId !== null) {
+      this.logger.warn({ writer: this.options.writer }, 'usage rollups were rebuilt by another node while this one stalled; dropped its own copy');
+    }
+    this.rollups.clear();
+    this.rolledThrough = throughId;
+    return batch[0]!.id > throughId ? batch : batch.filter((e) => e.id > throughId);
   }
 
   /** An entry the store refuses on its own: never retried, never silently lost. */
@@ -193,28 +212,39 @@ export class LedgerWriter {
     this.options.onDropped?.(count, reason);
   }
 
-  /** Writes the summed rollups and moves the mark; with nothing summed, refreshes the mark. */
+  /** Writes the summed rollups and moves the mark; with nothing summed, drops the mark. */
   private async drainRollups(): Promise<void> {
     const throughId = this.rollups.throughId;
+    if (throughId === null) return this.dropIdleMark();
     const taken = this.rollups.take();
-    const mark = this.mark(throughId ?? this.rolledThrough);
+    const mark = this.mark(throughId);
     let written: boolean;
     try {
       written = await this.store.addRollups(taken, mark);
     } catch (err) {
-      if (throughId !== null) this.rollups.restore(taken, throughId);
+      this.rollups.restore(taken, throughId);
       this.logger.error({ err }, 'usage rollups write failed; will retry');
       return;
     }
-    if (written) {
-      this.rolledThrough = mark.throughId;
-      return;
-    }
-    // No mark: none was made yet (nothing written), or another node found it stale (this process
-    // stalled) and rebuilt these rollups from the log: adding them again would count them twice.
-    this.needsMark = true;
-    if (throughId === null) return;
     this.rolledThrough = throughId;
+    if (written) return;
+    // No mark: another node found it stale (this process stalled) and rebuilt these rollups from
+    // the log, every row written so far: adding them again would count them twice.
+    this.marked = false;
     this.logger.warn({ writer: this.options.writer }, 'usage rollups were rebuilt by another node while this one stalled; dropped its own copy');
+  }
+
+  /**
+   * Nothing summed since the last rollup write: every row of this writer is in the rollups. Its
+   * mark would only age (queries scan the log above it); the next log write makes a new one.
+   */
+  private async dropIdleMark(): Promise<void> {
+    if (!this.marked) return;
+    try {
+      await this.store.releaseMark(this.options.writer);
+      this.marked = false;
+    } catch (err) {
+      this.logger.warn({ err }, 'could not drop the ledger rollup mark; will retry');
+    }
   }
 }

@@ -113,13 +113,20 @@ export interface LogQuery {
 
 /** Persistence of the ledger and its rollups (the same Kysely database as the config). */
 export interface UsageStore {
-  /** Appends entries and adds them to the minute, hour and day rollups, in one transaction. */
+  /**
+   * Appends entries and adds them to the minute, hour and day rollups, in one transaction. For
+   * entries of a writer without a mark (usage() would count a marked writer's rows twice).
+   */
   append(entries: readonly LedgerEntry[]): Promise<void>;
   /**
-   * Appends entries to the log only; their rollups follow later through addRollups(). With a
-   * mark, creates it in the same transaction unless the writer has one.
+   * Appends entries to the log only; their rollups follow later through addRollups(). In the
+   * same transaction, and before the rows, refreshes the writer's mark (its seenMs) or, when it
+   * has none, creates `mark`. Answers the throughId of a mark it had to create, else null: the
+   * writer had no mark — none yet, or another node found it stale and rebuilt the rollups of
+   * every row of the writer up to that id. Touching the mark first makes such a node wait for
+   * this transaction and then see its rows, or makes this one see that the mark is gone.
    */
-  appendLog(entries: readonly LedgerEntry[], mark: RollupMark | null): Promise<void>;
+  appendLog(entries: readonly LedgerEntry[], mark: RollupMark): Promise<string | null>;
   /**
    * Adds rollups and moves the writer's mark to `mark`, in one transaction. False, with nothing
    * written, when the writer has no mark (another node found it stale and rebuilt its rollups).
@@ -141,6 +148,10 @@ export interface UsageStore {
   recentUse(fromMs: number): Promise<RecentUse[]>;
   /** Entries of every gateway with ids above `afterId`, oldest first, at most `limit`: for replaying the ledger. */
   entriesAfter(afterId: string, limit: number): Promise<LedgerEntry[]>;
+  /**
+   * Usage per bucket, exact up to the last log write: the rollups, plus the log rows not in them
+   * yet (each writer's rows above its mark), read in one snapshot so each counts once.
+   */
   usage(query: UsageQuery): Promise<UsagePoint[]>;
   /** Deletes raw entries and minute rollups older than the cut-off; hour/day rollups are kept longer. */
   prune(beforeMs: number, rollupsBeforeMs: number): Promise<number>;

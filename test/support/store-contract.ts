@@ -1,7 +1,19 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { newId } from '../../src/domain/ids.js';
+import { idBoundAt, newId, SequentialIds } from '../../src/domain/ids.js';
 import type { AdminToken, AuditEntry, Deployment, Gateway, Instance, Limit, Project, Resource } from '../../src/domain/model.js';
 import { UniqueViolationError, type Store } from '../../src/store/store.js';
+import {
+  LEDGER_ID_PREFIX,
+  OUTCOMES,
+  type LedgerEntry,
+  type Outcome,
+  type RollupMark,
+  type UsageInterval,
+  type UsagePoint,
+  type UsageQuery,
+} from '../../src/usage/ledger.js';
+import { INTERVALS, rollupsOf } from '../../src/usage/rollups.js';
 
 /*
  * The store contract: every Store implementation must pass it (test/store.test.ts runs it on
@@ -508,6 +520,237 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(config.gateways).toEqual([g]);
       expect(config.limits).toEqual([l]);
       expect(Object.keys(config).sort()).toEqual(['deployments', 'gateways', 'instances', 'limits', 'projects', 'resources', 'version']);
+    });
+
+    describe('ledger rollup marks', () => {
+      const logged = (ids: SequentialIds, count: number, startMs: number): LedgerEntry[] =>
+        Array.from({ length: count }, (_, i) => ({
+          id: ids.next(startMs + i),
+          atMs: startMs + i,
+          requestId: `r-${i}`,
+          gateway: 'gw-marks',
+          project: 'p',
+          deployment: 'd',
+          operation: 'chat.completions',
+          stream: false,
+          status: 200,
+          outcome: 'ok',
+          errorCode: null,
+          upstreamStatus: 200,
+          promptTokens: 3,
+          completionTokens: 2,
+          totalTokens: 5,
+          latencyMs: 1,
+          upstreamMs: null,
+          overheadMs: null,
+          content: null,
+        }));
+
+      it('a log write refreshes the writer\'s mark, or makes it when there is none and answers where it starts', async () => {
+        const w = new SequentialIds(LEDGER_ID_PREFIX);
+        const t0 = Date.UTC(2025, 2, 3);
+        const rows = logged(w, 4, t0);
+        const start = idBoundAt(LEDGER_ID_PREFIX, t0);
+        expect(await store.usage.appendLog(rows.slice(0, 2), { writer: w.node, throughId: start, seenMs: 1_000 })).toBe(start);
+        expect(await store.usage.appendLog(rows.slice(2), { writer: w.node, throughId: rows[1]!.id, seenMs: 5_000 })).toBeNull();
+        // Refreshed at 5 000: not stale at 2 000; at 6 000 it is, and all four rows are rebuilt.
+        expect(await store.usage.recoverRollups(2_000, 'someone')).toBe(0);
+        expect(await store.usage.recoverRollups(6_000, 'someone')).toBe(4);
+        // The writer, back, finds its mark gone: its rollups are not added again, and its next
+        // write makes a new mark above the rows rebuilt.
+        expect(await store.usage.addRollups(rollupsOf(rows), { writer: w.node, throughId: rows[3]!.id, seenMs: 7_000 })).toBe(false);
+        const more = logged(w, 2, t0 + 100);
+        expect(await store.usage.appendLog(more, { writer: w.node, throughId: rows[3]!.id, seenMs: 7_000 })).toBe(rows[3]!.id);
+        expect(await store.usage.addRollups(rollupsOf(more), { writer: w.node, throughId: more[1]!.id, seenMs: 8_000 })).toBe(true);
+        await store.usage.releaseMark(w.node);
+        expect(await store.usage.recoverRollups(Number.MAX_SAFE_INTEGER, 'someone')).toBe(0);
+        const day = await store.usage.usage({ gateway: 'gw-marks', fromMs: t0, toMs: t0 + 86_400_000, interval: 'day' });
+        expect(day.map((p) => p.requests.total)).toEqual([6]);
+      });
+    });
+  });
+  usageFreshnessContract(name, open);
+}
+
+// --- Usage: exact before the rollups ----------------------------------------------------------------
+
+const T0 = Date.UTC(2025, 2, 3, 10); // on a day, hour and minute boundary
+const STEPS: Record<UsageInterval, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+const OUTCOME_CYCLE: Outcome[] = ['ok', 'ok', 'rate_limited', 'ok', 'upstream_error', 'rejected'];
+
+/** `count` entries of one writer (its ids), 20 s apart from `startMs`: two projects, a null deployment now and then. */
+function written(ids: SequentialIds, count: number, startMs = T0): LedgerEntry[] {
+  return Array.from({ length: count }, (_, i) => {
+    const atMs = startMs + i * 20_000;
+    const outcome = OUTCOME_CYCLE[i % OUTCOME_CYCLE.length]!;
+    const prompt = outcome === 'rejected' ? 0 : 10 + i;
+    const completion = outcome === 'ok' ? 5 + (i % 3) : 0;
+    return {
+      id: ids.next(atMs),
+      atMs,
+      requestId: `r-${ids.node}-${i}`,
+      gateway: 'gw-usage',
+      project: i % 2 === 0 ? 'pa' : 'pb',
+      deployment: i % 5 === 4 ? null : 'dx',
+      operation: 'chat.completions',
+      stream: false,
+      status: outcome === 'ok' ? 200 : 400,
+      outcome,
+      errorCode: null,
+      upstreamStatus: null,
+      promptTokens: prompt,
+      completionTokens: completion,
+      totalTokens: prompt + completion,
+      latencyMs: 1.25 + i,
+      upstreamMs: null,
+      overheadMs: null,
+      content: null,
+    };
+  });
+}
+
+/** What usage() must answer for these entries, summed in JS, in its order. */
+function pointsOf(entries: readonly LedgerEntry[], step: number, group?: 'project' | 'deployment'): UsagePoint[] {
+  const points = new Map<string, UsagePoint>();
+  for (const e of entries) {
+    const bucketMs = Math.floor(e.atMs / step) * step;
+    const grp = group === undefined ? null : (e[group] ?? '');
+    const key = `${bucketMs}/${grp}`;
+    let p = points.get(key);
+    if (!p) {
+      const zero = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+      p = { bucketMs, group: grp, requests: { ...zero, total: 0 }, tokens: { prompt: 0, completion: 0, total: 0 }, latencyMsSum: 0 };
+      points.set(key, p);
+    }
+    p.requests[e.outcome] += 1;
+    p.requests.total += 1;
+    p.tokens.prompt += e.promptTokens;
+    p.tokens.completion += e.completionTokens;
+    p.tokens.total += e.totalTokens;
+    p.latencyMsSum += e.latencyMs;
+  }
+  return sorted([...points.values()]);
+}
+const sorted = (points: UsagePoint[]) => [...points].sort((a, b) => a.bucketMs - b.bucketMs || String(a.group).localeCompare(String(b.group)));
+
+const markOf = (ids: SequentialIds, throughId: string, seenMs = Date.now()): RollupMark => ({ writer: ids.node, throughId, seenMs });
+/** The mark a writer starts with: none of its rows is in the rollups. */
+const firstMark = (ids: SequentialIds) => markOf(ids, idBoundAt(LEDGER_ID_PREFIX, T0));
+
+/**
+ * usage() counts every log row exactly once, whether its rollup is written yet or not: the usage
+ * API is fresh within a log flush, in one process or across the writers of a cluster. Part of the
+ * store contract; also run on its own against stores the whole contract does not cover.
+ */
+export function usageFreshnessContract(name: string, open: () => Promise<Store>): void {
+  describe(`usage before the rollups: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await open();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    /** usage() equals the JS sums of `entries`: every interval, grouped, filtered. */
+    async function expectUsage(entries: readonly LedgerEntry[], why: string): Promise<void> {
+      const usage = (q: Omit<UsageQuery, 'gateway' | 'fromMs' | 'toMs'>, fromMs = T0, toMs = T0 + STEPS.day) =>
+        store.usage.usage({ gateway: 'gw-usage', fromMs, toMs, ...q }).then(sorted);
+      for (const interval of INTERVALS) {
+        const step = STEPS[interval];
+        expect(await usage({ interval }), `${why}: ${interval}`).toEqual(pointsOf(entries, step));
+        expect(await usage({ interval, groupBy: 'project' }), `${why}: ${interval} by project`).toEqual(pointsOf(entries, step, 'project'));
+        expect(await usage({ interval, groupBy: 'deployment' }), `${why}: ${interval} by deployment`).toEqual(pointsOf(entries, step, 'deployment'));
+        expect(await usage({ interval, project: 'pb' }), `${why}: ${interval} of pb`).toEqual(pointsOf(entries.filter((e) => e.project === 'pb'), step));
+        // "No deployment" is '' in queries, as in the rollups.
+        expect(await usage({ interval, deployment: '' }), `${why}: ${interval} of no deployment`).toEqual(
+          pointsOf(entries.filter((e) => e.deployment === null), step),
+        );
+      }
+      // A range that starts inside a minute takes the whole minute; its end is exclusive.
+      const inside = entries.filter((e) => e.atMs >= T0 + STEPS.minute && e.atMs < T0 + 2 * STEPS.minute);
+      expect(await usage({ interval: 'minute' }, T0 + STEPS.minute + 1, T0 + 2 * STEPS.minute), `${why}: one minute`).toEqual(pointsOf(inside, STEPS.minute));
+      expect(await store.usage.usage({ gateway: 'elsewhere', fromMs: T0, toMs: T0 + STEPS.day, interval: 'day' })).toEqual([]);
+    }
+
+    it('counts log rows written ahead of their rollups once, as the rollups and the mark catch up', async () => {
+      const w = new SequentialIds(LEDGER_ID_PREFIX);
+      const rows = written(w, 12);
+      // The first write makes the mark (answering where it starts), the next one refreshes it.
+      expect(await store.usage.appendLog(rows.slice(0, 8), firstMark(w))).toBe(firstMark(w).throughId);
+      expect(await store.usage.appendLog(rows.slice(8), markOf(w, rows[7]!.id))).toBeNull();
+      await expectUsage(rows, 'all in the log, none rolled up');
+      expect(await store.usage.addRollups(rollupsOf(rows.slice(0, 5)), markOf(w, rows[4]!.id))).toBe(true);
+      await expectUsage(rows, 'five rolled up');
+      expect(await store.usage.addRollups(rollupsOf(rows.slice(5)), markOf(w, rows[11]!.id))).toBe(true);
+      await expectUsage(rows, 'all rolled up, the mark above them');
+      // A writer without a mark has all its rows in the rollups: its log adds nothing.
+      await store.usage.releaseMark(w.node);
+      await expectUsage(rows, 'all rolled up, no mark');
+      // Rows appended with their rollups at once (no mark) count once too.
+      const direct = written(new SequentialIds(LEDGER_ID_PREFIX), 3, T0 + 7_000);
+      await store.usage.append(direct);
+      await expectUsage([...rows, ...direct], 'and rows appended with their rollups');
+    });
+
+    it("counts a dead writer's rows once before and after recoverRollups rebuilds them; its next write makes a new mark", async () => {
+      const dead = new SequentialIds(LEDGER_ID_PREFIX);
+      const live = new SequentialIds(LEDGER_ID_PREFIX);
+      const deadRows = written(dead, 10);
+      const liveRows = written(live, 6, T0 + 5_000);
+      await store.usage.appendLog(deadRows, markOf(dead, idBoundAt(LEDGER_ID_PREFIX, T0), 1_000));
+      await store.usage.addRollups(rollupsOf(deadRows.slice(0, 4)), markOf(dead, deadRows[3]!.id, 1_000));
+      await store.usage.appendLog(liveRows, firstMark(live));
+      await expectUsage([...deadRows, ...liveRows], 'two writers, partly rolled up');
+
+      // Only the stale mark is taken: the live writer's stays, its rows still counted from the log.
+      expect(await store.usage.recoverRollups(2_000, 'nobody')).toBe(6);
+      await expectUsage([...deadRows, ...liveRows], 'the dead writer rebuilt');
+      expect(await store.usage.recoverRollups(2_000, 'nobody')).toBe(0);
+
+      // Back from a stall, the "dead" writer finds its mark gone: its own sums are not added again,
+      expect(await store.usage.addRollups(rollupsOf(deadRows.slice(4)), markOf(dead, deadRows[9]!.id))).toBe(false);
+      await expectUsage([...deadRows, ...liveRows], 'the stalled copy not added');
+      // and its next write makes a new mark above its rows.
+      const more = written(dead, 3, T0 + 30 * 60_000);
+      expect(await store.usage.appendLog(more, markOf(dead, deadRows[9]!.id))).toBe(deadRows[9]!.id);
+      await expectUsage([...deadRows, ...liveRows, ...more], 'a new mark after the rebuild');
+      expect(await store.usage.addRollups(rollupsOf(more), markOf(dead, more[2]!.id))).toBe(true);
+      expect(await store.usage.addRollups(rollupsOf(liveRows), markOf(live, liveRows[5]!.id))).toBe(true);
+      await expectUsage([...deadRows, ...liveRows, ...more], 'everything rolled up');
+    });
+
+    it('reads during rollup writes and a rebuild see every row exactly once', async () => {
+      const a = new SequentialIds(LEDGER_ID_PREFIX);
+      const b = new SequentialIds(LEDGER_ID_PREFIX);
+      const aRows = written(a, 40);
+      const bRows = written(b, 30, T0 + 1_000);
+      await store.usage.appendLog(aRows, firstMark(a));
+      await store.usage.appendLog(bRows, markOf(b, idBoundAt(LEDGER_ID_PREFIX, T0), 1_000));
+      const total = [...aRows, ...bRows].length;
+      // Writer a rolls up in steps while b, found dead, is rebuilt; the reads go on meanwhile.
+      let writing = true;
+      const writes = (async () => {
+        try {
+          for (let i = 0; i < aRows.length; i += 5) {
+            expect(await store.usage.addRollups(rollupsOf(aRows.slice(i, i + 5)), markOf(a, aRows[i + 4]!.id))).toBe(true);
+            if (i === 15) expect(await store.usage.recoverRollups(2_000, a.node)).toBe(bRows.length);
+          }
+        } finally {
+          writing = false;
+        }
+      })();
+      const seen: number[] = [];
+      while (writing || seen.length < 5) {
+        const points = await store.usage.usage({ gateway: 'gw-usage', fromMs: T0, toMs: T0 + STEPS.day, interval: 'minute' });
+        seen.push(points.reduce((n, p) => n + p.requests.total, 0));
+        // A read on SQLite may complete without leaving the microtask queue: let the writes (the
+        // writer thread's answers) in.
+        await nextTurn();
+      }
+      await writes;
+      expect(new Set(seen)).toEqual(new Set([total]));
+      await expectUsage([...aRows, ...bRows], 'after the writes');
     });
   });
 }
