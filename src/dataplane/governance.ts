@@ -122,7 +122,9 @@ function refusalError(refusal: Refusal, project: ProjectRuntime, demand: Demand)
 
 function scopeOf(limit: LimitRuntime, project: ProjectRuntime): string {
   const deployment = limit.deploymentName ? `deployment "${limit.deploymentName}"` : 'all deployments';
-  return `project "${project.name}" on ${deployment}`;
+  // Said, because the project has no limit of its own to look up: the gateway's default caps it.
+  const source = limit.gatewayDefault ? ` (the gateway's default project limit)` : '';
+  return `project "${project.name}" on ${deployment}${source}`;
 }
 
 function humanDuration(seconds: number): string {
