@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type {
   AdminToken,
   Deployment,
@@ -11,7 +12,6 @@ import type {
   Resource,
   Role,
 } from '../domain/model.js';
-import { isDeepStrictEqual } from 'node:util';
 import { isLive } from '../cluster/node-registry.js';
 import { defaultLimitAddress, defaultLimitId, gatewayDefaultApplies, limitTag, projectOfDefaultAddress } from '../domain/default-limit.js';
 import { newId } from '../domain/ids.js';

@@ -90,7 +90,7 @@ export function buildSnapshot(records: ConfigRecords, secrets: SecretBox, served
     const enabled = gateway !== null && p.gatewayStatus === 'enabled';
     const limits = limitsByProject.get(p.id) ?? [];
     const record = recordsByResource.get(p.resourceId);
-    const fallback = record && enabled && gatewayDefaultApplies(record, p, ownProjectWide.has(p.id)) ? gatewayDefaultLimit(record, p) : null;
+    const fallback = record && gatewayDefaultApplies(record, p, ownProjectWide.has(p.id)) ? gatewayDefaultLimit(record, p) : null;
     const runtime: ProjectRuntime = Object.freeze({
       id: p.id,
       name: p.name,
