@@ -20,6 +20,7 @@ export const ERROR_CATALOG = {
   route_not_found: { status: 404, type: 'invalid_request_error', summary: 'No such path or method.' },
   internal_error: { status: 500, type: 'api_error', summary: 'An unexpected error; the message names the request id to look up in the logs.' },
   shutting_down: { status: 503, type: 'api_error', summary: 'The node is shutting down and takes no new requests; retry (on another node).' },
+  cors_origin_not_allowed: { status: 403, type: 'permission_error', summary: "A browser preflight from an origin no gateway served here lists in its corsOrigins." },
   limiter_unavailable: { status: 503, type: 'api_error', summary: 'Token limits cannot be checked (the limit store is unreachable) and the failure policy is fail-closed; see Retry-After.' },
 
   // Control plane (admin API: {"error": {"code", "message"}}).

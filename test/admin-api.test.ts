@@ -343,19 +343,19 @@ describe('projects, keys and gateway status', () => {
     const rows = expectStatus(await gw.admin('GET', '/gateways/gw-p/projects'), 200);
     expect(rows).toEqual({
       items: [
-        { name: 'early', gatewayStatus: 'disabled' },
-        { name: 'late', gatewayStatus: 'enabled' },
+        { name: 'early', gatewayStatus: 'disabled', limit: null },
+        { name: 'late', gatewayStatus: 'enabled', limit: null },
       ],
     });
 
-    expect(expectStatus(await gw.admin('PUT', '/gateways/gw-p/projects/early'), 200)).toEqual({ name: 'early', gatewayStatus: 'enabled' });
+    expect(expectStatus(await gw.admin('PUT', '/gateways/gw-p/projects/early'), 200)).toEqual({ name: 'early', gatewayStatus: 'enabled', limit: null });
     expect(expectStatus(await gw.admin('GET', '/resources/res-p/projects/early'), 200).gatewayStatus).toBe('enabled');
     expectAudited(await auditEntry('gateway.project.add', 'gateways/gw-p/projects/early'), OWNER);
 
-    expect(expectStatus(await gw.admin('DELETE', '/gateways/gw-p/projects/early'), 200)).toEqual({ name: 'early', gatewayStatus: 'disabled' });
+    expect(expectStatus(await gw.admin('DELETE', '/gateways/gw-p/projects/early'), 200)).toEqual({ name: 'early', gatewayStatus: 'disabled', limit: null });
     expect(expectStatus(await gw.admin('GET', '/gateways/gw-p/projects'), 200).items).toEqual([
-      { name: 'early', gatewayStatus: 'disabled' },
-      { name: 'late', gatewayStatus: 'enabled' },
+      { name: 'early', gatewayStatus: 'disabled', limit: null },
+      { name: 'late', gatewayStatus: 'enabled', limit: null },
     ]);
     expectAudited(await auditEntry('gateway.project.disable', 'gateways/gw-p/projects/early'), OWNER);
 

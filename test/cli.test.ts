@@ -109,8 +109,8 @@ describe('tollgate admin commands', () => {
   it('disables a project on a gateway and adds it back', SLOW, async () => {
     expect(await ok(['projects', 'disable', 'p1', '--gateway', 'gw1'])).toBe('project "p1" is disabled on gateway "gw1"\n');
     expect(table(await ok(['gateways', 'projects', 'gw1']))).toEqual([
-      ['PROJECT', 'STATUS'],
-      ['p1', 'disabled'],
+      ['PROJECT', 'STATUS', 'LIMIT'],
+      ['p1', 'disabled', '-'],
     ]);
     expect((await chat(primaryKey)).status).toBe(403);
 

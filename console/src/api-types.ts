@@ -70,18 +70,36 @@ export interface RegeneratedKey {
   hint: string;
 }
 
+/** A limit's token values: at least one of the two, a quota always with its period. */
+export interface LimitValues {
+  tokensPerMinute: number | null;
+  tokenQuota: number | null;
+  quotaPeriod: QuotaPeriod | null;
+}
+
 export interface Gateway {
   name: string;
   resource: string;
   instance: string;
   status: 'provisioning' | 'enabled';
   logContent: boolean;
+  /** Caps every enabled project without a project-wide limit of its own; null: none. */
+  defaultProjectLimit: LimitValues | null;
+  /** Browser origins allowed to call the data plane (CORS); empty: none. */
+  corsOrigins: string[];
   createdAt: string;
+}
+
+/** The project-wide limit a project runs under: its own, or the gateway's default (id `default:<project>`). */
+export interface ProjectLimit extends LimitValues {
+  source: 'project' | 'gateway-default';
+  id: string;
 }
 
 export interface GatewayProject {
   name: string;
   gatewayStatus: 'enabled' | 'disabled';
+  limit: ProjectLimit | null;
 }
 
 export interface Limit {
@@ -99,6 +117,7 @@ export interface LimitStatus {
   id: string;
   project: string;
   deployment: string | null;
+  source: 'project' | 'gateway-default';
   tpm: { limit: number; used: number; remaining: number; resetAt: string } | null;
   quota: { limit: number; used: number; remaining: number; period: QuotaPeriod; periodStart: string; resetAt: string } | null;
 }

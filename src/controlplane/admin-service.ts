@@ -1,9 +1,11 @@
+import { isDeepStrictEqual } from 'node:util';
 import type {
   AdminToken,
   Deployment,
   Gateway,
   KeySlot,
   Limit,
+  LimitValues,
   Project,
   ProviderName,
   QuotaPeriod,
@@ -11,13 +13,15 @@ import type {
   Role,
 } from '../domain/model.js';
 import { isLive } from '../cluster/node-registry.js';
+import { defaultLimitAddress, defaultLimitId, gatewayDefaultApplies, limitTag, projectOfDefaultAddress } from '../domain/default-limit.js';
 import { newId } from '../domain/ids.js';
 import { hasUrlSecrets, isRedactedUrl, redactUrl } from '../security/url-secrets.js';
 import { TollgateError } from '../errors.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { generateAdminToken, generateProjectKey } from '../security/keys.js';
 import type { SecretBox } from '../security/secret-box.js';
-import { UniqueViolationError, type Store } from '../store/store.js';
+import { UniqueViolationError, type GatewayPatch, type Store } from '../store/store.js';
+import { checkLimitValues, patchLimitValues } from './limit-values.js';
 import type { Principal } from './permissions.js';
 import {
   adminTokenView,
@@ -27,6 +31,7 @@ import {
   gatewayView,
   instanceView,
   limitView,
+  projectLimitView,
   projectView,
   resourceView,
 } from './views.js';
@@ -47,6 +52,16 @@ export interface GatewayInput {
   name: string;
   resource: string;
   instance: { mode: 'new' } | { mode: 'existing'; name: string };
+  defaultProjectLimit?: Partial<LimitValues> | null;
+  /** Already normalised origins (see schemas.ts). */
+  corsOrigins?: string[];
+}
+
+/** Gateway settings. `defaultProjectLimit` merges into the current one (null removes it). */
+export interface GatewayUpdate {
+  logContent?: boolean;
+  defaultProjectLimit?: Partial<LimitValues> | null;
+  corsOrigins?: string[];
 }
 
 export interface LimitInput {
@@ -318,6 +333,7 @@ export class AdminService {
 
   async createGateway(actor: Principal, input: GatewayInput) {
     if (await this.store.findGateway(input.name)) throw conflict(`gateway "${input.name}" already exists`);
+    const defaultProjectLimit = input.defaultProjectLimit ? checkLimitValues(patchLimitValues(null, input.defaultProjectLimit), 'defaultProjectLimit') : null;
     const resource = await this.store.findResource(input.resource);
     if (!resource) throw notFound(`resource "${input.resource}" does not exist`, 'resource');
     const existing = await this.store.findGatewayByResource(resource.id);
@@ -352,24 +368,46 @@ export class AdminService {
       instanceId: instance.id,
       status: 'provisioning',
       logContent: false,
+      defaultProjectLimit,
+      corsOrigins: input.corsOrigins ?? [],
       createdAt: now(),
     };
     const created = instance;
-    await this.change(actor, 'gateway.create', `gateways/${input.name}`, { resource: resource.name, instance: instance.name, newInstance }, async (tx) => {
+    const detail = {
+      resource: resource.name,
+      instance: instance.name,
+      newInstance,
+      ...(defaultProjectLimit ? { defaultProjectLimit } : {}),
+      ...(gateway.corsOrigins.length > 0 ? { corsOrigins: gateway.corsOrigins } : {}),
+    };
+    await this.change(actor, 'gateway.create', `gateways/${input.name}`, detail, async (tx) => {
       if (newInstance) await tx.insertInstance(created);
       await tx.insertGateway(gateway);
     });
     return gatewayView(gateway, resource.name, instance.name);
   }
 
-  /** Gateway settings: whether the ledger keeps prompt and completion content. */
-  async updateGateway(actor: Principal, name: string, patch: { logContent?: boolean }) {
+  /**
+   * Gateway settings: whether the ledger keeps prompt and completion content, the default limit
+   * of projects without a project-wide limit, and the browser origins allowed to call (CORS).
+   * Only what differs is written; a patch that changes nothing makes no config version.
+   */
+  async updateGateway(actor: Principal, name: string, patch: GatewayUpdate) {
     const gateway = await this.gateway(name);
-    if (patch.logContent !== undefined && patch.logContent !== gateway.logContent) {
-      const logContent = patch.logContent;
-      await this.change(actor, 'gateway.update', `gateways/${name}`, { logContent }, (tx) => tx.setGatewayLogContent(gateway.id, logContent));
+    const changes: GatewayPatch = {};
+    if (patch.logContent !== undefined && patch.logContent !== gateway.logContent) changes.logContent = patch.logContent;
+    if (patch.defaultProjectLimit !== undefined) {
+      const next =
+        patch.defaultProjectLimit === null
+          ? null
+          : checkLimitValues(patchLimitValues(gateway.defaultProjectLimit, patch.defaultProjectLimit), 'defaultProjectLimit');
+      if (!isDeepStrictEqual(next, gateway.defaultProjectLimit)) changes.defaultProjectLimit = next;
     }
-    return this.gatewayViewOf({ ...gateway, ...patch });
+    if (patch.corsOrigins !== undefined && !isDeepStrictEqual(patch.corsOrigins, gateway.corsOrigins)) changes.corsOrigins = patch.corsOrigins;
+    if (Object.keys(changes).length > 0) {
+      await this.change(actor, 'gateway.update', `gateways/${name}`, { ...changes }, (tx) => tx.updateGateway(gateway.id, changes));
+    }
+    return this.gatewayViewOf({ ...gateway, ...changes });
   }
 
   async deleteGateway(actor: Principal, name: string) {
@@ -384,9 +422,12 @@ export class AdminService {
     await this.change(actor, 'gateway.delete', `gateways/${name}`, null, (tx) => tx.deleteGateway(gateway.id));
   }
 
+  /** The projects of the gateway's resource, their gateway status and the project-wide limit each runs under. */
   async listGatewayProjects(gatewayName: string) {
     const gateway = await this.gateway(gatewayName);
-    return (await this.store.listProjects(gateway.resourceId)).map(gatewayProjectView);
+    const [projects, limits] = await Promise.all([this.store.listProjects(gateway.resourceId), this.store.listLimits(gateway.id)]);
+    const own = new Map(limits.filter((l) => l.deploymentId === null).map((l) => [l.projectId, l]));
+    return projects.map((p) => gatewayProjectView(p, projectLimitView(gateway, p, own.get(p.id))));
   }
 
   async setProjectGatewayStatus(actor: Principal, gatewayName: string, projectName: string, status: 'enabled' | 'disabled') {
@@ -399,7 +440,9 @@ export class AdminService {
         tx.updateProject(project.id, { gatewayStatus: status }),
       );
     }
-    return gatewayProjectView({ ...project, gatewayStatus: status });
+    const updated = { ...project, gatewayStatus: status };
+    const own = await this.store.findLimitByScope(gateway.id, project.id, null);
+    return gatewayProjectView(updated, projectLimitView(gateway, updated, own));
   }
 
   // ---------------------------------------------------------------- limits
@@ -417,12 +460,45 @@ export class AdminService {
     return limitView(limit, names.project(limit), names.deployment(limit));
   }
 
-  /** A limit as the limiter knows it (same identity and tag as in the data plane), with its view. */
+  /**
+   * A limit as the limiter knows it (same identity and tag as in the data plane), and what it
+   * caps. `default:<project>` addresses the gateway's default limit of a project it applies to.
+   */
   async getLimitRule(gatewayName: string, id: string) {
     const gateway = await this.gateway(gatewayName);
+    const defaultOf = projectOfDefaultAddress(id);
+    if (defaultOf !== null) return this.defaultLimitRule(gateway, defaultOf);
     const limit = await this.limit(gateway, id);
     const names = await this.scopeNames(gateway.resourceId);
-    return { view: limitView(limit, names.project(limit), names.deployment(limit)), rule: { ...limit, tag: `${limit.gatewayId}/${limit.projectId}` } };
+    return {
+      id: limit.id,
+      project: names.project(limit),
+      deployment: names.deployment(limit),
+      source: 'project' as const,
+      rule: { ...limit, tag: limitTag(limit.gatewayId, limit.projectId) },
+    };
+  }
+
+  private async defaultLimitRule(gateway: Gateway, projectName: string) {
+    const project = await this.store.findProject(gateway.resourceId, projectName);
+    if (!project) throw notFound(`project "${projectName}" does not exist in the resource of gateway "${gateway.name}"`);
+    const own = await this.store.findLimitByScope(gateway.id, project.id, null);
+    const values = gateway.defaultProjectLimit;
+    if (!values || !gatewayDefaultApplies(gateway, project, own !== undefined)) {
+      const why = !values
+        ? `gateway "${gateway.name}" has no default project limit`
+        : own
+          ? `project "${projectName}" has a project-wide limit of its own (${own.id}), which replaces the gateway's default`
+          : `project "${projectName}" is not enabled on gateway "${gateway.name}"`;
+      throw notFound(`the gateway default does not apply to project "${projectName}": ${why}`);
+    }
+    return {
+      id: defaultLimitAddress(project.name),
+      project: project.name,
+      deployment: null,
+      source: 'gateway-default' as const,
+      rule: { id: defaultLimitId(gateway.id, project.id), tag: limitTag(gateway.id, project.id), ...values },
+    };
   }
 
   async createLimit(actor: Principal, gatewayName: string, input: LimitInput) {
@@ -462,13 +538,7 @@ export class AdminService {
   async updateLimit(actor: Principal, gatewayName: string, id: string, patch: LimitUpdate) {
     const gateway = await this.gateway(gatewayName);
     const limit = await this.limit(gateway, id);
-    const values = checkLimitValues({
-      tokensPerMinute: patch.tokensPerMinute !== undefined ? patch.tokensPerMinute : limit.tokensPerMinute,
-      tokenQuota: patch.tokenQuota !== undefined ? patch.tokenQuota : limit.tokenQuota,
-      // Clearing the quota clears its period with it.
-      quotaPeriod:
-        patch.quotaPeriod !== undefined ? patch.quotaPeriod : patch.tokenQuota === null ? null : limit.quotaPeriod,
-    });
+    const values = checkLimitValues(patchLimitValues(limit, patch));
     const updated: Limit = { ...limit, ...values, updatedAt: now() };
     await this.change(actor, 'limit.update', `gateways/${gatewayName}/limits/${id}`, { ...patch }, (tx) => tx.updateLimit(id, updated));
     const names = await this.scopeNames(gateway.resourceId);
@@ -630,19 +700,6 @@ export class AdminService {
     if (!limit) throw notFound(`limit "${id}" does not exist on gateway "${gateway.name}"`);
     return limit;
   }
-}
-
-function checkLimitValues(v: Pick<Limit, 'tokensPerMinute' | 'tokenQuota' | 'quotaPeriod'>) {
-  if (v.tokensPerMinute === null && v.tokenQuota === null) {
-    throw invalid('a limit needs tokensPerMinute, tokenQuota, or both', 'tokensPerMinute');
-  }
-  if (v.tokenQuota !== null && v.quotaPeriod === null) {
-    throw invalid('quotaPeriod is required with tokenQuota (hourly, daily, weekly, monthly or yearly)', 'quotaPeriod');
-  }
-  if (v.tokenQuota === null && v.quotaPeriod !== null) {
-    throw invalid('quotaPeriod only makes sense with tokenQuota', 'tokenQuota');
-  }
-  return v;
 }
 
 function redactDeployment(input: DeploymentUpdate | DeploymentInput): Record<string, unknown> {

@@ -9,6 +9,7 @@ import {
   QUOTA_PERIODS,
   ROLES,
 } from '../domain/model.js';
+import { MAX_CORS_ORIGINS, parseOrigin } from '../domain/origin.js';
 import { TollgateError } from '../errors.js';
 
 /** Request bodies of the admin API, validated at the edge; unknown fields are an error, not ignored. */
@@ -37,6 +38,29 @@ export const deploymentPatch = z.strictObject({ ...deploymentFields, provider: d
 
 export const projectBody = z.strictObject({ name });
 
+export const quotaPeriod = z.enum(QUOTA_PERIODS, { message: `must be one of ${QUOTA_PERIODS.join(', ')}` });
+
+/** A limit's token values; which combinations make a limit is the service's rule (checkLimitValues). */
+export const limitValues = z.strictObject({
+  tokensPerMinute: tokens.nullable().optional(),
+  tokenQuota: tokens.nullable().optional(),
+  quotaPeriod: quotaPeriod.nullable().optional(),
+});
+
+/** Browser origins, in the form browsers send them (normalised, duplicates dropped). */
+export const corsOrigins = z
+  .array(z.string().max(2000), { message: 'must be a list of origins, e.g. ["https://app.example.com"]' })
+  .max(MAX_CORS_ORIGINS, `must list at most ${MAX_CORS_ORIGINS} origins`)
+  .transform((list, ctx) => {
+    const origins = new Set<string>();
+    list.forEach((text, i) => {
+      const parsed = parseOrigin(text);
+      if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem, path: [i] });
+      else origins.add(parsed.origin);
+    });
+    return [...origins];
+  });
+
 export const gatewayBody = z.strictObject({
   name,
   resource: name,
@@ -45,11 +69,16 @@ export const gatewayBody = z.strictObject({
     [z.strictObject({ mode: z.literal('new') }), z.strictObject({ mode: z.literal('existing'), name })],
     { message: 'must be {"mode": "new"} or {"mode": "existing", "name": "<instance>"}' },
   ),
+  defaultProjectLimit: limitValues.nullable().optional(),
+  corsOrigins: corsOrigins.optional(),
 });
 
-export const gatewayPatch = z.strictObject({ logContent: z.boolean().optional() });
-
-export const quotaPeriod = z.enum(QUOTA_PERIODS, { message: `must be one of ${QUOTA_PERIODS.join(', ')}` });
+/** Merge-patch: `defaultProjectLimit` fields given replace theirs (null clears one), null removes it. */
+export const gatewayPatch = z.strictObject({
+  logContent: z.boolean().optional(),
+  defaultProjectLimit: limitValues.nullable().optional(),
+  corsOrigins: corsOrigins.optional(),
+});
 export const limitBody = z.strictObject({
   project: name,
   deployment: deploymentName.nullable().optional(),
@@ -57,11 +86,7 @@ export const limitBody = z.strictObject({
   tokenQuota: tokens.nullable().optional(),
   quotaPeriod: quotaPeriod.nullable().optional(),
 });
-export const limitPatch = z.strictObject({
-  tokensPerMinute: tokens.nullable().optional(),
-  tokenQuota: tokens.nullable().optional(),
-  quotaPeriod: quotaPeriod.nullable().optional(),
-});
+export const limitPatch = limitValues;
 
 export const adminTokenBody = z.strictObject({
   name: z.string().min(1).max(100),

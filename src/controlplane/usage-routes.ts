@@ -94,12 +94,13 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
 
   app.get<{ Params: { g: string; id: string } }>('/gateways/:g/limits/:id/status', async (r) => {
     authorize(who(r), 'read');
-    const { view: limit, rule } = await service.getLimitRule(r.params.g, r.params.id);
-    const status = await limiter.peek(rule);
+    const limit = await service.getLimitRule(r.params.g, r.params.id);
+    const status = await limiter.peek(limit.rule);
     return {
       id: limit.id,
       project: limit.project,
       deployment: limit.deployment,
+      source: limit.source,
       tpm: status.tpm && { ...status.tpm, resetAt: iso(status.tpm.resetAt) },
       quota: status.quota && { ...status.quota, periodStart: iso(status.quota.periodStart), resetAt: iso(status.quota.resetAt) },
     };

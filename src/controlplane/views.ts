@@ -1,4 +1,5 @@
-import type { AdminToken, AuditEntry, Deployment, Gateway, Instance, Limit, Project, Resource } from '../domain/model.js';
+import { defaultLimitAddress, gatewayDefaultApplies } from '../domain/default-limit.js';
+import type { AdminToken, AuditEntry, Deployment, Gateway, Instance, Limit, LimitValues, Project, Resource } from '../domain/model.js';
 
 /** JSON shapes of the admin API (a public contract: extend, don't rename). Secrets never appear here. */
 
@@ -39,7 +40,28 @@ export const projectView = (p: Project, resourceName: string) => ({
   createdAt: p.createdAt,
 });
 
-export const gatewayProjectView = (p: Project) => ({ name: p.name, gatewayStatus: p.gatewayStatus });
+/**
+ * The project-wide limit a project runs under on a gateway: its own (`source: "project"`, `id` the
+ * limit's), the gateway's default (`"gateway-default"`, `id` = `default:<project>`, which
+ * `.../limits/{id}/status` accepts), or null: none.
+ */
+export interface ProjectLimitView extends LimitValues {
+  source: 'project' | 'gateway-default';
+  id: string;
+}
+
+/** Which limit caps a project's use of all deployments: `own` is its project-wide limit, if any. */
+export function projectLimitView(gateway: Gateway, project: Project, own: Limit | undefined): ProjectLimitView | null {
+  if (own) return { source: 'project', id: own.id, ...limitValuesView(own) };
+  if (gateway.defaultProjectLimit && gatewayDefaultApplies(gateway, project, false)) {
+    return { source: 'gateway-default', id: defaultLimitAddress(project.name), ...limitValuesView(gateway.defaultProjectLimit) };
+  }
+  return null;
+}
+
+export const gatewayProjectView = (p: Project, limit: ProjectLimitView | null) => ({ name: p.name, gatewayStatus: p.gatewayStatus, limit });
+
+const limitValuesView = (v: LimitValues): LimitValues => ({ tokensPerMinute: v.tokensPerMinute, tokenQuota: v.tokenQuota, quotaPeriod: v.quotaPeriod });
 
 export const gatewayView = (g: Gateway, resourceName: string, instanceName: string) => ({
   name: g.name,
@@ -47,6 +69,8 @@ export const gatewayView = (g: Gateway, resourceName: string, instanceName: stri
   instance: instanceName,
   status: g.status,
   logContent: g.logContent,
+  defaultProjectLimit: g.defaultProjectLimit && limitValuesView(g.defaultProjectLimit),
+  corsOrigins: [...g.corsOrigins],
   createdAt: g.createdAt,
 });
 
@@ -77,5 +101,6 @@ export type ResourceView = ReturnType<typeof resourceView>;
 export type DeploymentView = ReturnType<typeof deploymentView>;
 export type ProjectView = ReturnType<typeof projectView>;
 export type GatewayView = ReturnType<typeof gatewayView>;
+export type GatewayProjectView = ReturnType<typeof gatewayProjectView>;
 export type LimitView = ReturnType<typeof limitView>;
 export type AdminTokenView = ReturnType<typeof adminTokenView>;

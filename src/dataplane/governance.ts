@@ -127,7 +127,9 @@ const NEVER_FITS = { headers: { 'x-should-retry': 'false' } };
 
 function scopeOf(limit: LimitRuntime, project: ProjectRuntime): string {
   const deployment = limit.deploymentName ? `deployment "${limit.deploymentName}"` : 'all deployments';
-  return `project "${project.name}" on ${deployment}`;
+  // Said, because the project has no limit of its own to look up: the gateway's default caps it.
+  const source = limit.gatewayDefault ? ` (the gateway's default project limit)` : '';
+  return `project "${project.name}" on ${deployment}${source}`;
 }
 
 function humanDuration(seconds: number): string {

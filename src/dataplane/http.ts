@@ -7,6 +7,7 @@ import { dialectOf, type Dialect, type Operation } from '../providers/provider.j
 import type { ProjectRuntime } from '../snapshot/config-snapshot.js';
 import { clientAddress, type AuthThrottle } from '../security/auth-throttle.js';
 import { authenticateProject, projectKeyOf } from './authenticate.js';
+import { answerPreflight, beginCors, narrowCors } from './cors.js';
 import type { ExchangeRecord } from './exchange-observer.js';
 import { proxy, type DataPlaneDeps } from './proxy.js';
 import { sendError, sendJson } from './relay.js';
@@ -105,6 +106,8 @@ export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions):
     const url = req.url ?? '';
     const anthropic = url.startsWith('/anthropic/');
     if (!anthropic && !url.startsWith('/openai/')) return false;
+    // Only browsers send an Origin: for every other client, CORS costs this one header read.
+    const origin = req.headers.origin;
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     let operation: Operation | undefined;
@@ -123,14 +126,27 @@ export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions):
       const dialect = MODELS_PATHS.get(path);
       if (dialect === undefined) return false;
       const id = requestIdOf(req.headers);
+      if (origin !== undefined) beginCors(res, deps.snapshots.current, origin);
       if (closing) sendError(res, id, shuttingDown(), dialect, true);
-      else listModels(req, res, id, dialect);
+      else listModels(req, res, id, dialect, origin);
+      return true;
+    } else if (req.method === 'OPTIONS' && origin !== undefined) {
+      // A browser's preflight, answered for any path under /openai/ and /anthropic/ (an unknown
+      // one gets its 404 on the request itself).
+      const id = requestIdOf(req.headers);
+      const dialect: Dialect = anthropic ? 'anthropic' : 'openai';
+      if (closing) sendError(res, id, shuttingDown(), dialect, true);
+      else {
+        const refused = answerPreflight(req, res, deps.snapshots.current, origin);
+        if (refused) sendError(res, id, refused, dialect);
+      }
       return true;
     }
     if (operation === undefined) return false;
 
     const id = requestIdOf(req.headers);
     const dialect = dialectOf(operation);
+    if (origin !== undefined) beginCors(res, deps.snapshots.current, origin);
     if (closing) {
       req.resume();
       sendError(res, id, shuttingDown(), dialect, true);
@@ -147,6 +163,7 @@ export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions):
       refusedEarly(id, operation, err);
       return true;
     }
+    if (origin !== undefined) narrowCors(res, project.gateway, origin);
     const apiVersion = q === -1 ? null : apiVersionOf(url.slice(q + 1));
     readBody(req, maxBodyBytes, requestTimeoutMs).then(
       (text) => {
@@ -194,9 +211,10 @@ export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions):
   };
 
   /** The deployments the key may use that speak the dialect, in that API's list format. */
-  const listModels = (req: IncomingMessage, res: ServerResponse, id: string, dialect: Dialect): void => {
+  const listModels = (req: IncomingMessage, res: ServerResponse, id: string, dialect: Dialect, origin: string | undefined): void => {
     try {
       const project = authenticate(req);
+      if (origin !== undefined) narrowCors(res, project.gateway, origin);
       const usable = [...project.deployments.values()].filter((d) => {
         const provider = deps.providers.get(d.provider);
         return provider !== undefined && [...provider.operations].some((op) => dialectOf(op) === dialect);

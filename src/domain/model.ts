@@ -73,7 +73,18 @@ export interface Gateway {
   status: GatewayStatus;
   /** Whether the request ledger keeps prompt and completion content for this gateway. */
   logContent: boolean;
+  /** The limit of every enabled project without a project-wide limit of its own; null: none. */
+  defaultProjectLimit: LimitValues | null;
+  /** Browser origins (`scheme://host[:port]`) allowed to call the data plane; empty: none (CORS off). */
+  corsOrigins: string[];
   createdAt: string;
+}
+
+/** A limit's token values: at least one of the two, and a quota always with its period. */
+export interface LimitValues {
+  tokensPerMinute: number | null;
+  tokenQuota: number | null;
+  quotaPeriod: QuotaPeriod | null;
 }
 
 export interface Limit {

@@ -1,4 +1,5 @@
-import type { Limit } from '../domain/model.js';
+import { defaultLimitId, gatewayDefaultApplies, limitTag } from '../domain/default-limit.js';
+import type { Gateway, Limit, Project } from '../domain/model.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { ConfigRecords } from '../store/store.js';
 import type {
@@ -25,6 +26,8 @@ export function buildSnapshot(records: ConfigRecords, secrets: SecretBox, served
   const gatewaysByResource = new Map<string, GatewayRuntime>();
   const gatewaysById = new Map<string, GatewayRuntime>();
   const gateways = new Map<string, GatewayRuntime>();
+  const recordsByResource = new Map<string, Gateway>();
+  const corsOrigins = new Set<string>();
   for (const g of records.gateways) {
     const instanceName = instanceNames.get(g.instanceId) ?? '';
     if (served !== 'all' && !served.has(instanceName)) continue;
@@ -34,10 +37,13 @@ export function buildSnapshot(records: ConfigRecords, secrets: SecretBox, served
       resourceName: resourceNames.get(g.resourceId) ?? '',
       instanceName,
       logContent: g.logContent,
+      corsOrigins: new Set(g.corsOrigins),
     });
+    for (const origin of g.corsOrigins) corsOrigins.add(origin);
     gatewaysByResource.set(g.resourceId, runtime);
     gatewaysById.set(g.id, runtime);
     gateways.set(g.name, runtime);
+    recordsByResource.set(g.resourceId, g);
   }
 
   const deploymentsByResource = new Map<string, Map<string, DeploymentRuntime>>();
@@ -63,12 +69,17 @@ export function buildSnapshot(records: ConfigRecords, secrets: SecretBox, served
     );
   }
 
-  const limitsByProject = new Map<string, Limit[]>();
+  const projectNames = new Map(records.projects.map((p) => [p.id, p.name]));
+  const limitsByProject = new Map<string, LimitRuntime[]>();
+  /** Projects with a project-wide limit of their own: the gateway's default does not apply to them. */
+  const ownProjectWide = new Set<string>();
   for (const l of records.limits) {
-    if (!gatewaysById.has(l.gatewayId)) continue;
+    const gateway = gatewaysById.get(l.gatewayId);
+    if (!gateway) continue;
+    if (l.deploymentId === null) ownProjectWide.add(l.projectId);
     let list = limitsByProject.get(l.projectId);
     if (!list) limitsByProject.set(l.projectId, (list = []));
-    list.push(l);
+    list.push(limitRuntime(l, gateway.name, projectNames.get(l.projectId) ?? '', deploymentNames));
   }
 
   const projectsByKeyHash = new Map<string, ProjectRuntime>();
@@ -76,45 +87,66 @@ export function buildSnapshot(records: ConfigRecords, secrets: SecretBox, served
   for (const p of records.projects) {
     const gateway = gatewaysByResource.get(p.resourceId) ?? null;
     const deployments = deploymentsByResource.get(p.resourceId) ?? noDeployments;
-    const limitsFor = indexLimits(limitsByProject.get(p.id) ?? [], deployments, p.name, gatewaysById, deploymentNames);
+    const enabled = gateway !== null && p.gatewayStatus === 'enabled';
+    const limits = limitsByProject.get(p.id) ?? [];
+    const record = recordsByResource.get(p.resourceId);
+    const fallback = record && gatewayDefaultApplies(record, p, ownProjectWide.has(p.id)) ? gatewayDefaultLimit(record, p) : null;
     const runtime: ProjectRuntime = Object.freeze({
       id: p.id,
       name: p.name,
       resourceName: resourceNames.get(p.resourceId) ?? '',
       gateway,
-      enabled: gateway !== null && p.gatewayStatus === 'enabled',
+      enabled,
       deployments,
-      limitsFor,
+      limitsFor: indexLimits(fallback ? [...limits, fallback] : limits, deployments),
     });
     projectsByKeyHash.set(p.primaryKey.hash, runtime);
     projectsByKeyHash.set(p.secondaryKey.hash, runtime);
   }
 
-  return Object.freeze({ version: records.version, builtAt: Date.now(), projectsByKeyHash, gateways });
+  return Object.freeze({ version: records.version, builtAt: Date.now(), projectsByKeyHash, gateways, corsOrigins });
+}
+
+function limitRuntime(l: Limit, gatewayName: string, projectName: string, deploymentNames: ReadonlyMap<string, string>): LimitRuntime {
+  return Object.freeze({
+    id: l.id,
+    tag: limitTag(l.gatewayId, l.projectId),
+    gatewayName,
+    projectName,
+    deploymentName: l.deploymentId === null ? null : (deploymentNames.get(l.deploymentId) ?? null),
+    tokensPerMinute: l.tokensPerMinute,
+    tokenQuota: l.tokenQuota,
+    quotaPeriod: l.quotaPeriod,
+  });
+}
+
+/**
+ * The gateway's default project limit as a limit of a project (enabled, without a project-wide
+ * limit of its own: its own replaces the default, from the next request). Its id is derived from
+ * the gateway and the project, so its counters carry over from one snapshot to the next.
+ */
+function gatewayDefaultLimit(gateway: Gateway, project: Project): LimitRuntime | null {
+  const values = gateway.defaultProjectLimit;
+  if (!values) return null;
+  return Object.freeze({
+    id: defaultLimitId(gateway.id, project.id),
+    tag: limitTag(gateway.id, project.id),
+    gatewayName: gateway.name,
+    projectName: project.name,
+    deploymentName: null,
+    tokensPerMinute: values.tokensPerMinute,
+    tokenQuota: values.tokenQuota,
+    quotaPeriod: values.quotaPeriod,
+    gatewayDefault: true,
+  });
 }
 
 /** Precomputes, per deployment, the limits a request must fit, so the request path does one Map lookup. */
 function indexLimits(
-  limits: Limit[],
+  runtimes: readonly LimitRuntime[],
   deployments: ReadonlyMap<string, DeploymentRuntime>,
-  projectName: string,
-  gatewaysById: ReadonlyMap<string, GatewayRuntime>,
-  deploymentNames: ReadonlyMap<string, string>,
 ): (deploymentName: string) => readonly LimitRuntime[] {
-  if (limits.length === 0) return () => NO_LIMITS;
-  const runtimes = limits.map(
-    (l): LimitRuntime =>
-      Object.freeze({
-        id: l.id,
-        tag: `${l.gatewayId}/${l.projectId}`,
-        gatewayName: gatewaysById.get(l.gatewayId)?.name ?? '',
-        projectName,
-        deploymentName: l.deploymentId === null ? null : (deploymentNames.get(l.deploymentId) ?? null),
-        tokensPerMinute: l.tokensPerMinute,
-        tokenQuota: l.tokenQuota,
-        quotaPeriod: l.quotaPeriod,
-      }),
-  );
+  if (runtimes.length === 0) return () => NO_LIMITS;
   const projectWide = Object.freeze(runtimes.filter((l) => l.deploymentName === null));
   const byDeployment = new Map<string, readonly LimitRuntime[]>();
   for (const name of deployments.keys()) {

@@ -11,6 +11,12 @@ export interface ConfigSnapshot {
   /** SHA-256 hex of a project key (primary or secondary) → the project it opens. */
   readonly projectsByKeyHash: ReadonlyMap<string, ProjectRuntime>;
   readonly gateways: ReadonlyMap<string, GatewayRuntime>;
+  /**
+   * Every origin some gateway served here lets call from a browser. A preflight carries no key,
+   * so it can only be answered for the node; the request that follows is checked against its
+   * project's gateway.
+   */
+  readonly corsOrigins: ReadonlySet<string>;
 }
 
 export interface GatewayRuntime {
@@ -20,6 +26,8 @@ export interface GatewayRuntime {
   readonly instanceName: string;
   /** Keep prompt and completion content in the request ledger. */
   readonly logContent: boolean;
+  /** Browser origins allowed to call with this gateway's project keys (CORS); empty: none. */
+  readonly corsOrigins: ReadonlySet<string>;
 }
 
 export interface ProjectRuntime {
@@ -59,6 +67,8 @@ export interface LimitRuntime {
   readonly tokensPerMinute: number | null;
   readonly tokenQuota: number | null;
   readonly quotaPeriod: QuotaPeriod | null;
+  /** Set on the limit a gateway's default project limit makes for a project without its own. */
+  readonly gatewayDefault?: true;
 }
 
 export const EMPTY_SNAPSHOT: ConfigSnapshot = Object.freeze({
@@ -66,4 +76,5 @@ export const EMPTY_SNAPSHOT: ConfigSnapshot = Object.freeze({
   builtAt: 0,
   projectsByKeyHash: new Map(),
   gateways: new Map(),
+  corsOrigins: new Set<string>(),
 });

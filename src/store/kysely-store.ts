@@ -15,6 +15,7 @@ import type {
   Resource,
   Role,
 } from '../domain/model.js';
+import { DEFAULT_LIMIT_ID_PREFIX } from '../domain/default-limit.js';
 import type { UsageStore } from '../usage/ledger.js';
 import { KyselyUsageStore } from './kysely-usage-store.js';
 import { migrationProvider } from './migrations/index.js';
@@ -23,6 +24,7 @@ import {
   UniqueViolationError,
   type ConfigRecords,
   type DeploymentPatch,
+  type GatewayPatch,
   type LimiterCheckpointRecord,
   type LimitPatch,
   type ProjectPatch,
@@ -71,7 +73,23 @@ const toGateway = (r: Row<'gateways'>): Gateway => ({
   instanceId: r.instance_id,
   status: r.status as GatewayStatus,
   logContent: Number(r.log_content) === 1,
+  defaultProjectLimit:
+    r.default_tokens_per_minute === null && r.default_token_quota === null
+      ? null
+      : {
+          tokensPerMinute: num(r.default_tokens_per_minute),
+          tokenQuota: num(r.default_token_quota),
+          quotaPeriod: r.default_quota_period as QuotaPeriod | null,
+        },
+  corsOrigins: JSON.parse(r.cors_origins) as string[],
   createdAt: r.created_at,
+});
+
+/** The columns of a gateway's default project limit (all null: none). */
+const defaultLimitColumns = (d: Gateway['defaultProjectLimit']) => ({
+  default_tokens_per_minute: d?.tokensPerMinute ?? null,
+  default_token_quota: d?.tokenQuota ?? null,
+  default_quota_period: d?.quotaPeriod ?? null,
 });
 const toLimit = (r: Row<'limits'>): Limit => ({
   id: r.id,
@@ -316,6 +334,8 @@ export class KyselyStore implements Store {
           instance_id: g.instanceId,
           status: g.status,
           log_content: g.logContent ? 1 : 0,
+          ...defaultLimitColumns(g.defaultProjectLimit),
+          cors_origins: JSON.stringify(g.corsOrigins),
           created_at: g.createdAt,
         })
         .execute(),
@@ -339,8 +359,16 @@ export class KyselyStore implements Store {
   async setGatewayStatus(id: string, status: GatewayStatus): Promise<void> {
     await this.db.updateTable('gateways').set({ status }).where('id', '=', id).execute();
   }
-  async setGatewayLogContent(id: string, logContent: boolean): Promise<void> {
-    await this.db.updateTable('gateways').set({ log_content: logContent ? 1 : 0 }).where('id', '=', id).execute();
+  async updateGateway(id: string, p: GatewayPatch): Promise<void> {
+    await this.db
+      .updateTable('gateways')
+      .set({
+        log_content: p.logContent === undefined ? undefined : p.logContent ? 1 : 0,
+        ...(p.defaultProjectLimit === undefined ? {} : defaultLimitColumns(p.defaultProjectLimit)),
+        cors_origins: p.corsOrigins === undefined ? undefined : JSON.stringify(p.corsOrigins),
+      })
+      .where('id', '=', id)
+      .execute();
   }
   async deleteGateway(id: string): Promise<void> {
     await this.db.deleteFrom('gateways').where('id', '=', id).execute();
@@ -536,8 +564,20 @@ export class KyselyStore implements Store {
           .onConflict((oc) => oc.column('limit_id').doUpdateSet((eb) => ({ state: eb.ref('excluded.state'), updated_at: eb.ref('excluded.updated_at') })))
           .execute();
       }
-      // Counters of deleted limits are dropped with them.
-      if (sorted.length > 0) await db.deleteFrom('limiter_state').where('limit_id', 'not in', db.selectFrom('limits').select('id')).execute();
+      // Counters of deleted limits are dropped with them. A gateway default's counters (one per
+      // project, see src/domain/default-limit.ts) have no row: they go when the default or the
+      // project goes.
+      if (sorted.length > 0) {
+        await db
+          .deleteFrom('limiter_state')
+          .where('limit_id', 'not in', db.selectFrom('limits').select('id'))
+          .where('limit_id', 'not in', db
+            .selectFrom('gateways')
+            .innerJoin('projects', 'projects.resource_id', 'gateways.resource_id')
+            .where((eb) => eb.or([eb('gateways.default_tokens_per_minute', 'is not', null), eb('gateways.default_token_quota', 'is not', null)]))
+            .select(sql<string>`${DEFAULT_LIMIT_ID_PREFIX} || gateways.id || '_' || projects.id`.as('id')))
+          .execute();
+      }
       if (ledgerThrough !== null) {
         await db
           .insertInto('limiter_checkpoint')

@@ -43,6 +43,12 @@ export interface Database {
     status: string;
     created_at: string;
     log_content: number;
+    /** The default project limit's values; all three null: the gateway has none. */
+    default_tokens_per_minute: number | null;
+    default_token_quota: number | null;
+    default_quota_period: string | null;
+    /** JSON array of origins. */
+    cors_origins: string;
   };
   limits: {
     id: string;

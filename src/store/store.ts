@@ -38,6 +38,8 @@ export type DeploymentPatch = Partial<
     | 'updatedAt'
   >
 >;
+/** A gateway's settings; its name, resource and instance never change. */
+export type GatewayPatch = Partial<Pick<Gateway, 'logContent' | 'defaultProjectLimit' | 'corsOrigins'>>;
 export type ProjectPatch = Partial<Pick<Project, 'gatewayStatus' | 'primaryKey' | 'secondaryKey'>>;
 export type LimitPatch = Partial<Pick<Limit, 'tokensPerMinute' | 'tokenQuota' | 'quotaPeriod' | 'updatedAt'>>;
 
@@ -86,7 +88,7 @@ export interface Store {
   findGatewayByResource(resourceId: string): Promise<Gateway | undefined>;
   findGatewayByInstance(instanceId: string): Promise<Gateway | undefined>;
   setGatewayStatus(id: string, status: GatewayStatus): Promise<void>;
-  setGatewayLogContent(id: string, logContent: boolean): Promise<void>;
+  updateGateway(id: string, patch: GatewayPatch): Promise<void>;
   deleteGateway(id: string): Promise<void>;
 
   insertLimit(limit: Limit): Promise<void>;

@@ -347,6 +347,48 @@ describe('admin console workflow in Chromium', () => {
     await page.locator('.facts').getByText('Off', { exact: true }).waitFor();
   }, STEP_TIMEOUT);
 
+  it('sets the default project limit and the browser origins, and shows who runs under the default', async () => {
+    await gatewayTab('Settings');
+    const defaults = page.getByRole('form', { name: 'Default project limit' });
+    await defaults.getByLabel('Default tokens per minute').fill('100000');
+    await defaults.getByLabel('Default token quota').fill('1000000');
+    await defaults.getByRole('button', { name: 'Save default' }).click();
+    await fieldOf(defaults, 'Default quota period').getByText('Choose the period of the quota.').waitFor();
+    await defaults.getByLabel('Default quota period').selectOption('monthly');
+    await defaults.getByRole('button', { name: 'Save default' }).click();
+    await page.getByText('100,000 tokens/min · 1,000,000 tokens monthly').waitFor();
+    expect(ok(await gw.admin('GET', '/gateways/gw1'), 'gateway').defaultProjectLimit).toEqual({
+      tokensPerMinute: 100_000,
+      tokenQuota: 1_000_000,
+      quotaPeriod: 'monthly',
+    });
+
+    const cors = page.getByRole('form', { name: 'Browser access' });
+    await cors.getByLabel('Allowed origins').fill('*');
+    await cors.getByRole('button', { name: 'Save origins' }).click();
+    await fieldOf(cors, 'Allowed origins').getByText(/bearer secrets/).waitFor();
+    await cors.getByLabel('Allowed origins').fill('HTTPS://App.Example.com\nhttp://localhost:5173');
+    await cors.getByRole('button', { name: 'Save origins' }).click();
+    // Kept as a browser sends it.
+    await expect.poll(() => cors.getByLabel('Allowed origins').inputValue(), { timeout: UI_TIMEOUT }).toBe('https://app.example.com\nhttp://localhost:5173');
+    expect(ok(await gw.admin('GET', '/gateways/gw1'), 'gateway').corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    await shot('15-gateway-settings');
+
+    // Neither project has a limit on all deployments of its own: both run under the default.
+    await gatewayTab('Projects');
+    await row('Gateway projects', 'web').getByText('Gateway default: 100,000 tokens/min · 1,000,000 tokens monthly').waitFor();
+    await gatewayTab('Token management');
+    await page
+      .getByRole('table', { name: 'Projects under the gateway default' })
+      .getByRole('meter', { name: 'Token quota used, web under the gateway default' })
+      .waitFor();
+
+    await gatewayTab('Settings');
+    await page.getByRole('button', { name: 'Remove default' }).click();
+    await page.getByText('none (projects without a limit are uncapped)').waitFor();
+    expect(ok(await gw.admin('GET', '/gateways/gw1'), 'gateway').defaultProjectLimit).toBeNull();
+  }, STEP_TIMEOUT);
+
   it('deletes the gateway once its projects are disabled, confirming each step', async () => {
     await gatewayTab('Settings');
     await page.getByRole('button', { name: 'Delete gateway' }).click();
@@ -373,7 +415,7 @@ describe('admin console workflow in Chromium', () => {
     await page.getByRole('heading', { name: 'AI Gateway', level: 1 }).waitFor();
     await page.getByText('No AI gateways yet.').waitFor();
     expect((await gw.admin('GET', '/gateways')).body.items).toEqual([]);
-    await shot('15-gateway-deleted');
+    await shot('16-gateway-deleted');
   }, STEP_TIMEOUT);
 
   it('raised no uncaught errors in the page', () => {

@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultLimitId } from '../../src/domain/default-limit.js';
 import { idBoundAt, newId, SequentialIds } from '../../src/domain/ids.js';
 import type { AdminToken, AuditEntry, Deployment, Gateway, Instance, Limit, Project, Resource } from '../../src/domain/model.js';
 import { UniqueViolationError, type Store } from '../../src/store/store.js';
@@ -63,7 +64,18 @@ export function project(resourceId: string, over: Partial<Project> = {}): Projec
   };
 }
 export function gateway(resourceId: string, instanceId: string, over: Partial<Gateway> = {}): Gateway {
-  return { id: newId('gw'), name: uniq('gw'), resourceId, instanceId, status: 'provisioning', logContent: false, createdAt: at(1), ...over };
+  return {
+    id: newId('gw'),
+    name: uniq('gw'),
+    resourceId,
+    instanceId,
+    status: 'provisioning',
+    logContent: false,
+    defaultProjectLimit: null,
+    corsOrigins: [],
+    createdAt: at(1),
+    ...over,
+  };
 }
 export function limit(gatewayId: string, projectId: string, deploymentId: string | null, over: Partial<Limit> = {}): Limit {
   return {
@@ -280,6 +292,21 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.findResource(r.name)).toEqual(r);
       });
 
+      it('updates settings: content logging, the default project limit and the CORS origins, each on its own', async () => {
+        const { g } = await world(store);
+        const defaultProjectLimit = { tokensPerMinute: 9_000_000_000_000, tokenQuota: 50_000, quotaPeriod: 'daily' as const };
+        await store.updateGateway(g.id, { defaultProjectLimit, corsOrigins: ['https://app.example.com', 'http://localhost:5173'] });
+        const updated = { ...g, defaultProjectLimit, corsOrigins: ['https://app.example.com', 'http://localhost:5173'] };
+        expect(await store.findGateway(g.name)).toEqual(updated);
+        await store.updateGateway(g.id, { logContent: true });
+        expect(await store.findGateway(g.name)).toEqual({ ...updated, logContent: true });
+        await store.updateGateway(g.id, { defaultProjectLimit: { tokensPerMinute: 100, tokenQuota: null, quotaPeriod: null }, corsOrigins: [] });
+        expect(await store.findGateway(g.name)).toMatchObject({ defaultProjectLimit: { tokensPerMinute: 100, tokenQuota: null, quotaPeriod: null }, corsOrigins: [] });
+        await store.updateGateway(g.id, { defaultProjectLimit: null });
+        expect((await store.findGateway(g.name))?.defaultProjectLimit).toBeNull();
+        expect((await store.loadConfig()).gateways).toEqual([{ ...updated, logContent: true, defaultProjectLimit: null, corsOrigins: [] }]);
+      });
+
       it('raises UniqueViolationError for a duplicate name, a second gateway on a resource, a reused instance', async () => {
         const { i, r, g } = await world(store);
         const i2 = instance();
@@ -324,6 +351,24 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         await expect(store.insertLimit(limit(g.id, p.id, null))).rejects.toBeInstanceOf(UniqueViolationError);
         await expect(store.insertLimit(limit(g.id, p.id, d.id))).rejects.toBeInstanceOf(UniqueViolationError);
         expect(await store.listLimits(g.id)).toHaveLength(2);
+      });
+    });
+
+    describe('limiter checkpoints', () => {
+      it("keeps a gateway default's counters while the default exists; drops them with it, and those of deleted limits", async () => {
+        const { p, g } = await world(store);
+        const own = limit(g.id, p.id, null);
+        await store.insertLimit(own);
+        await store.updateGateway(g.id, { defaultProjectLimit: { tokensPerMinute: 100, tokenQuota: null, quotaPeriod: null } });
+        const dflt = defaultLimitId(g.id, p.id);
+        const ids = async () => (await store.loadLimiterStates()).rows.map((r) => r.limitId).sort();
+        await store.saveLimiterStates([{ limitId: own.id, state: '{}' }, { limitId: dflt, state: '{}' }, { limitId: 'lim_gone', state: '{}' }]);
+        expect(await ids()).toEqual([dflt, own.id].sort());
+
+        await store.updateGateway(g.id, { defaultProjectLimit: null });
+        await store.deleteLimit(own.id);
+        await store.saveLimiterStates([{ limitId: 'lim_other', state: '{}' }]);
+        expect(await ids()).toEqual([]);
       });
     });
 

@@ -10,6 +10,7 @@ import { formErrorsOf, NO_ERRORS, type FormErrors } from '../form-errors';
 import { Link } from '../router';
 import { useSession } from '../session';
 import { useApiData } from '../use-api-data';
+import { limitValuesText } from './limit-scope';
 
 /** The projects of the gateway's resource and whether each may use the gateway. */
 export function GatewayProjectsTab({ gateway }: { gateway: Gateway }) {
@@ -66,6 +67,7 @@ export function GatewayProjectsTab({ gateway }: { gateway: Gateway }) {
               <tr>
                 <th scope="col">Project</th>
                 <th scope="col">Gateway status</th>
+                <th scope="col">Limit on all deployments</th>
                 {can.manageGateways ? <th scope="col">Actions</th> : null}
               </tr>
             </thead>
@@ -75,6 +77,13 @@ export function GatewayProjectsTab({ gateway }: { gateway: Gateway }) {
                   <td>{p.name}</td>
                   <td>
                     <ProjectStatusBadge status={p.gatewayStatus} />
+                  </td>
+                  <td>
+                    {p.limit === null ? (
+                      <span className="muted">None</span>
+                    ) : (
+                      `${p.limit.source === 'gateway-default' ? 'Gateway default' : 'Own limit'}: ${limitValuesText(p.limit)}`
+                    )}
                   </td>
                   {can.manageGateways ? (
                     <td className="actions">

@@ -5,8 +5,10 @@ import { ConfirmDialog, type ConfirmRequest } from '../components/ConfirmDialog'
 import { FormError } from '../components/Field';
 import { navigate } from '../router';
 import { useSession } from '../session';
+import { CorsSetting } from './CorsSetting';
+import { DefaultLimitSetting } from './DefaultLimitSetting';
 
-/** Content logging and deleting the gateway. */
+/** Content logging, the default project limit, browser access (CORS) and deleting the gateway. */
 export function GatewaySettingsTab({ gateway, onChanged }: { gateway: Gateway; onChanged(updated: Gateway): void }) {
   const { api, can } = useSession();
   /** The value being saved, shown at once. */
@@ -46,6 +48,8 @@ export function GatewaySettingsTab({ gateway, onChanged }: { gateway: Gateway; o
         </p>
         <FormError message={error} />
       </div>
+      <DefaultLimitSetting gateway={gateway} onChanged={onChanged} />
+      <CorsSetting gateway={gateway} onChanged={onChanged} />
       {can.manageGateways ? (
         <div className="danger-zone">
           <h3>Delete gateway</h3>

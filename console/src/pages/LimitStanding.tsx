@@ -1,5 +1,16 @@
 import type { LimitStatus } from '../api-types';
 import { formatIn, formatNumber, formatTime } from '../format';
+import { useApiData } from '../use-api-data';
+
+/** Limit standing is the limiter's live count: refreshed every few seconds. */
+const STANDING_REFRESH_MS = 3000;
+
+/** The live standing of one limit (`id`: a limit's id, or `default:<project>` for the gateway default). */
+export function StandingCell({ gateway, id, scope }: { gateway: string; id: string; scope: string }) {
+  const status = useApiData<LimitStatus>(`/gateways/${encodeURIComponent(gateway)}/limits/${encodeURIComponent(id)}/status`, STANDING_REFRESH_MS);
+  if (!status.data) return status.error ? <span className="muted">{status.error.message}</span> : <span className="muted">…</span>;
+  return <LimitStanding status={status.data} scope={scope} />;
+}
 
 /** A limit's live standing: used and remaining tokens, and when they free up, as bars. */
 export function LimitStanding({ status, scope }: { status: LimitStatus; scope: string }) {

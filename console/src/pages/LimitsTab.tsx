@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { Deployment, Gateway, GatewayProject, Limit, LimitStatus, List } from '../api-types';
+import type { Deployment, Gateway, GatewayProject, Limit, List } from '../api-types';
 import { ConfirmDialog, type ConfirmRequest } from '../components/ConfirmDialog';
 import { EmptyState } from '../components/EmptyState';
 import { LoadError, Loading } from '../components/LoadError';
@@ -8,10 +8,8 @@ import { useSession } from '../session';
 import { useApiData } from '../use-api-data';
 import { LimitDialog } from './LimitDialog';
 import { scopeOf } from './limit-scope';
-import { LimitStanding } from './LimitStanding';
-
-/** Limit standing is the limiter's live count: refreshed every few seconds. */
-const STANDING_REFRESH_MS = 3000;
+import { DefaultLimitStandings } from './DefaultLimitStandings';
+import { StandingCell } from './LimitStanding';
 
 /** Token management: the gateway's limits, their live standing, and adding, editing, deleting them. */
 export function LimitsTab({ gateway }: { gateway: Gateway }) {
@@ -42,6 +40,7 @@ export function LimitsTab({ gateway }: { gateway: Gateway }) {
       action: async () => {
         await api.delete(`${base}/limits/${encodeURIComponent(limit.id)}`);
         limits.reload();
+        projects.reload(); // a project whose own limit went may now run under the default
       },
     });
 
@@ -59,7 +58,14 @@ export function LimitsTab({ gateway }: { gateway: Gateway }) {
       {!items ? (
         limits.error ? null : <Loading what="limits" />
       ) : items.length === 0 ? (
-        <EmptyState title="No token limits yet: every enabled project may use the deployments without a cap." action={addButton}>
+        <EmptyState
+          title={
+            gateway.defaultProjectLimit
+              ? 'No token limits of projects’ own yet: every enabled project runs under the gateway default.'
+              : 'No token limits yet: every enabled project may use the deployments without a cap.'
+          }
+          action={addButton}
+        >
           {can.manageGateways ? 'Add a limit to cap a project’s tokens per minute or its quota per period.' : null}
         </EmptyState>
       ) : (
@@ -87,7 +93,7 @@ export function LimitsTab({ gateway }: { gateway: Gateway }) {
                     {limit.tokenQuota === null ? '—' : `${formatNumber(limit.tokenQuota)} ${limit.quotaPeriod ?? ''}`}
                   </td>
                   <td>
-                    <StandingCell key={limit.updatedAt} gateway={gateway.name} limit={limit} />
+                    <StandingCell key={limit.updatedAt} gateway={gateway.name} id={limit.id} scope={scopeOf(limit)} />
                   </td>
                   {can.manageGateways ? (
                     <td className="actions">
@@ -105,6 +111,7 @@ export function LimitsTab({ gateway }: { gateway: Gateway }) {
           </table>
         </div>
       )}
+      <DefaultLimitStandings gateway={gateway} projects={projects.data?.items} />
       {editing ? (
         <LimitDialog
           gateway={gateway.name}
@@ -115,19 +122,11 @@ export function LimitsTab({ gateway }: { gateway: Gateway }) {
           onSaved={() => {
             setEditing(null);
             limits.reload();
+            projects.reload();
           }}
         />
       ) : null}
       {confirm ? <ConfirmDialog request={confirm} onClose={() => setConfirm(null)} /> : null}
     </section>
   );
-}
-
-function StandingCell({ gateway, limit }: { gateway: string; limit: Limit }) {
-  const status = useApiData<LimitStatus>(
-    `/gateways/${encodeURIComponent(gateway)}/limits/${encodeURIComponent(limit.id)}/status`,
-    STANDING_REFRESH_MS,
-  );
-  if (!status.data) return status.error ? <span className="muted">{status.error.message}</span> : <span className="muted">…</span>;
-  return <LimitStanding status={status.data} scope={scopeOf(limit)} />;
 }

@@ -1,15 +1,17 @@
 import { Option, type Command } from 'commander';
-import type { GatewayView, LimitView } from '../../controlplane/views.js';
+import type { GatewayProjectView, GatewayView, LimitView } from '../../controlplane/views.js';
 import { QUOTA_PERIODS } from '../../domain/model.js';
 import { apiPath, type ListBody } from '../admin-client.js';
 import { intOption } from '../options.js';
 import { formatTable, out, printJson, printList, when, type Column } from '../output.js';
 import { ADMIN_GROUP, connect, MAX_TOKENS, orNull, tokensOrNone, withConnection, type ConnectionFlags } from './common.js';
-
-interface GatewayProject {
-  name: string;
-  gatewayStatus: 'enabled' | 'disabled';
-}
+import {
+  addGatewaySettingOptions,
+  describeGatewaySettings,
+  describeProjectLimit,
+  gatewaySettingsOf,
+  type GatewaySettingFlags,
+} from './gateway-settings.js';
 
 export function registerGatewayCommands(program: Command): void {
   const gateways = program
@@ -34,34 +36,51 @@ export function registerGatewayCommands(program: Command): void {
   });
 
   withConnection(
-    gateways
-      .command('create')
-      .argument('<name>', 'gateway name')
-      .description('create the gateway of a resource, on an existing instance or a new one')
-      .requiredOption('-r, --resource <name>', 'the resource it governs (at most one gateway per resource)')
-      .option('-i, --instance <name>', 'an existing, unused instance to run on (default: a new instance named after the gateway)'),
-  ).action(async (name: string, flags: ConnectionFlags & { resource: string; instance?: string }) => {
+    addGatewaySettingOptions(
+      gateways
+        .command('create')
+        .argument('<name>', 'gateway name')
+        .description('create the gateway of a resource, on an existing instance or a new one')
+        .requiredOption('-r, --resource <name>', 'the resource it governs (at most one gateway per resource)')
+        .option('-i, --instance <name>', 'an existing, unused instance to run on (default: a new instance named after the gateway)'),
+    ),
+  ).action(async (name: string, flags: ConnectionFlags & GatewaySettingFlags & { resource: string; instance?: string }) => {
     const instance = flags.instance ? { mode: 'existing', name: flags.instance } : { mode: 'new' };
-    const created = await connect(flags).post<GatewayView>('/gateways', { name, resource: flags.resource, instance });
+    const created = await connect(flags).post<GatewayView>('/gateways', { name, resource: flags.resource, instance, ...gatewaySettingsOf(flags) });
     if (flags.json) printJson(created);
     else out(`created gateway "${created.name}" for resource "${created.resource}" on ${flags.instance ? '' : 'new '}instance "${created.instance}"`);
   });
 
   withConnection(
-    gateways
-      .command('update')
-      .argument('<name>', 'gateway name')
-      .description("change a gateway's settings; flags not given keep their value")
-      .addOption(
-        new Option('--log-content <on|off>', 'keep the prompts and completions of new requests in the request log (tollgate logs --json)').choices(['on', 'off']),
-      ),
-  ).action(async (name: string, flags: ConnectionFlags & { logContent?: 'on' | 'off' }) => {
-    if (flags.logContent === undefined) throw new Error('nothing to update: pass --log-content on|off');
-    const updated = await connect(flags).patch<GatewayView>(apiPath`/gateways/${name}`, { logContent: flags.logContent === 'on' });
+    addGatewaySettingOptions(
+      gateways
+        .command('update')
+        .argument('<name>', 'gateway name')
+        .description("change a gateway's settings; flags not given keep their value")
+        .addOption(
+          new Option('--log-content <on|off>', 'keep the prompts and completions of new requests in the request log (tollgate logs --json)').choices(['on', 'off']),
+        ),
+    ),
+  ).action(async (name: string, flags: ConnectionFlags & GatewaySettingFlags & { logContent?: 'on' | 'off' }) => {
+    const settings = gatewaySettingsOf(flags);
+    const patch = { ...(flags.logContent === undefined ? {} : { logContent: flags.logContent === 'on' }), ...settings };
+    if (Object.keys(patch).length === 0) {
+      throw new Error('nothing to update: pass --log-content on|off, --default-tpm, --default-quota, --default-quota-period, --no-default-limit, --cors-origin or --no-cors');
+    }
+    const updated = await connect(flags).patch<GatewayView>(apiPath`/gateways/${name}`, patch);
     if (flags.json) printJson(updated);
+    else if (Object.keys(settings).length > 0) out(describeGatewaySettings(updated));
     else if (updated.logContent) out(`gateway "${updated.name}" now keeps the prompts and completions of new requests in its request log`);
     else out(`gateway "${updated.name}" no longer keeps prompts and completions in its request log`);
   });
+
+  withConnection(gateways.command('show').argument('<name>', 'gateway name').description("a gateway's status and settings")).action(
+    async (name: string, flags: ConnectionFlags) => {
+      const gateway = await connect(flags).get<GatewayView>(apiPath`/gateways/${name}`);
+      if (flags.json) printJson(gateway);
+      else out(`${describeGatewaySettings(gateway)}\n  resource ${gateway.resource}, instance ${gateway.instance}, ${gateway.status}`);
+    },
+  );
 
   withConnection(gateways.command('delete').argument('<name>', 'gateway name').description('delete a gateway (disable its projects first)')).action(
     async (name: string, flags: ConnectionFlags) => {
@@ -70,15 +89,21 @@ export function registerGatewayCommands(program: Command): void {
     },
   );
 
-  withConnection(gateways.command('projects').argument('<name>', 'gateway name').description("list the projects of a gateway's resource and whether each is enabled")).action(
+  withConnection(
+    gateways
+      .command('projects')
+      .argument('<name>', 'gateway name')
+      .description("list the projects of a gateway's resource, whether each is enabled, and the project-wide limit it runs under"),
+  ).action(
     async (name: string, flags: ConnectionFlags) => {
-      const body = await connect(flags).get<ListBody<GatewayProject>>(apiPath`/gateways/${name}/projects`);
+      const body = await connect(flags).get<ListBody<GatewayProjectView>>(apiPath`/gateways/${name}/projects`);
       printList(
         flags.json,
         body,
         [
           { header: 'project', value: (p) => p.name },
           { header: 'status', value: (p) => p.gatewayStatus },
+          { header: 'limit', value: (p) => describeProjectLimit(p.limit) },
         ],
         `no projects in the resource of gateway "${name}" yet — create one with: tollgate projects create <name> --resource <resource>`,
       );

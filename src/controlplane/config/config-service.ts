@@ -4,7 +4,8 @@ import type { SecretBox } from '../../security/secret-box.js';
 import type { Store } from '../../store/store.js';
 import type { AdminService } from '../admin-service.js';
 import { can, type Principal } from '../permissions.js';
-import { CONFIG_VERSION, type ConfigDocument, type DeploymentDoc, type GatewayDoc, type LimitDoc } from './document.js';
+import type { LimitValues } from '../../domain/model.js';
+import { CONFIG_VERSION, type ConfigDocument, type DeploymentDoc, type GatewayDoc, type LimitDoc, type LimitValuesDoc } from './document.js';
 import { planConfig, type ConfigChange, type CreatedKeys, type PlannedStep, type StepContext } from './plan.js';
 import { readCurrentConfig } from './state.js';
 
@@ -55,12 +56,13 @@ export class ConfigService {
       resource: g.resource,
       instance: g.instance,
       logContent: g.gateway.logContent,
+      ...(g.gateway.defaultProjectLimit === null ? {} : { defaultProjectLimit: limitValuesDoc(g.gateway.defaultProjectLimit) }),
+      ...(g.gateway.corsOrigins.length === 0 ? {} : { corsOrigins: g.gateway.corsOrigins }),
       projects: [...(current.resources.get(g.resource)?.projects.values() ?? [])].filter((p) => p.gatewayStatus === 'enabled').map((p) => p.name),
       limits: [...g.limits.values()].map(({ limit, project, deployment }): LimitDoc => ({
         project,
         ...(deployment === null ? {} : { deployment }),
-        ...(limit.tokensPerMinute === null ? {} : { tokensPerMinute: limit.tokensPerMinute }),
-        ...(limit.tokenQuota === null ? {} : { tokenQuota: limit.tokenQuota, quotaPeriod: limit.quotaPeriod }),
+        ...limitValuesDoc(limit),
       })),
     }));
     return { version: CONFIG_VERSION, resources, gateways };
@@ -143,6 +145,14 @@ export class ConfigService {
       cause.options,
     );
   }
+}
+
+/** A limit's values as a document writes them: only those set. */
+function limitValuesDoc(v: LimitValues): LimitValuesDoc {
+  return {
+    ...(v.tokensPerMinute === null ? {} : { tokensPerMinute: v.tokensPerMinute }),
+    ...(v.tokenQuota === null ? {} : { tokenQuota: v.tokenQuota, quotaPeriod: v.quotaPeriod }),
+  };
 }
 
 /** A change the service refused, with the change it was. */

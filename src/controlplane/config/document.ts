@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { deploymentFields, deploymentName, name, optionalText, quotaPeriod, tokens } from '../schemas.js';
+import { corsOrigins, deploymentFields, deploymentName, limitValues, name, optionalText, quotaPeriod, tokens } from '../schemas.js';
 
 /**
  * The declarative config document (`tollgate.yaml`): resources with their deployments and
@@ -36,6 +36,10 @@ const gateway = z.strictObject({
   /** The instance serving it; absent: a new one named after the gateway (fixed once created). */
   instance: name.optional(),
   logContent: z.boolean().default(false),
+  /** The limit of every enabled project without a project-wide limit of its own; absent: none. */
+  defaultProjectLimit: limitValues.nullable().optional(),
+  /** Browser origins allowed to call the data plane with the gateway's keys (CORS); absent: none. */
+  corsOrigins: corsOrigins.optional(),
   /** The projects enabled on the gateway. */
   projects: z.array(name).default([]),
   limits: z.array(limit).default([]),
@@ -52,3 +56,4 @@ export type ResourceDoc = ConfigDocument['resources'][number];
 export type DeploymentDoc = ResourceDoc['deployments'][number];
 export type GatewayDoc = ConfigDocument['gateways'][number];
 export type LimitDoc = GatewayDoc['limits'][number];
+export type LimitValuesDoc = NonNullable<GatewayDoc['defaultProjectLimit']>;

@@ -1,10 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import { hasUrlSecrets, isRedactedUrl } from '../../security/url-secrets.js';
-import type { Deployment } from '../../domain/model.js';
+import type { Deployment, Gateway } from '../../domain/model.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
-import type { AdminService, DeploymentUpdate, LimitUpdate } from '../admin-service.js';
+import type { AdminService, DeploymentUpdate, GatewayUpdate, LimitUpdate } from '../admin-service.js';
 import type { Permission, Principal } from '../permissions.js';
-import type { ConfigDocument, DeploymentDoc, GatewayDoc, LimitDoc, ResourceDoc } from './document.js';
+import type { ConfigDocument, DeploymentDoc, GatewayDoc, LimitValuesDoc, ResourceDoc } from './document.js';
 import { limitKey, type CurrentConfig, type CurrentLimit, type CurrentResource } from './state.js';
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'enable' | 'disable';
@@ -191,6 +191,8 @@ class Planner {
 
   private planGateway(g: GatewayDoc, instancesClaimed: Map<string, string>): void {
     const at = `gateway "${g.name}"`;
+    const defaultProblem = g.defaultProjectLimit ? limitValuesProblem(g.defaultProjectLimit) : null;
+    if (defaultProblem) this.problems.push(`${at}, defaultProjectLimit: ${defaultProblem}`);
     const existing = this.current.gateways.get(g.name);
     const resource = this.effectiveResource(g.resource);
     if (!resource) {
@@ -204,9 +206,13 @@ class Planner {
       if (g.instance !== undefined && g.instance !== existing.instance) {
         this.problems.push(`${at}: it is served by instance "${existing.instance}"; a gateway's instance cannot change (delete the gateway to move it)`);
       }
-      if (existing.gateway.logContent !== g.logContent) {
-        this.step('update', 'gateway', `gateways/${g.name}`, 'manage-gateways', ({ service, actor }) => service.updateGateway(actor, g.name, { logContent: g.logContent }), ['logContent']);
+      const desired = gatewaySettings(g);
+      const patch: GatewayUpdate = {};
+      for (const field of Object.keys(desired) as (keyof typeof desired)[]) {
+        if (!isDeepStrictEqual(existing.gateway[field], desired[field])) Object.assign(patch, { [field]: desired[field] });
       }
+      const fields = Object.keys(patch);
+      if (fields.length > 0) this.step('update', 'gateway', `gateways/${g.name}`, 'manage-gateways', ({ service, actor }) => service.updateGateway(actor, g.name, patch), fields);
     } else {
       const holder = this.current.resources.get(g.resource)?.gateway;
       if (holder) this.problems.push(`${at}: resource "${g.resource}" already has gateway "${holder}" (a resource has at most one)`);
@@ -259,8 +265,9 @@ class Planner {
       }
       instance = { mode: 'existing', name: g.instance };
     }
+    const { defaultProjectLimit, corsOrigins } = gatewaySettings(g);
     this.step('create', 'gateway', `gateways/${g.name}`, 'manage-gateways', async ({ service, actor }) => {
-      await service.createGateway(actor, { name: g.name, resource: g.resource, instance });
+      await service.createGateway(actor, { name: g.name, resource: g.resource, instance, defaultProjectLimit, corsOrigins });
       if (g.logContent) await service.updateGateway(actor, g.name, { logContent: true });
     });
   }
@@ -387,8 +394,18 @@ function makeStep(
   };
 }
 
-/** The admin API's rules for a limit's values, checked before anything is changed. */
-function limitValuesProblem(l: LimitDoc): string | null {
+/** A gateway's settings as the document states them, absent ones at their defaults. */
+function gatewaySettings(g: GatewayDoc): Pick<Gateway, 'logContent' | 'defaultProjectLimit' | 'corsOrigins'> {
+  const d = g.defaultProjectLimit;
+  return {
+    logContent: g.logContent,
+    defaultProjectLimit: d ? { tokensPerMinute: d.tokensPerMinute ?? null, tokenQuota: d.tokenQuota ?? null, quotaPeriod: d.quotaPeriod ?? null } : null,
+    corsOrigins: g.corsOrigins ?? [],
+  };
+}
+
+/** The admin API's rules for a limit's values (a limit's or a gateway default's), checked before anything is changed. */
+function limitValuesProblem(l: LimitValuesDoc): string | null {
   const tpm = l.tokensPerMinute ?? null;
   const quota = l.tokenQuota ?? null;
   const period = l.quotaPeriod ?? null;

@@ -5,6 +5,7 @@ import * as m0003 from './0003-usage.js';
 import * as m0004 from './0004-nodes.js';
 import * as m0005 from './0005-rollup-marks.js';
 import * as m0006 from './0006-limiter-checkpoint.js';
+import * as m0007 from './0007-gateway-defaults-cors.js';
 import * as m0008 from './0008-sealed-upstream-url.js';
 
 /** Versioned migrations, applied in name order and recorded in the store. */
@@ -16,6 +17,7 @@ export const migrationProvider: MigrationProvider = {
     '0004-nodes': m0004,
     '0005-rollup-marks': m0005,
     '0006-limiter-checkpoint': m0006,
+    '0007-gateway-defaults-cors': m0007,
     '0008-sealed-upstream-url': m0008,
   }),
 };

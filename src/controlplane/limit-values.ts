@@ -1,0 +1,32 @@
+import type { LimitValues } from '../domain/model.js';
+import { TollgateError } from '../errors.js';
+
+/**
+ * The rules of a limit's token values, for a project's limit and a gateway's default alike: at
+ * least one of tokensPerMinute and tokenQuota, and a quota always with its period. `field` names
+ * where the values sit in the request body (e.g. `defaultProjectLimit`), for the message and param.
+ */
+export function checkLimitValues(v: LimitValues, field?: string): LimitValues {
+  const invalid = (message: string, param: string) =>
+    new TollgateError('validation_failed', field ? `${field}: ${message}` : message, { param: field ? `${field}.${param}` : param });
+  if (v.tokensPerMinute === null && v.tokenQuota === null) {
+    throw invalid('a limit needs tokensPerMinute, tokenQuota, or both', 'tokensPerMinute');
+  }
+  if (v.tokenQuota !== null && v.quotaPeriod === null) {
+    throw invalid('quotaPeriod is required with tokenQuota (hourly, daily, weekly, monthly or yearly)', 'quotaPeriod');
+  }
+  if (v.tokenQuota === null && v.quotaPeriod !== null) {
+    throw invalid('quotaPeriod only makes sense with tokenQuota', 'tokenQuota');
+  }
+  return v;
+}
+
+/** Values after a patch: a field given replaces the current one (null clears it), one not given stays. */
+export function patchLimitValues(current: LimitValues | null, patch: Partial<LimitValues>): LimitValues {
+  return {
+    tokensPerMinute: patch.tokensPerMinute !== undefined ? patch.tokensPerMinute : (current?.tokensPerMinute ?? null),
+    tokenQuota: patch.tokenQuota !== undefined ? patch.tokenQuota : (current?.tokenQuota ?? null),
+    // Clearing the quota clears its period with it.
+    quotaPeriod: patch.quotaPeriod !== undefined ? patch.quotaPeriod : patch.tokenQuota === null ? null : (current?.quotaPeriod ?? null),
+  };
+}
