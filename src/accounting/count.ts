@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { GptEncoding } from 'gpt-tokenizer/GptEncoding';
+import { TokenCountCache } from './token-count-cache.js';
+
+export { TokenCountCache } from './token-count-cache.js';
 
 /** The BPE encodings Tollgate counts with (the OpenAI families; others are approximated by o200k). */
 export type Encoding = 'o200k_base' | 'cl100k_base';
@@ -70,76 +73,6 @@ const CL100K_MODELS = /^(gpt-4(?![o.])|gpt-35|gpt-3\.5|text-embedding-3|text-emb
  */
 export function encodingFor(model: string): Encoding {
   return CL100K_MODELS.test(model) ? 'cl100k_base' : 'o200k_base';
-}
-
-/**
- * Token counts of recently counted texts, per encoding. Prompts repeat: a system prompt, few-shot
- * examples and tool definitions go out verbatim with every request of an application, and BPE
- * costs ~1 µs per short word, so a 2,000-token system prompt is ~100 µs each time. A lookup
- * hashes the text once (far faster than BPE). Two generations bound the memory: when the newer
- * holds `maxChars` characters it becomes the older and the oldest is dropped; a hit in the older
- * moves the text back to the newer, so what keeps being used stays.
- *
- * A text is kept only the second time it is counted within a while: most user messages are seen
- * once, and keeping each would fill the generations with strings that outlive the young
- * generation and become old-space garbage (a full collection every few seconds under load). A
- * table of hashes — numbers, no strings — remembers what was seen.
- */
-export class TokenCountCache {
-  private newer = new Map<string, number>();
-  private older = new Map<string, number>();
-  private chars = 0;
-  private readonly seen = new Int32Array(SEEN_SLOTS);
-
-  constructor(private readonly maxChars: number) {}
-
-  get(text: string): number | undefined {
-    const n = this.newer.get(text);
-    if (n !== undefined) return n;
-    const old = this.older.get(text);
-    if (old !== undefined) this.keep(text, old);
-    return old;
-  }
-
-  /** Called with every text counted: keeps it if it was counted recently already. */
-  set(text: string, tokens: number): void {
-    // One text larger than a quarter of the budget would flush the rest: not worth keeping.
-    if (text.length > this.maxChars / 4) return;
-    const hash = fnv1a(text) | 1; // never 0, the empty slot
-    const slot = (hash >>> 16) & (SEEN_SLOTS - 1);
-    if (this.seen[slot] !== hash) {
-      this.seen[slot] = hash;
-      return;
-    }
-    this.keep(text, tokens);
-  }
-
-  private keep(text: string, tokens: number): void {
-    this.chars += text.length;
-    if (this.chars > this.maxChars) {
-      this.older = this.newer;
-      this.newer = new Map();
-      this.chars = text.length;
-    }
-    this.newer.set(text, tokens);
-  }
-
-  /** Characters held (both generations): the memory bound, give or take the keys' overhead. */
-  get size(): number {
-    let chars = 0;
-    for (const map of [this.newer, this.older]) for (const text of map.keys()) chars += text.length;
-    return chars;
-  }
-}
-
-/** Texts seen once, as hashes: a newer text with the same slot takes it (a miss costs one BPE count). */
-const SEEN_SLOTS = 8192;
-
-/** FNV-1a over the UTF-16 code units: ~1 ns per character, far below BPE's cost per character. */
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h;
 }
 
 /** ~1 M characters per generation: some hundred distinct system prompts, a few MB at most. */

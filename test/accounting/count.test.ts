@@ -167,7 +167,8 @@ describe('TokenCountCache', () => {
   const counted = (cache: TokenCountCache, text: string, tokens: number) => cache.get(text) ?? (cache.set(text, tokens), tokens);
 
   it('keeps a text from its second count on, and keeps texts still in use across generations', () => {
-    const cache = new TokenCountCache(100);
+    // ~80 per entry (its characters + the entry overhead): ten entries fill a generation.
+    const cache = new TokenCountCache(800);
     counted(cache, 'system prompt', 3);
     expect(cache.get('system prompt')).toBeUndefined(); // seen once: not kept
     counted(cache, 'system prompt', 3);
@@ -178,7 +179,7 @@ describe('TokenCountCache', () => {
     expect(cache.get('system prompt')).toBe(3);
     for (let i = 10; i < 40; i++) for (let k = 0; k < 2; k++) counted(cache, `repeated text ${i}`, 4);
     expect(cache.get('repeated text 0')).toBeUndefined();
-    expect(cache.size).toBeLessThanOrEqual(2 * 100 + 20);
+    expect(cache.size).toBeLessThanOrEqual(2 * 800);
   });
 
   it('never keeps texts seen only once, however many', () => {
@@ -191,6 +192,35 @@ describe('TokenCountCache', () => {
     const cache = new TokenCountCache(100);
     for (let k = 0; k < 3; k++) cache.set('x'.repeat(30), 1);
     expect(cache.get('x'.repeat(30))).toBeUndefined();
+  });
+
+  it('charges each entry its overhead, so a flood of tiny texts holds few entries', () => {
+    const cache = new TokenCountCache(64 * 1024);
+    for (let i = 0; i < 100_000; i++) for (let k = 0; k < 2; k++) counted(cache, `t${i}`, 1);
+    // 64 KiB per generation at ≥ 64 per entry: ~1,000 per generation, not 100,000.
+    expect(cache.entries).toBeLessThanOrEqual(2 * 1024);
+  });
+
+  it('keeps texts longer than V8 hashes in full, keyed by a seeded hash, and confirms a hit', () => {
+    const cache = new TokenCountCache(1 << 20);
+    const long = 'x'.repeat(100_000);
+    counted(cache, long, 7);
+    counted(cache, long, 7);
+    expect(cache.get('x'.repeat(100_000))).toBe(7);
+    // Same length, one character different: no hit (V8 alone would give both one hash).
+    expect(cache.get('x'.repeat(99_999) + 'y')).toBeUndefined();
+    expect(cache.size).toBe(100_000);
+  });
+
+  it('tells long texts of one length apart', () => {
+    // Eight kept texts of one length that differ only at the end; a lookup of a ninth would
+    // compare it with each, to the last character, were long texts keyed by themselves.
+    const cache = new TokenCountCache(1 << 20);
+    const prefix = 'y'.repeat(32_767);
+    for (let i = 0; i < 8; i++) for (let k = 0; k < 2; k++) counted(cache, prefix + String.fromCharCode(65 + i), i);
+    expect(cache.entries).toBe(8);
+    for (let i = 0; i < 8; i++) expect(cache.get(prefix + String.fromCharCode(65 + i))).toBe(i);
+    expect(cache.get(prefix + 'z')).toBeUndefined();
   });
 
   it('gives countTextTokens the same answers as counting afresh', () => {
