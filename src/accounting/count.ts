@@ -1,55 +1,20 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { GptEncoding } from 'gpt-tokenizer/GptEncoding';
+import { BpeCounter } from './bpe.js';
+import { loadRankMap } from './bpe-ranks.js';
+import { CountBudget, WORK } from './count-budget.js';
+import { encodingFor, type Encoding } from './encoding.js';
+import { preTokenizer } from './pretokenize.js';
 import { TokenCountCache } from './token-count-cache.js';
 
+export { CountBudget } from './count-budget.js';
+export { encodingFor, type Encoding } from './encoding.js';
 export { TokenCountCache } from './token-count-cache.js';
 
-/** The BPE encodings Tollgate counts with (the OpenAI families; others are approximated by o200k). */
-export type Encoding = 'o200k_base' | 'cl100k_base';
+const COUNTERS: Partial<Record<Encoding, BpeCounter>> = {};
 
-const require = createRequire(import.meta.url);
-const UTF8 = new TextDecoder('utf8', { fatal: true });
-
-/**
- * An encoding's ranks, read from the package's tiktoken data file (one `<token, base64> <rank>`
- * line per token) into what its generated module holds: the token as a string where its bytes
- * are UTF-8, as a byte array where not, holes where ranks skip. Importing the module instead costs
- * ~12 MB more RSS for good: V8 parses its 2 MB array literal with ~17 MB of parser memory that the
- * allocator then keeps, and keeps the 4 MB source as a string (measured: 106 vs 95 MB RSS).
- */
-export function loadRanks(encoding: Encoding): (string | number[])[] {
-  const data = readFileSync(require.resolve(`gpt-tokenizer/data/${encoding}.tiktoken`));
-  const ranks: (string | number[])[] = [];
-  for (let start = 0; start < data.length; ) {
-    let end = data.indexOf(10, start);
-    if (end === -1) end = data.length;
-    const space = data.indexOf(32, start);
-    if (space > start && space < end) {
-      const bytes = Buffer.from(data.toString('latin1', start, space), 'base64');
-      ranks[Number(data.toString('latin1', space + 1, end))] = utf8OrBytes(bytes);
-    }
-    start = end + 1;
-  }
-  return ranks;
-}
-
-function utf8OrBytes(bytes: Buffer): string | number[] {
-  try {
-    const text = UTF8.decode(bytes);
-    if (Buffer.byteLength(text) === bytes.length) return text;
-  } catch {
-    // not UTF-8 on its own: a piece of a multi-byte character
-  }
-  return Array.from(bytes);
-}
-
-const COUNTERS: Partial<Record<Encoding, (text: string) => number>> = {};
-
-function counter(encoding: Encoding): (text: string) => number {
+function counter(encoding: Encoding): BpeCounter {
   let count = COUNTERS[encoding];
   if (!count) {
-    count = GptEncoding.getEncodingApi(encoding, () => loadRanks(encoding)).countTokens;
+    count = new BpeCounter(loadRankMap(encoding), preTokenizer(encoding));
     COUNTERS[encoding] = count;
   }
   return count;
@@ -64,28 +29,24 @@ export function warmEncodings(models: Iterable<string>): void {
   for (const model of models) counter(encodingFor(model));
 }
 
-/** gpt-4, gpt-3.5 and the first embedding models use cl100k_base; everything newer uses o200k_base. */
-const CL100K_MODELS = /^(gpt-4(?![o.])|gpt-35|gpt-3\.5|text-embedding-3|text-embedding-ada)/;
-
-/**
- * The encoding for an upstream model name. Unknown models (other vendors, self-hosted) fall back to
- * o200k_base, the encoding of current OpenAI models: close for most modern BPE tokenizers.
- */
-export function encodingFor(model: string): Encoding {
-  return CL100K_MODELS.test(model) ? 'cl100k_base' : 'o200k_base';
-}
-
 /** ~1 M characters per generation: some hundred distinct system prompts, a few MB at most. */
 const CACHES: Record<Encoding, TokenCountCache> = { o200k_base: new TokenCountCache(1 << 20), cl100k_base: new TokenCountCache(1 << 20) };
 
-export function countTextTokens(text: string, encoding: Encoding = 'o200k_base'): number {
+/**
+ * Tokens of `text` in `encoding`. `budget` is the request's counting budget, shared by all the
+ * texts of one request (by default, this text's own): once spent, the rest is bounded instead of
+ * counted (see CountBudget).
+ */
+export function countTextTokens(text: string, encoding: Encoding = 'o200k_base', budget: CountBudget = new CountBudget()): number {
   if (text.length === 0) return 0;
+  if (budget.exhausted) return budget.bound(text);
   const cache = CACHES[encoding];
-  let tokens = cache.get(text);
-  if (tokens === undefined) {
-    tokens = counter(encoding)(text);
-    cache.set(text, tokens);
-  }
+  budget.spend(WORK.text + (text.length <= cache.maxLength ? text.length * WORK.hashChar : 0));
+  const cached = cache.get(text);
+  if (cached !== undefined) return cached;
+  const tokens = counter(encoding).count(text, budget);
+  // Only an exact count is kept: a bound depends on what the request had spent before.
+  if (!budget.exhausted) cache.set(text, tokens);
   return tokens;
 }
 
@@ -106,15 +67,15 @@ export function contentText(content: unknown): string {
  * Prompt tokens of a chat request's messages, per OpenAI's published accounting for chat models:
  * 3 tokens of framing per message, 1 more for a `name`, and 3 that prime the assistant's reply.
  */
-export function countChatPromptTokens(messages: readonly unknown[], encoding: Encoding = 'o200k_base'): number {
+export function countChatPromptTokens(messages: readonly unknown[], encoding: Encoding = 'o200k_base', budget: CountBudget = new CountBudget()): number {
   let total = 3;
   for (const message of messages) {
     if (!message || typeof message !== 'object') continue;
     const m = message as { role?: unknown; content?: unknown; name?: unknown };
     total += 3;
-    if (typeof m.role === 'string') total += countTextTokens(m.role, encoding);
-    total += countTextTokens(contentText(m.content), encoding);
-    if (typeof m.name === 'string') total += 1 + countTextTokens(m.name, encoding);
+    if (typeof m.role === 'string') total += countTextTokens(m.role, encoding, budget);
+    total += countTextTokens(contentText(m.content), encoding, budget);
+    if (typeof m.name === 'string') total += 1 + countTextTokens(m.name, encoding, budget);
   }
   return total;
 }
