@@ -40,8 +40,8 @@ export class CountBudget {
 
 /**
  * ~10 ms of counting per request, leaving the rest of a request's ~20 ms for reading, parsing and
- * forwarding it. How much text that counts exactly depends on the text: ~130 KB of English,
- * ~170 KB of code, ~100 KB of Chinese (docs/limits.md, "How prompts are counted").
+ * forwarding it. How much text that counts exactly depends on the text: ~125 KB of English,
+ * ~160 KB of code, ~75–100 KB of Chinese (docs/limits.md, "How prompts are counted").
  */
 export const REQUEST_COUNT_BUDGET = 10_000_000;
 
@@ -61,10 +61,10 @@ export const WORK = {
   stretch: 300,
   scanChar: 1,
   piece: 150,
-  asciiChar: 5,
+  asciiChar: 8,
   unicodeChar: 90,
   lookup: 60,
   mergedPiece: 2000,
-  mergeLookup: 350,
+  mergeLookup: 450,
   mergeStep: 5,
 } as const;
