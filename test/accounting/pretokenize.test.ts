@@ -76,6 +76,21 @@ describe('Pieces', () => {
     for (const text of docs) expect(cut(encoding, text)).toEqual(unicodePieces(encoding, text));
   });
 
+  it.each(ENCODINGS)('switching right before the longest pieces reach a non-ASCII character changes nothing (%s)', (encoding) => {
+    // The ASCII pattern stops `reach` before a non-ASCII character: a piece started just before
+    // that must not get to it. The longest pieces: a prefix, 32 capitals and 32 small letters
+    // and a contraction; punctuation then line feeds and slashes; whitespace then line feeds.
+    const runs = (k: number) => ['A'.repeat(k) + 'a'.repeat(k), "-A".repeat(k) + "a's", '.'.repeat(k) + '\n/'.repeat(k), ' '.repeat(k) + '\n'.repeat(k), '7'.repeat(k)];
+    for (const after of ['é', 'É', '中', '\u0301', '٣', '\u00a0', '😀']) {
+      for (let k = 1; k < 80; k += 3) {
+        for (const run of runs(k)) {
+          const text = `${'x'.repeat(200)} ${run}${after}tail`;
+          expect(cut(encoding, text)).toEqual(unicodePieces(encoding, text));
+        }
+      }
+    }
+  });
+
   it('uses the ASCII pattern for ASCII lines of mixed text', () => {
     const pieces = new Pieces(preTokenizer('o200k_base'), 'plain line\ncafé au lait\nplain again\n');
     const ascii: boolean[] = [];
