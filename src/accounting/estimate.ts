@@ -19,107 +19,107 @@ export const ANTHROPIC_ATTACHMENT_TOKENS = 1600;
  * Estimates the prompt tokens of a request before it is forwarded, with the deployment's
  * tokenizer: message text, names, tool calls and tool definitions, images at a fixed estimate.
  *
- * All the texts of one request share one counting budget (see CountBudget): a request holds the
- * event loop for a few milliseconds at most, however large. Past the budget the rest is bounded
+ * All the texts of one request share one counting budget (see CountBudget): however large the
+ * request, its counting holds the event loop ~10 ms at most. Past the budget the rest is bounded
  * by its UTF-8 length, never below the real count, so a huge prompt is over-reserved rather than
  * under-reserved; settlement corrects to the upstream's usage.
  */
 export function estimatePromptTokens(operation: Operation, body: Record<string, unknown>, encoding: Encoding, budget: CountBudget = new CountBudget()): number {
-  const counter: Counter = { encoding, budget };
+  const counting: Counting = { encoding, budget };
   switch (operation) {
     case 'chat.completions':
-      return chatTokens(body, counter);
+      return chatTokens(body, counting);
     case 'completions':
-      return textOrTokenArrays(body.prompt, counter);
+      return textOrTokenArrays(body.prompt, counting);
     case 'embeddings':
-      return textOrTokenArrays(body.input, counter);
+      return textOrTokenArrays(body.input, counting);
     case 'responses':
-      return responsesTokens(body, counter);
+      return responsesTokens(body, counting);
     case 'messages':
     case 'messages.count_tokens':
-      return anthropicMessagesTokens(body, counter);
+      return anthropicMessagesTokens(body, counting);
   }
 }
 
 /** The request's encoding and its counting budget, passed to every text counted. */
-interface Counter {
+interface Counting {
   readonly encoding: Encoding;
   readonly budget: CountBudget;
 }
 
-function tokens(text: string, { encoding, budget }: Counter): number {
+function tokens(text: string, { encoding, budget }: Counting): number {
   return countTextTokens(text, encoding, budget);
 }
 
 /** Anthropic Messages: the system prompt, each message's content blocks, tool definitions. */
-function anthropicMessagesTokens(body: Record<string, unknown>, counter: Counter): number {
-  let total = tokens(contentText(body.system), counter);
+function anthropicMessagesTokens(body: Record<string, unknown>, counting: Counting): number {
+  let total = tokens(contentText(body.system), counting);
   const messages = Array.isArray(body.messages) ? body.messages : [];
   for (const message of messages) {
     if (!message || typeof message !== 'object') continue;
-    total += 3 + contentBlockTokens((message as { content?: unknown }).content, counter);
+    total += 3 + contentBlockTokens((message as { content?: unknown }).content, counting);
   }
-  return total + definitionTokens(body, counter);
+  return total + definitionTokens(body, counting);
 }
 
-function contentBlockTokens(content: unknown, counter: Counter): number {
-  if (typeof content === 'string') return tokens(content, counter);
+function contentBlockTokens(content: unknown, counting: Counting): number {
+  if (typeof content === 'string') return tokens(content, counting);
   if (!Array.isArray(content)) return 0;
   let total = 0;
   for (const block of content) {
     if (!block || typeof block !== 'object') continue;
     const b = block as { type?: unknown; text?: unknown; thinking?: unknown; name?: unknown; input?: unknown; content?: unknown; source?: unknown };
-    if (b.type === 'text' && typeof b.text === 'string') total += tokens(b.text, counter);
-    else if (b.type === 'thinking' && typeof b.thinking === 'string') total += tokens(b.thinking, counter);
-    else if (b.type === 'tool_use') total += (typeof b.name === 'string' ? tokens(b.name, counter) : 0) + jsonTokens(b.input ?? {}, counter);
-    else if (b.type === 'tool_result') total += contentBlockTokens(b.content, counter);
+    if (b.type === 'text' && typeof b.text === 'string') total += tokens(b.text, counting);
+    else if (b.type === 'thinking' && typeof b.thinking === 'string') total += tokens(b.thinking, counting);
+    else if (b.type === 'tool_use') total += (typeof b.name === 'string' ? tokens(b.name, counting) : 0) + jsonTokens(b.input ?? {}, counting);
+    else if (b.type === 'tool_result') total += contentBlockTokens(b.content, counting);
     else if (b.type === 'image') total += ANTHROPIC_ATTACHMENT_TOKENS;
     else if (b.type === 'document') {
       const source = b.source as { type?: unknown; data?: unknown; content?: unknown } | null | undefined;
-      if (source?.type === 'text' && typeof source.data === 'string') total += tokens(source.data, counter);
-      else if (source?.type === 'content') total += contentBlockTokens(source.content, counter);
+      if (source?.type === 'text' && typeof source.data === 'string') total += tokens(source.data, counting);
+      else if (source?.type === 'content') total += contentBlockTokens(source.content, counting);
       else total += ANTHROPIC_ATTACHMENT_TOKENS;
     }
   }
   return total;
 }
 
-function chatTokens(body: Record<string, unknown>, counter: Counter): number {
+function chatTokens(body: Record<string, unknown>, counting: Counting): number {
   const messages = Array.isArray(body.messages) ? body.messages : [];
-  let total = countChatPromptTokens(messages, counter.encoding, counter.budget);
+  let total = countChatPromptTokens(messages, counting.encoding, counting.budget);
   for (const message of messages) {
     if (!message || typeof message !== 'object') continue;
     const m = message as { content?: unknown; tool_calls?: unknown; function_call?: unknown };
     total += imageTokens(m.content);
-    if (Array.isArray(m.tool_calls) || m.function_call) total += jsonTokens(m.tool_calls ?? m.function_call, counter);
+    if (Array.isArray(m.tool_calls) || m.function_call) total += jsonTokens(m.tool_calls ?? m.function_call, counting);
   }
-  return total + definitionTokens(body, counter);
+  return total + definitionTokens(body, counting);
 }
 
-function responsesTokens(body: Record<string, unknown>, counter: Counter): number {
-  let total = typeof body.instructions === 'string' ? tokens(body.instructions, counter) : 0;
+function responsesTokens(body: Record<string, unknown>, counting: Counting): number {
+  let total = typeof body.instructions === 'string' ? tokens(body.instructions, counting) : 0;
   const input = body.input;
-  if (typeof input === 'string') total += tokens(input, counter);
+  if (typeof input === 'string') total += tokens(input, counting);
   else if (Array.isArray(input)) {
     for (const item of input) {
       if (!item || typeof item !== 'object') continue;
       const i = item as { content?: unknown; output?: unknown; arguments?: unknown };
       // Messages carry `content`; tool results `output`; replayed tool calls `arguments`.
-      total += 3 + tokens(contentText(i.content), counter) + imageTokens(i.content);
-      if (typeof i.output === 'string') total += tokens(i.output, counter);
-      if (typeof i.arguments === 'string') total += tokens(i.arguments, counter);
+      total += 3 + tokens(contentText(i.content), counting) + imageTokens(i.content);
+      if (typeof i.output === 'string') total += tokens(i.output, counting);
+      if (typeof i.arguments === 'string') total += tokens(i.arguments, counting);
     }
   }
-  return total + definitionTokens(body, counter);
+  return total + definitionTokens(body, counting);
 }
 
 /** Tool and function definitions and structured-output schemas are sent to the model too. */
-function definitionTokens(body: Record<string, unknown>, counter: Counter): number {
+function definitionTokens(body: Record<string, unknown>, counting: Counting): number {
   let total = 0;
-  if (Array.isArray(body.tools) && body.tools.length > 0) total += jsonTokens(body.tools, counter);
-  if (Array.isArray(body.functions) && body.functions.length > 0) total += jsonTokens(body.functions, counter);
+  if (Array.isArray(body.tools) && body.tools.length > 0) total += jsonTokens(body.tools, counting);
+  if (Array.isArray(body.functions) && body.functions.length > 0) total += jsonTokens(body.functions, counting);
   const format = body.response_format ?? (body.text as { format?: unknown } | undefined)?.format;
-  if (format && typeof format === 'object' && (format as { type?: unknown }).type === 'json_schema') total += jsonTokens(format, counter);
+  if (format && typeof format === 'object' && (format as { type?: unknown }).type === 'json_schema') total += jsonTokens(format, counting);
   return total;
 }
 
@@ -136,18 +136,18 @@ function imageTokens(content: unknown): number {
 }
 
 /** Strings, arrays of strings, or pre-tokenised input (arrays of token ids, or arrays of those). */
-function textOrTokenArrays(value: unknown, counter: Counter): number {
-  if (typeof value === 'string') return tokens(value, counter);
+function textOrTokenArrays(value: unknown, counting: Counting): number {
+  if (typeof value === 'string') return tokens(value, counting);
   if (!Array.isArray(value)) return 0;
   let total = 0;
   for (const item of value) {
-    if (typeof item === 'string') total += tokens(item, counter);
+    if (typeof item === 'string') total += tokens(item, counting);
     else if (typeof item === 'number') total += 1;
     else if (Array.isArray(item)) total += item.length;
   }
   return total;
 }
 
-function jsonTokens(value: unknown, counter: Counter): number {
-  return tokens(JSON.stringify(value), counter);
+function jsonTokens(value: unknown, counting: Counting): number {
+  return tokens(JSON.stringify(value), counting);
 }
