@@ -1,52 +1,20 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { GptEncoding } from 'gpt-tokenizer/GptEncoding';
+import { BpeCounter } from './bpe.js';
+import { loadRankMap } from './bpe-ranks.js';
+import { CountBudget, WORK } from './count-budget.js';
+import { encodingFor, type Encoding } from './encoding.js';
+import { preTokenizer } from './pretokenize.js';
+import { TokenCountCache } from './token-count-cache.js';
 
-/** The BPE encodings Tollgate counts with (the OpenAI families; others are approximated by o200k). */
-export type Encoding = 'o200k_base' | 'cl100k_base';
+export { CountBudget } from './count-budget.js';
+export { encodingFor, type Encoding } from './encoding.js';
+export { TokenCountCache } from './token-count-cache.js';
 
-const require = createRequire(import.meta.url);
-const UTF8 = new TextDecoder('utf8', { fatal: true });
+const COUNTERS: Partial<Record<Encoding, BpeCounter>> = {};
 
-/**
- * An encoding's ranks, read from the package's tiktoken data file (one `<token, base64> <rank>`
- * line per token) into what its generated module holds: the token as a string where its bytes
- * are UTF-8, as a byte array where not, holes where ranks skip. Importing the module instead costs
- * ~12 MB more RSS for good: V8 parses its 2 MB array literal with ~17 MB of parser memory that the
- * allocator then keeps, and keeps the 4 MB source as a string (measured: 106 vs 95 MB RSS).
- */
-export function loadRanks(encoding: Encoding): (string | number[])[] {
-  const data = readFileSync(require.resolve(`gpt-tokenizer/data/${encoding}.tiktoken`));
-  const ranks: (string | number[])[] = [];
-  for (let start = 0; start < data.length; ) {
-    let end = data.indexOf(10, start);
-    if (end === -1) end = data.length;
-    const space = data.indexOf(32, start);
-    if (space > start && space < end) {
-      const bytes = Buffer.from(data.toString('latin1', start, space), 'base64');
-      ranks[Number(data.toString('latin1', space + 1, end))] = utf8OrBytes(bytes);
-    }
-    start = end + 1;
-  }
-  return ranks;
-}
-
-function utf8OrBytes(bytes: Buffer): string | number[] {
-  try {
-    const text = UTF8.decode(bytes);
-    if (Buffer.byteLength(text) === bytes.length) return text;
-  } catch {
-    // not UTF-8 on its own: a piece of a multi-byte character
-  }
-  return Array.from(bytes);
-}
-
-const COUNTERS: Partial<Record<Encoding, (text: string) => number>> = {};
-
-function counter(encoding: Encoding): (text: string) => number {
+function counter(encoding: Encoding): BpeCounter {
   let count = COUNTERS[encoding];
   if (!count) {
-    count = GptEncoding.getEncodingApi(encoding, () => loadRanks(encoding)).countTokens;
+    count = new BpeCounter(loadRankMap(encoding), preTokenizer(encoding));
     COUNTERS[encoding] = count;
   }
   return count;
@@ -61,98 +29,24 @@ export function warmEncodings(models: Iterable<string>): void {
   for (const model of models) counter(encodingFor(model));
 }
 
-/** gpt-4, gpt-3.5 and the first embedding models use cl100k_base; everything newer uses o200k_base. */
-const CL100K_MODELS = /^(gpt-4(?![o.])|gpt-35|gpt-3\.5|text-embedding-3|text-embedding-ada)/;
-
-/**
- * The encoding for an upstream model name. Unknown models (other vendors, self-hosted) fall back to
- * o200k_base, the encoding of current OpenAI models: close for most modern BPE tokenizers.
- */
-export function encodingFor(model: string): Encoding {
-  return CL100K_MODELS.test(model) ? 'cl100k_base' : 'o200k_base';
-}
-
-/**
- * Token counts of recently counted texts, per encoding. Prompts repeat: a system prompt, few-shot
- * examples and tool definitions go out verbatim with every request of an application, and BPE
- * costs ~1 µs per short word, so a 2,000-token system prompt is ~100 µs each time. A lookup
- * hashes the text once (far faster than BPE). Two generations bound the memory: when the newer
- * holds `maxChars` characters it becomes the older and the oldest is dropped; a hit in the older
- * moves the text back to the newer, so what keeps being used stays.
- *
- * A text is kept only the second time it is counted within a while: most user messages are seen
- * once, and keeping each would fill the generations with strings that outlive the young
- * generation and become old-space garbage (a full collection every few seconds under load). A
- * table of hashes — numbers, no strings — remembers what was seen.
- */
-export class TokenCountCache {
-  private newer = new Map<string, number>();
-  private older = new Map<string, number>();
-  private chars = 0;
-  private readonly seen = new Int32Array(SEEN_SLOTS);
-
-  constructor(private readonly maxChars: number) {}
-
-  get(text: string): number | undefined {
-    const n = this.newer.get(text);
-    if (n !== undefined) return n;
-    const old = this.older.get(text);
-    if (old !== undefined) this.keep(text, old);
-    return old;
-  }
-
-  /** Called with every text counted: keeps it if it was counted recently already. */
-  set(text: string, tokens: number): void {
-    // One text larger than a quarter of the budget would flush the rest: not worth keeping.
-    if (text.length > this.maxChars / 4) return;
-    const hash = fnv1a(text) | 1; // never 0, the empty slot
-    const slot = (hash >>> 16) & (SEEN_SLOTS - 1);
-    if (this.seen[slot] !== hash) {
-      this.seen[slot] = hash;
-      return;
-    }
-    this.keep(text, tokens);
-  }
-
-  private keep(text: string, tokens: number): void {
-    this.chars += text.length;
-    if (this.chars > this.maxChars) {
-      this.older = this.newer;
-      this.newer = new Map();
-      this.chars = text.length;
-    }
-    this.newer.set(text, tokens);
-  }
-
-  /** Characters held (both generations): the memory bound, give or take the keys' overhead. */
-  get size(): number {
-    let chars = 0;
-    for (const map of [this.newer, this.older]) for (const text of map.keys()) chars += text.length;
-    return chars;
-  }
-}
-
-/** Texts seen once, as hashes: a newer text with the same slot takes it (a miss costs one BPE count). */
-const SEEN_SLOTS = 8192;
-
-/** FNV-1a over the UTF-16 code units: ~1 ns per character, far below BPE's cost per character. */
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h;
-}
-
 /** ~1 M characters per generation: some hundred distinct system prompts, a few MB at most. */
 const CACHES: Record<Encoding, TokenCountCache> = { o200k_base: new TokenCountCache(1 << 20), cl100k_base: new TokenCountCache(1 << 20) };
 
-export function countTextTokens(text: string, encoding: Encoding = 'o200k_base'): number {
+/**
+ * Tokens of `text` in `encoding`. `budget` is the request's counting budget, shared by all the
+ * texts of one request (by default, this text's own): once spent, the rest is bounded instead of
+ * counted (see CountBudget).
+ */
+export function countTextTokens(text: string, encoding: Encoding = 'o200k_base', budget: CountBudget = new CountBudget()): number {
   if (text.length === 0) return 0;
+  if (budget.exhausted) return budget.bound(text);
   const cache = CACHES[encoding];
-  let tokens = cache.get(text);
-  if (tokens === undefined) {
-    tokens = counter(encoding)(text);
-    cache.set(text, tokens);
-  }
+  budget.spend(WORK.text + (text.length <= cache.maxLength ? text.length * WORK.hashChar : 0));
+  const cached = cache.get(text);
+  if (cached !== undefined) return cached;
+  const tokens = counter(encoding).count(text, budget);
+  // Only an exact count is kept: a bound depends on what the request had spent before.
+  if (!budget.exhausted) cache.set(text, tokens);
   return tokens;
 }
 
@@ -173,15 +67,15 @@ export function contentText(content: unknown): string {
  * Prompt tokens of a chat request's messages, per OpenAI's published accounting for chat models:
  * 3 tokens of framing per message, 1 more for a `name`, and 3 that prime the assistant's reply.
  */
-export function countChatPromptTokens(messages: readonly unknown[], encoding: Encoding = 'o200k_base'): number {
+export function countChatPromptTokens(messages: readonly unknown[], encoding: Encoding = 'o200k_base', budget: CountBudget = new CountBudget()): number {
   let total = 3;
   for (const message of messages) {
     if (!message || typeof message !== 'object') continue;
     const m = message as { role?: unknown; content?: unknown; name?: unknown };
     total += 3;
-    if (typeof m.role === 'string') total += countTextTokens(m.role, encoding);
-    total += countTextTokens(contentText(m.content), encoding);
-    if (typeof m.name === 'string') total += 1 + countTextTokens(m.name, encoding);
+    if (typeof m.role === 'string') total += countTextTokens(m.role, encoding, budget);
+    total += countTextTokens(contentText(m.content), encoding, budget);
+    if (typeof m.name === 'string') total += 1 + countTextTokens(m.name, encoding, budget);
   }
   return total;
 }

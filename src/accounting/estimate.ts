@@ -1,5 +1,5 @@
 import type { Operation } from '../providers/provider.js';
-import { contentText, countChatPromptTokens, countTextTokens, type Encoding } from './count.js';
+import { contentText, CountBudget, countChatPromptTokens, countTextTokens, type Encoding } from './count.js';
 
 /**
  * Images are priced by OpenAI in tiles; the gateway cannot see the size without decoding the
@@ -18,92 +18,108 @@ export const ANTHROPIC_ATTACHMENT_TOKENS = 1600;
 /**
  * Estimates the prompt tokens of a request before it is forwarded, with the deployment's
  * tokenizer: message text, names, tool calls and tool definitions, images at a fixed estimate.
+ *
+ * All the texts of one request share one counting budget (see CountBudget): however large the
+ * request, its counting holds the event loop ~10 ms at most. Past the budget the rest is bounded
+ * by its UTF-8 length, never below the real count, so a huge prompt is over-reserved rather than
+ * under-reserved; settlement corrects to the upstream's usage.
  */
-export function estimatePromptTokens(operation: Operation, body: Record<string, unknown>, encoding: Encoding): number {
+export function estimatePromptTokens(operation: Operation, body: Record<string, unknown>, encoding: Encoding, budget: CountBudget = new CountBudget()): number {
+  const counting: Counting = { encoding, budget };
   switch (operation) {
     case 'chat.completions':
-      return chatTokens(body, encoding);
+      return chatTokens(body, counting);
     case 'completions':
-      return textOrTokenArrays(body.prompt, encoding);
+      return textOrTokenArrays(body.prompt, counting);
     case 'embeddings':
-      return textOrTokenArrays(body.input, encoding);
+      return textOrTokenArrays(body.input, counting);
     case 'responses':
-      return responsesTokens(body, encoding);
+      return responsesTokens(body, counting);
     case 'messages':
     case 'messages.count_tokens':
-      return anthropicMessagesTokens(body, encoding);
+      return anthropicMessagesTokens(body, counting);
   }
+}
+
+/** The request's encoding and its counting budget, passed to every text counted. */
+interface Counting {
+  readonly encoding: Encoding;
+  readonly budget: CountBudget;
+}
+
+function tokens(text: string, { encoding, budget }: Counting): number {
+  return countTextTokens(text, encoding, budget);
 }
 
 /** Anthropic Messages: the system prompt, each message's content blocks, tool definitions. */
-function anthropicMessagesTokens(body: Record<string, unknown>, encoding: Encoding): number {
-  let total = countTextTokens(contentText(body.system), encoding);
+function anthropicMessagesTokens(body: Record<string, unknown>, counting: Counting): number {
+  let total = tokens(contentText(body.system), counting);
   const messages = Array.isArray(body.messages) ? body.messages : [];
   for (const message of messages) {
     if (!message || typeof message !== 'object') continue;
-    total += 3 + contentBlockTokens((message as { content?: unknown }).content, encoding);
+    total += 3 + contentBlockTokens((message as { content?: unknown }).content, counting);
   }
-  return total + definitionTokens(body, encoding);
+  return total + definitionTokens(body, counting);
 }
 
-function contentBlockTokens(content: unknown, encoding: Encoding): number {
-  if (typeof content === 'string') return countTextTokens(content, encoding);
+function contentBlockTokens(content: unknown, counting: Counting): number {
+  if (typeof content === 'string') return tokens(content, counting);
   if (!Array.isArray(content)) return 0;
   let total = 0;
   for (const block of content) {
     if (!block || typeof block !== 'object') continue;
     const b = block as { type?: unknown; text?: unknown; thinking?: unknown; name?: unknown; input?: unknown; content?: unknown; source?: unknown };
-    if (b.type === 'text' && typeof b.text === 'string') total += countTextTokens(b.text, encoding);
-    else if (b.type === 'thinking' && typeof b.thinking === 'string') total += countTextTokens(b.thinking, encoding);
-    else if (b.type === 'tool_use') total += (typeof b.name === 'string' ? countTextTokens(b.name, encoding) : 0) + jsonTokens(b.input ?? {}, encoding);
-    else if (b.type === 'tool_result') total += contentBlockTokens(b.content, encoding);
+    if (b.type === 'text' && typeof b.text === 'string') total += tokens(b.text, counting);
+    else if (b.type === 'thinking' && typeof b.thinking === 'string') total += tokens(b.thinking, counting);
+    else if (b.type === 'tool_use') total += (typeof b.name === 'string' ? tokens(b.name, counting) : 0) + jsonTokens(b.input ?? {}, counting);
+    else if (b.type === 'tool_result') total += contentBlockTokens(b.content, counting);
     else if (b.type === 'image') total += ANTHROPIC_ATTACHMENT_TOKENS;
     else if (b.type === 'document') {
       const source = b.source as { type?: unknown; data?: unknown; content?: unknown } | null | undefined;
-      if (source?.type === 'text' && typeof source.data === 'string') total += countTextTokens(source.data, encoding);
-      else if (source?.type === 'content') total += contentBlockTokens(source.content, encoding);
+      if (source?.type === 'text' && typeof source.data === 'string') total += tokens(source.data, counting);
+      else if (source?.type === 'content') total += contentBlockTokens(source.content, counting);
       else total += ANTHROPIC_ATTACHMENT_TOKENS;
     }
   }
   return total;
 }
 
-function chatTokens(body: Record<string, unknown>, encoding: Encoding): number {
+function chatTokens(body: Record<string, unknown>, counting: Counting): number {
   const messages = Array.isArray(body.messages) ? body.messages : [];
-  let total = countChatPromptTokens(messages, encoding);
+  let total = countChatPromptTokens(messages, counting.encoding, counting.budget);
   for (const message of messages) {
     if (!message || typeof message !== 'object') continue;
     const m = message as { content?: unknown; tool_calls?: unknown; function_call?: unknown };
     total += imageTokens(m.content);
-    if (Array.isArray(m.tool_calls) || m.function_call) total += jsonTokens(m.tool_calls ?? m.function_call, encoding);
+    if (Array.isArray(m.tool_calls) || m.function_call) total += jsonTokens(m.tool_calls ?? m.function_call, counting);
   }
-  return total + definitionTokens(body, encoding);
+  return total + definitionTokens(body, counting);
 }
 
-function responsesTokens(body: Record<string, unknown>, encoding: Encoding): number {
-  let total = typeof body.instructions === 'string' ? countTextTokens(body.instructions, encoding) : 0;
+function responsesTokens(body: Record<string, unknown>, counting: Counting): number {
+  let total = typeof body.instructions === 'string' ? tokens(body.instructions, counting) : 0;
   const input = body.input;
-  if (typeof input === 'string') total += countTextTokens(input, encoding);
+  if (typeof input === 'string') total += tokens(input, counting);
   else if (Array.isArray(input)) {
     for (const item of input) {
       if (!item || typeof item !== 'object') continue;
       const i = item as { content?: unknown; output?: unknown; arguments?: unknown };
       // Messages carry `content`; tool results `output`; replayed tool calls `arguments`.
-      total += 3 + countTextTokens(contentText(i.content), encoding) + imageTokens(i.content);
-      if (typeof i.output === 'string') total += countTextTokens(i.output, encoding);
-      if (typeof i.arguments === 'string') total += countTextTokens(i.arguments, encoding);
+      total += 3 + tokens(contentText(i.content), counting) + imageTokens(i.content);
+      if (typeof i.output === 'string') total += tokens(i.output, counting);
+      if (typeof i.arguments === 'string') total += tokens(i.arguments, counting);
     }
   }
-  return total + definitionTokens(body, encoding);
+  return total + definitionTokens(body, counting);
 }
 
 /** Tool and function definitions and structured-output schemas are sent to the model too. */
-function definitionTokens(body: Record<string, unknown>, encoding: Encoding): number {
+function definitionTokens(body: Record<string, unknown>, counting: Counting): number {
   let total = 0;
-  if (Array.isArray(body.tools) && body.tools.length > 0) total += jsonTokens(body.tools, encoding);
-  if (Array.isArray(body.functions) && body.functions.length > 0) total += jsonTokens(body.functions, encoding);
+  if (Array.isArray(body.tools) && body.tools.length > 0) total += jsonTokens(body.tools, counting);
+  if (Array.isArray(body.functions) && body.functions.length > 0) total += jsonTokens(body.functions, counting);
   const format = body.response_format ?? (body.text as { format?: unknown } | undefined)?.format;
-  if (format && typeof format === 'object' && (format as { type?: unknown }).type === 'json_schema') total += jsonTokens(format, encoding);
+  if (format && typeof format === 'object' && (format as { type?: unknown }).type === 'json_schema') total += jsonTokens(format, counting);
   return total;
 }
 
@@ -120,18 +136,18 @@ function imageTokens(content: unknown): number {
 }
 
 /** Strings, arrays of strings, or pre-tokenised input (arrays of token ids, or arrays of those). */
-function textOrTokenArrays(value: unknown, encoding: Encoding): number {
-  if (typeof value === 'string') return countTextTokens(value, encoding);
+function textOrTokenArrays(value: unknown, counting: Counting): number {
+  if (typeof value === 'string') return tokens(value, counting);
   if (!Array.isArray(value)) return 0;
   let total = 0;
   for (const item of value) {
-    if (typeof item === 'string') total += countTextTokens(item, encoding);
+    if (typeof item === 'string') total += tokens(item, counting);
     else if (typeof item === 'number') total += 1;
     else if (Array.isArray(item)) total += item.length;
   }
   return total;
 }
 
-function jsonTokens(value: unknown, encoding: Encoding): number {
-  return countTextTokens(JSON.stringify(value), encoding);
+function jsonTokens(value: unknown, counting: Counting): number {
+  return tokens(JSON.stringify(value), counting);
 }

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import o200kModule from 'gpt-tokenizer/bpeRanks/o200k_base';
-import cl100kModule from 'gpt-tokenizer/bpeRanks/cl100k_base';
-import { contentText, countChatPromptTokens, countTextTokens, encodingFor, loadRanks, TokenCountCache, type Encoding } from '../../src/accounting/count.js';
+import { contentText, countChatPromptTokens, countTextTokens, encodingFor, TokenCountCache, type Encoding } from '../../src/accounting/count.js';
 
 describe('encodingFor', () => {
   it.each([
@@ -167,7 +165,8 @@ describe('TokenCountCache', () => {
   const counted = (cache: TokenCountCache, text: string, tokens: number) => cache.get(text) ?? (cache.set(text, tokens), tokens);
 
   it('keeps a text from its second count on, and keeps texts still in use across generations', () => {
-    const cache = new TokenCountCache(100);
+    // ~80 per entry (its characters + the entry overhead): ten entries fill a generation.
+    const cache = new TokenCountCache(800);
     counted(cache, 'system prompt', 3);
     expect(cache.get('system prompt')).toBeUndefined(); // seen once: not kept
     counted(cache, 'system prompt', 3);
@@ -178,7 +177,7 @@ describe('TokenCountCache', () => {
     expect(cache.get('system prompt')).toBe(3);
     for (let i = 10; i < 40; i++) for (let k = 0; k < 2; k++) counted(cache, `repeated text ${i}`, 4);
     expect(cache.get('repeated text 0')).toBeUndefined();
-    expect(cache.size).toBeLessThanOrEqual(2 * 100 + 20);
+    expect(cache.size).toBeLessThanOrEqual(2 * 800);
   });
 
   it('never keeps texts seen only once, however many', () => {
@@ -193,33 +192,40 @@ describe('TokenCountCache', () => {
     expect(cache.get('x'.repeat(30))).toBeUndefined();
   });
 
+  it('charges each entry its overhead, so a flood of tiny texts holds few entries', () => {
+    const cache = new TokenCountCache(64 * 1024);
+    for (let i = 0; i < 100_000; i++) for (let k = 0; k < 2; k++) counted(cache, `t${i}`, 1);
+    // 64 KiB per generation at ≥ 64 per entry: ~1,000 per generation, not 100,000.
+    expect(cache.entries).toBeLessThanOrEqual(2 * 1024);
+  });
+
+  it('keeps texts longer than V8 hashes in full, keyed by a seeded hash, and confirms a hit', () => {
+    const cache = new TokenCountCache(1 << 20);
+    const long = 'x'.repeat(100_000);
+    counted(cache, long, 7);
+    counted(cache, long, 7);
+    expect(cache.get('x'.repeat(100_000))).toBe(7);
+    // Same length, one character different: no hit (V8 alone would give both one hash).
+    expect(cache.get('x'.repeat(99_999) + 'y')).toBeUndefined();
+    expect(cache.size).toBe(100_000);
+  });
+
+  it('tells long texts of one length apart', () => {
+    // Eight kept texts of one length that differ only at the end; a lookup of a ninth would
+    // compare it with each, to the last character, were long texts keyed by themselves.
+    const cache = new TokenCountCache(1 << 20);
+    const prefix = 'y'.repeat(32_767);
+    for (let i = 0; i < 8; i++) for (let k = 0; k < 2; k++) counted(cache, prefix + String.fromCharCode(65 + i), i);
+    expect(cache.entries).toBe(8);
+    for (let i = 0; i < 8; i++) expect(cache.get(prefix + String.fromCharCode(65 + i))).toBe(i);
+    expect(cache.get(prefix + 'z')).toBeUndefined();
+  });
+
   it('gives countTextTokens the same answers as counting afresh', () => {
     const texts = ['You are a helpful assistant.', 'Ünïcödé and 中文 text', 'x'.repeat(5000)];
     const first = texts.map((t) => countTextTokens(t));
     const again = texts.map((t) => countTextTokens(t));
     expect(again).toEqual(first);
     expect(countTextTokens(texts[0]!, 'cl100k_base')).toBe(6);
-  });
-});
-
-describe('loadRanks', () => {
-  it.each([
-    ['o200k_base', o200kModule],
-    ['cl100k_base', cl100kModule],
-  ] as const)('reads %s from the data file exactly as the package generates it', (encoding, generated) => {
-    const loaded = loadRanks(encoding);
-    expect(loaded.length).toBe(generated.length);
-    let bytes = 0;
-    for (let rank = 0; rank < generated.length; rank++) {
-      const want = generated[rank];
-      const got = loaded[rank];
-      if (want === undefined || typeof want === 'string') {
-        if (got !== want) expect({ rank, got }).toEqual({ rank, got: want });
-      } else {
-        bytes++;
-        expect([...(got as number[])]).toEqual([...want]);
-      }
-    }
-    expect(bytes).toBeGreaterThan(0); // some tokens are not UTF-8 on their own
   });
 });
