@@ -127,7 +127,7 @@ async function forward(
 
   // Reserve before forwarding: concurrent requests must not all see the same remaining budget.
   const body = request.body as Record<string, unknown>;
-  const hold = await reserveTokens(deps.limiter, deps.governance, project, facts, { spec, deployment, body, record, logger: deps.logger });
+  const hold = await reserveTokens(deps, project, deployment, spec, body, facts, record);
   x.hold = hold;
   record.reservedTokens = hold.reserved;
 
@@ -191,7 +191,7 @@ async function fail(err: unknown, x: Exchange, cancellation: Cancellation, res: 
     // call, a broken stream): what is known to be used — here the prompt, no completion, since
     // none was delivered. A call that failed before any answer is released in full, as before.
     const answered = record.upstreamStatus !== undefined && record.upstreamStatus < 400;
-    if (x.hold?.held && answered) await x.hold.chargePrompt();
+    if (x.hold?.holdsReservation && answered) await x.hold.chargePrompt();
   }
   if (error instanceof TollgateError) {
     record.errorCode = error.code;

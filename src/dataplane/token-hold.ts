@@ -9,19 +9,15 @@ import type { ExchangeRecord } from './exchange-observer.js';
 import { refusalError, type GovernanceSettings } from './governance.js';
 import type { RequestFacts } from './request-body.js';
 
-/**
+/*
  * Where a request's tokens are reserved and settled: `reserveTokens` reserves before the request
  * is forwarded; the TokenHold it returns is the only thing that ends the reservation, once.
  */
 
-/** What a request is, as far as its tokens go. */
-export interface HoldContext {
-  readonly spec: OperationSpec;
-  readonly deployment: DeploymentRuntime;
-  /** The request as the client sent it: its prompt is estimated from it when no usage comes. */
-  readonly body: Record<string, unknown>;
-  /** The exchange's record: settling writes the tokens used into it. */
-  readonly record: ExchangeRecord;
+/** What reserving needs of the data plane (DataPlaneDeps has it). */
+export interface TokenDeps {
+  readonly limiter: Limiter;
+  readonly governance: GovernanceSettings;
   readonly logger: Logger;
 }
 
@@ -36,34 +32,27 @@ export interface StreamCount {
  * Reserves `prompt estimate + completion maximum` against every limit that applies, before the
  * request is forwarded; throws the catalogued 429/403 when a limit refuses. The hold returned
  * holds nothing when no limit applies or the operation is not metered, but still accounts for
- * what the request used.
+ * what the request used (into `record`).
  */
 export async function reserveTokens(
-  limiter: Limiter,
-  settings: GovernanceSettings,
+  deps: TokenDeps,
   project: ProjectRuntime,
+  deployment: DeploymentRuntime,
+  spec: OperationSpec,
+  body: Record<string, unknown>,
   facts: RequestFacts,
-  context: HoldContext,
+  record: ExchangeRecord,
 ): Promise<TokenHold> {
-  const { spec, deployment, body } = context;
   const limits = project.limitsFor(deployment.name);
-  if (limits.length === 0 || !spec.metered) return new TokenHold(limiter, context, null);
+  if (limits.length === 0 || !spec.metered) return new TokenHold(deps, spec, deployment, body, record, null, null, 0, null);
   const promptEstimate = estimatedPrompt(spec, body, deployment);
   const completion = spec.reservesCompletion
-    ? (facts.maxOutputTokens ?? deployment.defaultCompletionReservation ?? settings.defaultCompletionReservation)
+    ? (facts.maxOutputTokens ?? deployment.defaultCompletionReservation ?? deps.governance.defaultCompletionReservation)
     : 0;
   const reserved = promptEstimate + completion;
-  const result = await limiter.reserve(limits, reserved);
+  const result = await deps.limiter.reserve(limits, reserved);
   if (!result.ok) throw refusalError(result, project, { promptEstimate, completion, reserved, explicitMax: facts.maxOutputTokens !== null });
-  return new TokenHold(limiter, context, { reservation: result.reservation, promptEstimate, reserved, standing: result.standing });
-}
-
-/** What a hold reserved against the limits. */
-export interface Reserved {
-  readonly reservation: Reservation;
-  readonly promptEstimate: number;
-  readonly reserved: number;
-  readonly standing: Standing;
+  return new TokenHold(deps, spec, deployment, body, record, result.reservation, promptEstimate, reserved, result.standing);
 }
 
 /**
@@ -79,15 +68,29 @@ export class TokenHold {
   private headersGiven = false;
 
   constructor(
-    private readonly limiter: Limiter,
-    private readonly context: HoldContext,
+    private readonly deps: TokenDeps,
+    private readonly spec: OperationSpec,
+    private readonly deployment: DeploymentRuntime,
+    /** The request as the client sent it: its prompt is estimated from it when no usage comes. */
+    private readonly body: Record<string, unknown>,
+    /** The exchange's record: settling writes the tokens used into it. */
+    private readonly record: ExchangeRecord,
     /** Null when nothing is reserved (no limit applies, or the operation is not metered). */
-    readonly held: Reserved | null,
+    private readonly reservation: Reservation | null,
+    /** The prompt estimate reserved, when a reservation was made. */
+    readonly promptEstimate: number | null,
+    private readonly reservedTokens: number,
+    private readonly standing: Standing | null,
   ) {}
 
   /** Tokens reserved, when any were. */
   get reserved(): number | undefined {
-    return this.held?.reserved;
+    return this.reservation === null ? undefined : this.reservedTokens;
+  }
+
+  /** Whether the hold holds tokens against a limit. */
+  get holdsReservation(): boolean {
+    return this.reservation !== null;
   }
 
   /** Whether the hold has been settled, charged or released. */
@@ -98,9 +101,9 @@ export class TokenHold {
   /** Settles to the usage the upstream reported. */
   async settle(usage: Usage): Promise<void> {
     if (this.ended) return;
-    const r = this.context.record;
     if (usage.capped) {
-      this.context.logger.warn(
+      const r = this.record;
+      this.deps.logger.warn(
         { reqId: r.requestId, deployment: r.deployment, prompt: usage.prompt, completion: usage.completion, bound: MAX_ANSWER_TOKENS },
         'upstream reported more tokens than any answer can use; counted as the bound',
       );
@@ -114,8 +117,8 @@ export class TokenHold {
    */
   async settleCounted(generatedText: string, reportedPrompt: number | null = null): Promise<void> {
     if (this.ended) return;
-    const completion = generatedText.length === 0 ? 0 : countTextTokens(generatedText, encodingFor(this.context.deployment.upstreamModel));
-    await this.charge(reportedPrompt ?? this.promptEstimate(), completion);
+    const completion = generatedText.length === 0 ? 0 : countTextTokens(generatedText, encodingFor(this.deployment.upstreamModel));
+    await this.charge(reportedPrompt ?? this.promptTokens(), completion);
   }
 
   /** Settles what a stream used so far: its final usage, or its reported prompt and the text seen. */
@@ -132,7 +135,7 @@ export class TokenHold {
   async release(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
-    if (this.held !== null) await this.limiter.release(this.held.reservation);
+    if (this.reservation !== null) await this.deps.limiter.release(this.reservation);
   }
 
   /**
@@ -143,47 +146,43 @@ export class TokenHold {
     if (this.headersGiven) throw new Error('the rate-limit headers of a request are produced once');
     this.headersGiven = true;
     const consumed = this.used;
-    if (this.held === null) return consumed === null ? {} : { 'x-tokens-consumed': String(consumed) };
-    return limitHeaders(this.held, consumed);
+    const headers: Record<string, string> = {};
+    if (this.standing !== null) {
+      const returned = consumed === null ? 0 : this.reservedTokens - consumed;
+      const { tpm, quota } = this.standing;
+      if (tpm) {
+        headers['x-ratelimit-limit-tokens'] = String(tpm.limit);
+        headers['x-ratelimit-remaining-tokens'] = String(clamp(tpm.remaining + returned, tpm.limit));
+        headers['x-ratelimit-reset-tokens'] = `${tpm.resetSeconds}s`;
+      }
+      if (quota) headers['x-quota-remaining-tokens'] = String(clamp(quota.remaining + returned, quota.limit));
+    }
+    if (consumed !== null) headers['x-tokens-consumed'] = String(consumed);
+    return headers;
   }
 
   private async charge(prompt: number, completion: number): Promise<void> {
     this.ended = true;
-    const r = this.context.record;
+    const r = this.record;
     r.promptTokens = prompt;
     r.completionTokens = completion;
     const total = (r.totalTokens = prompt + completion);
     this.used = total;
-    if (this.held !== null) await this.limiter.settle(this.held.reservation, total);
+    if (this.reservation !== null) await this.deps.limiter.settle(this.reservation, total);
   }
 
   /**
    * The prompt estimate of the reservation; without one (no limit applies) estimated now: only
    * requests that got no usage pay for the tokenizer, the common path never does.
    */
-  private promptEstimate(): number {
-    if (this.held !== null) return this.held.promptEstimate;
-    return estimatedPrompt(this.context.spec, this.context.body, this.context.deployment);
+  private promptTokens(): number {
+    return this.promptEstimate ?? estimatedPrompt(this.spec, this.body, this.deployment);
   }
 }
 
 /** The prompt tokens of a request, estimated with its deployment's tokenizer. */
 export function estimatedPrompt(spec: OperationSpec, body: Record<string, unknown>, deployment: DeploymentRuntime): number {
   return spec.estimatePrompt(body, { encoding: encodingFor(deployment.upstreamModel), budget: new CountBudget() });
-}
-
-function limitHeaders(held: Reserved, consumed: number | null): Record<string, string> {
-  const headers: Record<string, string> = {};
-  const returned = consumed === null ? 0 : held.reserved - consumed;
-  const { tpm, quota } = held.standing;
-  if (tpm) {
-    headers['x-ratelimit-limit-tokens'] = String(tpm.limit);
-    headers['x-ratelimit-remaining-tokens'] = String(clamp(tpm.remaining + returned, tpm.limit));
-    headers['x-ratelimit-reset-tokens'] = `${tpm.resetSeconds}s`;
-  }
-  if (quota) headers['x-quota-remaining-tokens'] = String(clamp(quota.remaining + returned, quota.limit));
-  if (consumed !== null) headers['x-tokens-consumed'] = String(consumed);
-  return headers;
 }
 
 const clamp = (value: number, max: number) => Math.max(0, Math.min(max, value));

@@ -60,14 +60,14 @@ async function hold(options: { limited?: boolean; operation?: Operation; capacit
   const limiter = new RecordingLimiter(options.capacity);
   const record: ExchangeRecord = { requestId: 'r1', startedAtMs: 0, durationMs: 0, operation: 'chat.completions', stream: false, outcome: 'ok' };
   const spec = operationSpec(options.operation ?? 'chat.completions');
-  const h = await reserveTokens(limiter, { defaultCompletionReservation: 500 }, project(options.limited ?? true), facts, { spec, deployment, body, record, logger });
+  const h = await reserveTokens({ limiter, governance: { defaultCompletionReservation: 500 }, logger }, project(options.limited ?? true), deployment, spec, body, facts, record);
   return { h, limiter, record };
 }
 
 describe('TokenHold: one owner of a request’s tokens', () => {
   it('reserves prompt estimate + max_tokens, and settles to the reported usage once', async () => {
     const { h, limiter, record } = await hold();
-    const prompt = h.held!.promptEstimate;
+    const prompt = h.promptEstimate!;
     expect(h.reserved).toBe(prompt + 100);
     await h.settle({ prompt: 14, completion: 7, total: 21 });
     await h.settle({ prompt: 99, completion: 99, total: 198 });
@@ -81,7 +81,7 @@ describe('TokenHold: one owner of a request’s tokens', () => {
 
   it('settles from counted text once: the prompt estimate plus the text’s tokens', async () => {
     const { h, limiter, record } = await hold();
-    const prompt = h.held!.promptEstimate;
+    const prompt = h.promptEstimate!;
     const text = 'Paris is the capital of France.';
     await h.settleCounted(text);
     await h.settleCounted(text);
@@ -99,7 +99,7 @@ describe('TokenHold: one owner of a request’s tokens', () => {
 
   it('charges the prompt only, once', async () => {
     const { h, limiter, record } = await hold();
-    const prompt = h.held!.promptEstimate;
+    const prompt = h.promptEstimate!;
     await h.chargePrompt();
     await h.chargePrompt();
     await h.release();
@@ -137,7 +137,8 @@ describe('TokenHold: one owner of a request’s tokens', () => {
 
   it('holds nothing without a limit, yet accounts for what was used', async () => {
     const { h, limiter, record } = await hold({ limited: false });
-    expect(h.held).toBeNull();
+    expect(h.holdsReservation).toBe(false);
+    expect(h.promptEstimate).toBeNull();
     expect(h.reserved).toBeUndefined();
     await h.settle({ prompt: 3, completion: 4, total: 7 });
     expect(limiter.calls).toEqual([]);
@@ -147,10 +148,10 @@ describe('TokenHold: one owner of a request’s tokens', () => {
 
   it('holds nothing for an operation that is not metered, and reserves no completion for embeddings', async () => {
     const counting = await hold({ operation: 'messages.count_tokens' });
-    expect(counting.h.held).toBeNull();
+    expect(counting.h.holdsReservation).toBe(false);
     expect(counting.limiter.calls).toEqual([]);
     const embedding = await hold({ operation: 'embeddings' });
-    expect(embedding.h.reserved).toBe(embedding.h.held!.promptEstimate);
+    expect(embedding.h.reserved).toBe(embedding.h.promptEstimate!);
   });
 
   it('a reservation that can never fit is refused with the catalogued error', async () => {
