@@ -1,6 +1,6 @@
 import { anthropicMessagesTokens } from '../accounting/estimate.js';
-import { choicesChunkObserver } from '../accounting/stream-observers.js';
-import { noText, openaiUsage } from '../accounting/usage.js';
+import { anthropicEventObserver } from '../accounting/stream-observers.js';
+import { messageUsage, noText } from '../accounting/usage.js';
 import type { OperationSpec } from './operation.js';
 
 /** Anthropic's token counting: free and unlimited, so never metered nor reserved. */
@@ -15,8 +15,8 @@ export const countTokens: OperationSpec = {
   estimatePrompt: anthropicMessagesTokens,
   reservesCompletion: false,
   streamUsageOption: false,
-  // Not metered: its answer's usage and text are never read.
-  usage: openaiUsage,
+  // Not metered: its answer's usage and text are never read; its dialect's readers, for coherence.
+  usage: messageUsage,
   completionText: noText,
-  stream: choicesChunkObserver(openaiUsage),
+  stream: anthropicEventObserver,
 };

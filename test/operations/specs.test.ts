@@ -61,6 +61,14 @@ describe('the operation registry', () => {
     expect(routes.azureDeployment.get('/messages')).toBeUndefined();
   });
 
+  it('routes a new operation from its spec alone', () => {
+    const images: OperationSpec = { ...operationSpec('embeddings'), name: 'images' as Operation, routes: { openai: '/images/generations', azure: '/images/generations' } };
+    const routes = buildRoutes([...OPERATIONS, images]);
+    expect(routes.exact.get('/openai/v1/images/generations')).toBe(images);
+    expect(routes.exact.get('/openai/images/generations')).toBe(images);
+    expect(routes.azureDeployment.get('/images/generations')).toBe(images);
+  });
+
   it('refuses two specs claiming one path', () => {
     const chat = operationSpec('chat.completions');
     const twin: OperationSpec = { ...chat, name: 'completions' };
