@@ -3,6 +3,11 @@ import type { Refusal } from '../limits/limiter.js';
 import { PERIOD_NOUN } from '../limits/quota-period.js';
 import type { LimitRuntime, ProjectRuntime } from '../snapshot/config-snapshot.js';
 
+/*
+ * What governance tells a client whose reservation does not fit: the catalogued 429/403 with a
+ * message a person can act on. Reserving and settling themselves are in token-hold.ts.
+ */
+
 export interface GovernanceSettings {
   /** Completion tokens reserved when neither the request nor the deployment names a maximum. */
   defaultCompletionReservation: number;
