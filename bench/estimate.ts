@@ -14,7 +14,7 @@ import cl100kRanks from 'gpt-tokenizer/bpeRanks/cl100k_base';
 import o200kRanks from 'gpt-tokenizer/bpeRanks/o200k_base';
 import { CountBudget, countTextTokens, encodingFor, type Encoding } from '../src/accounting/count.js';
 import { REQUEST_COUNT_BUDGET } from '../src/accounting/count-budget.js';
-import { estimatePromptTokens } from '../src/accounting/estimate.js';
+import { estimatePromptTokens } from '../src/operations/registry.js';
 import { SseUsageTap } from '../src/accounting/sse-usage-tap.js';
 import type { Operation } from '../src/providers/provider.js';
 import { corpus, PATHOLOGICAL, sized, type Category, type CorpusText } from './lib/token-corpus.js';

@@ -1,7 +1,7 @@
 import Anthropic, { APIError } from '@anthropic-ai/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { countTextTokens } from '../src/accounting/count.js';
-import { estimatePromptTokens } from '../src/accounting/estimate.js';
+import { estimatePromptTokens } from '../src/operations/registry.js';
 import { MemoryLimiter } from '../src/limits/memory-limiter.js';
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream.js';
 import { seedBasic, startGateway, type Seeded, type TestGateway } from './support/harness.js';

@@ -1,5 +1,5 @@
-import type { Operation } from '../providers/provider.js';
-import { contentText, CountBudget, countChatPromptTokens, countTextTokens, type Encoding } from './count.js';
+import type { Counting } from '../operations/operation.js';
+import { contentText, countChatPromptTokens, countTextTokens } from './count.js';
 
 /**
  * Images are priced by OpenAI in tiles; the gateway cannot see the size without decoding the
@@ -16,43 +16,17 @@ export const IMAGE_TOKENS = { low: 85, high: 765 } as const;
 export const ANTHROPIC_ATTACHMENT_TOKENS = 1600;
 
 /**
- * Estimates the prompt tokens of a request before it is forwarded, with the deployment's
- * tokenizer: message text, names, tool calls and tool definitions, images at a fixed estimate.
- *
- * All the texts of one request share one counting budget (see CountBudget): however large the
- * request, its counting holds the event loop ~10 ms at most. Past the budget the rest is bounded
- * by its UTF-8 length, never below the real count, so a huge prompt is over-reserved rather than
- * under-reserved; settlement corrects to the upstream's usage.
+ * Prompt estimates by request shape, called by the operation specs (src/operations/). Every text
+ * of one request counts against one budget (see CountBudget): past it the rest is bounded by its
+ * UTF-8 length, never below the real count, so a huge prompt is over-reserved, never under.
  */
-export function estimatePromptTokens(operation: Operation, body: Record<string, unknown>, encoding: Encoding, budget: CountBudget = new CountBudget()): number {
-  const counting: Counting = { encoding, budget };
-  switch (operation) {
-    case 'chat.completions':
-      return chatTokens(body, counting);
-    case 'completions':
-      return textOrTokenArrays(body.prompt, counting);
-    case 'embeddings':
-      return textOrTokenArrays(body.input, counting);
-    case 'responses':
-      return responsesTokens(body, counting);
-    case 'messages':
-    case 'messages.count_tokens':
-      return anthropicMessagesTokens(body, counting);
-  }
-}
-
-/** The request's encoding and its counting budget, passed to every text counted. */
-interface Counting {
-  readonly encoding: Encoding;
-  readonly budget: CountBudget;
-}
 
 function tokens(text: string, { encoding, budget }: Counting): number {
   return countTextTokens(text, encoding, budget);
 }
 
 /** Anthropic Messages: the system prompt, each message's content blocks, tool definitions. */
-function anthropicMessagesTokens(body: Record<string, unknown>, counting: Counting): number {
+export function anthropicMessagesTokens(body: Record<string, unknown>, counting: Counting): number {
   let total = tokens(contentText(body.system), counting);
   const messages = Array.isArray(body.messages) ? body.messages : [];
   for (const message of messages) {
@@ -84,7 +58,7 @@ function contentBlockTokens(content: unknown, counting: Counting): number {
   return total;
 }
 
-function chatTokens(body: Record<string, unknown>, counting: Counting): number {
+export function chatTokens(body: Record<string, unknown>, counting: Counting): number {
   const messages = Array.isArray(body.messages) ? body.messages : [];
   let total = countChatPromptTokens(messages, counting.encoding, counting.budget);
   for (const message of messages) {
@@ -96,7 +70,7 @@ function chatTokens(body: Record<string, unknown>, counting: Counting): number {
   return total + definitionTokens(body, counting);
 }
 
-function responsesTokens(body: Record<string, unknown>, counting: Counting): number {
+export function responsesTokens(body: Record<string, unknown>, counting: Counting): number {
   let total = typeof body.instructions === 'string' ? tokens(body.instructions, counting) : 0;
   const input = body.input;
   if (typeof input === 'string') total += tokens(input, counting);
@@ -136,7 +110,7 @@ function imageTokens(content: unknown): number {
 }
 
 /** Strings, arrays of strings, or pre-tokenised input (arrays of token ids, or arrays of those). */
-function textOrTokenArrays(value: unknown, counting: Counting): number {
+export function textOrTokenArrays(value: unknown, counting: Counting): number {
   if (typeof value === 'string') return tokens(value, counting);
   if (!Array.isArray(value)) return 0;
   let total = 0;

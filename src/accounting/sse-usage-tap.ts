@@ -1,5 +1,9 @@
-import { tooLarge, type Operation } from '../providers/provider.js';
-import { anthropicUsage, usageOf, type Usage } from './usage.js';
+import type { Operation, StreamObserver, StreamState } from '../operations/operation.js';
+import { operationSpec } from '../operations/registry.js';
+import { tooLarge } from '../providers/provider.js';
+import type { Usage } from './usage.js';
+
+export { plainContentDelta, plainTextDelta } from './stream-observers.js';
 
 /** One event of a stream is rarely more than a few KiB; a tool call's arguments may come whole. */
 export const DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024;
@@ -15,24 +19,32 @@ const CRLF_CRLF = Buffer.from('\r\n\r\n');
  * Bytes are forwarded as they are, event by event: complete events go out at once, a partial one
  * waits for its end. Not thread-safe: one tap per stream.
  */
-export class SseUsageTap {
+export class SseUsageTap implements StreamState {
   /** The stream's final usage, once the upstream has reported it. */
   usage: Usage | null = null;
   /** The prompt tokens, when the upstream reports them before the end (Anthropic's message_start). */
   promptTokens: number | null = null;
-  private startUsage: Record<string, unknown> | null = null;
+  startUsage: Record<string, unknown> | null = null;
+  /** How this operation's events are read (its spec's stream observer). */
+  private readonly observer: StreamObserver;
   private readonly text: string[] = [];
   /** The start of an event whose end has not come yet, in the pieces it came in. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
 
   constructor(
-    private readonly operation: Operation,
+    operation: Operation,
     /** Drop the final `choices: []` usage chunk: the client did not ask for it. */
-    private readonly stripUsageChunk: boolean,
+    readonly stripUsageChunk: boolean,
     /** An event larger than this fails the stream (UpstreamFailure 'too_large'): memory stays bounded. */
     private readonly maxEventBytes: number = DEFAULT_MAX_EVENT_BYTES,
-  ) {}
+  ) {
+    this.observer = operationSpec(operation).stream;
+  }
+
+  addText(text: string): void {
+    this.text.push(text);
+  }
 
   /** The generated text seen so far (content, refusals, tool-call arguments). */
   generatedText(): string {
@@ -132,8 +144,9 @@ export class SseUsageTap {
     if (payload === '[DONE]' || payload.length === 0) return false;
     // Most events of a stream carry one token of text and nothing else: take it without parsing
     // the whole event (a parse per token is most of what streaming costs here).
-    if (this.operation === 'chat.completions' || this.operation === 'messages') {
-      const text = this.operation === 'messages' ? plainTextDelta(payload) : plainContentDelta(payload);
+    const plainText = this.observer.plainText;
+    if (plainText !== undefined) {
+      const text = plainText(payload);
       if (text !== null) {
         this.text.push(text);
         return false;
@@ -146,125 +159,7 @@ export class SseUsageTap {
       return false;
     }
     if (json === null || typeof json !== 'object') return false;
-    if (this.operation === 'messages') return this.observeAnthropicEvent(json as Record<string, unknown>);
-    return this.operation === 'responses'
-      ? this.observeResponsesEvent(json as Record<string, unknown>)
-      : this.observeChunk(json as Record<string, unknown>);
-  }
-
-  /**
-   * Anthropic's stream: message_start reports the prompt (and the first output tokens),
-   * content_block_start/delta carry the generated text, tool input and thinking, message_delta
-   * the cumulative output (and, on newer models, the input) tokens: the final usage.
-   */
-  private observeAnthropicEvent(event: Record<string, unknown>): false {
-    switch (event.type) {
-      case 'message_start': {
-        const usage = (event.message as { usage?: unknown } | null)?.usage;
-        if (usage && typeof usage === 'object') {
-          this.startUsage = usage as Record<string, unknown>;
-          this.promptTokens = anthropicUsage(this.startUsage)?.prompt ?? null;
-        }
-        break;
-      }
-      case 'content_block_start': {
-        const block = event.content_block as { text?: unknown; name?: unknown } | null;
-        if (typeof block?.text === 'string') this.text.push(block.text);
-        if (typeof block?.name === 'string') this.text.push(block.name);
-        break;
-      }
-      case 'content_block_delta': {
-        const delta = event.delta as { text?: unknown; partial_json?: unknown; thinking?: unknown } | null;
-        if (typeof delta?.text === 'string') this.text.push(delta.text);
-        else if (typeof delta?.partial_json === 'string') this.text.push(delta.partial_json);
-        else if (typeof delta?.thinking === 'string') this.text.push(delta.thinking);
-        break;
-      }
-      case 'message_delta': {
-        const usage = event.usage;
-        if (usage && typeof usage === 'object') {
-          // Its counts are cumulative and may omit the input side: the start's fill the gaps.
-          this.usage = anthropicUsage({ ...this.startUsage, ...(usage as Record<string, unknown>) }) ?? this.usage;
-        }
-        break;
-      }
-    }
-    return false;
-  }
-
-  private observeChunk(chunk: Record<string, unknown>): boolean {
-    const choices = chunk.choices;
-    if (Array.isArray(choices)) {
-      for (const choice of choices) {
-        if (!choice || typeof choice !== 'object') continue;
-        const c = choice as { delta?: Record<string, unknown> | null; text?: unknown };
-        if (typeof c.text === 'string') this.text.push(c.text);
-        const delta = c.delta;
-        if (!delta || typeof delta !== 'object') continue;
-        if (typeof delta.content === 'string') this.text.push(delta.content);
-        if (typeof delta.refusal === 'string') this.text.push(delta.refusal);
-        if (Array.isArray(delta.tool_calls)) {
-          for (const call of delta.tool_calls) {
-            const fn = (call as { function?: { name?: unknown; arguments?: unknown } } | null)?.function;
-            if (typeof fn?.name === 'string') this.text.push(fn.name);
-            if (typeof fn?.arguments === 'string') this.text.push(fn.arguments);
-          }
-        }
-      }
-    }
-    const usage = chunk.usage ? usageOf(this.operation, chunk) : null;
-    if (!usage) return false;
-    this.usage = usage;
-    return this.stripUsageChunk && Array.isArray(choices) && choices.length === 0;
-  }
-
-  private observeResponsesEvent(event: Record<string, unknown>): boolean {
-    const type = event.type;
-    if (type === 'response.output_text.delta' || type === 'response.function_call_arguments.delta' || type === 'response.refusal.delta') {
-      if (typeof event.delta === 'string') this.text.push(event.delta);
-    } else if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
-      this.usage = usageOf('responses', event.response) ?? this.usage;
-    }
-    return false;
-  }
-}
-
-/** `"delta":{"content":"…"}`: a delta with text and nothing else (escaped quotes cannot match). */
-const PLAIN_DELTA = /"delta":\{"content":("(?:[^"\\]|\\.)*")\}/;
-const USAGE_KEY = '"usage"';
-
-/**
- * The text of a chat chunk whose only news is one choice's plain text delta, or null when the
- * chunk may hold more (several choices, a role, tool calls, a usage object): those are parsed.
- */
-export function plainContentDelta(payload: string): string | null {
-  const m = PLAIN_DELTA.exec(payload);
-  if (!m || payload.indexOf('"delta"', m.index + 8) !== -1) return null;
-  const usage = payload.indexOf(USAGE_KEY);
-  if (usage !== -1) {
-    // `"usage":null` is in every chunk when usage was asked for; an object is the usage itself.
-    let i = usage + USAGE_KEY.length;
-    while (i < payload.length && (payload[i] === ' ' || payload[i] === ':' || payload[i] === '\n' || payload[i] === '\t' || payload[i] === '\r')) i++;
-    if (payload[i] !== 'n') return null;
-  }
-  try {
-    return JSON.parse(m[1]!) as string;
-  } catch {
-    return null;
-  }
-}
-
-/** An Anthropic text delta, the bulk of a Messages stream, as the API writes it. */
-const ANTHROPIC_TEXT_DELTA = /^\{"type":"content_block_delta","index":\d+,"delta":\{"type":"text_delta","text":("(?:[^"\\]|\\.)*")\}\}$/;
-
-/** The text of an Anthropic `text_delta` event, or null for any other event (those are parsed). */
-export function plainTextDelta(payload: string): string | null {
-  const m = ANTHROPIC_TEXT_DELTA.exec(payload);
-  if (!m) return null;
-  try {
-    return JSON.parse(m[1]!) as string;
-  } catch {
-    return null;
+    return this.observer.event(json as Record<string, unknown>, this);
   }
 }
 

@@ -1,5 +1,3 @@
-import type { Operation } from '../providers/provider.js';
-
 /**
  * Tokens one request actually used, as the upstream reported them (or as counted in their
  * absence). Always whole, non-negative, and `prompt + completion = total`.
@@ -21,19 +19,31 @@ export interface Usage {
 export const MAX_ANSWER_TOKENS = 10_000_000;
 
 /**
- * Reads `usage` from an upstream JSON object (a response, or the final stream chunk/event).
- * Chat/completions/embeddings report prompt_tokens/completion_tokens; Responses reports
- * input_tokens/output_tokens. Cached prompt tokens are included in the prompt count. The counts
- * are validated (see validUsage); null when there are none, or when they cannot be trusted: the
- * gateway then counts the text as if no usage had come.
+ * OpenAI's usage: chat/completions/embeddings report prompt_tokens/completion_tokens. Cached
+ * prompt tokens are included in the prompt count. The counts are validated (see validUsage); null
+ * when there are none, or when they cannot be trusted: the gateway then counts the text as if no
+ * usage had come.
  */
-export function usageOf(operation: Operation, payload: unknown): Usage | null {
+export function openaiUsage(payload: unknown): Usage | null {
+  const u = usageFieldOf(payload);
+  return u === null ? null : validUsage(count(u.prompt_tokens), count(u.completion_tokens), count(u.total_tokens));
+}
+
+/** The Responses API's usage: input_tokens/output_tokens (see openaiUsage). */
+export function responsesUsage(payload: unknown): Usage | null {
+  const u = usageFieldOf(payload);
+  return u === null ? null : validUsage(count(u.input_tokens), count(u.output_tokens), count(u.total_tokens));
+}
+
+/** Anthropic's usage of a message (see anthropicUsage). */
+export function messageUsage(payload: unknown): Usage | null {
+  const u = usageFieldOf(payload);
+  return u === null ? null : anthropicUsage(u);
+}
+
+function usageFieldOf(payload: unknown): Record<string, unknown> | null {
   const usage = (payload as { usage?: unknown } | null)?.usage;
-  if (!usage || typeof usage !== 'object') return null;
-  const u = usage as Record<string, unknown>;
-  if (operation === 'messages') return anthropicUsage(u);
-  const responses = operation === 'responses';
-  return validUsage(count(responses ? u.input_tokens : u.prompt_tokens), count(responses ? u.output_tokens : u.completion_tokens), count(u.total_tokens));
+  return usage && typeof usage === 'object' ? (usage as Record<string, unknown>) : null;
 }
 
 /**
@@ -80,45 +90,60 @@ function validUsage(prompt: number | null, completion: number | null, total: num
   return { prompt: p, completion: c, total: p + c, capped: true };
 }
 
-/** Generated text of a non-streamed answer, to count when the upstream reports no usage. */
-export function completionTextOf(operation: Operation, payload: unknown): string {
-  if (!payload || typeof payload !== 'object') return '';
-  const p = payload as { choices?: unknown; output?: unknown; content?: unknown };
+/** Generated text of an Anthropic message: text, thinking, tool calls. */
+export function messageText(payload: unknown): string {
+  const content = (payload as { content?: unknown } | null)?.content;
+  if (!Array.isArray(content)) return '';
   let text = '';
-  if (operation === 'messages' && Array.isArray(p.content)) {
-    for (const block of p.content) {
-      const b = block as { text?: unknown; thinking?: unknown; name?: unknown; input?: unknown } | null;
-      if (typeof b?.text === 'string') text += b.text;
-      if (typeof b?.thinking === 'string') text += b.thinking;
-      if (typeof b?.name === 'string') text += b.name + JSON.stringify(b.input ?? {});
-    }
-  } else if (operation === 'responses' && Array.isArray(p.output)) {
-    for (const item of p.output) {
-      if (!item || typeof item !== 'object') continue;
-      const i = item as { content?: unknown; arguments?: unknown; name?: unknown };
-      if (typeof i.name === 'string') text += i.name;
-      if (typeof i.arguments === 'string') text += i.arguments;
-      if (!Array.isArray(i.content)) continue;
-      for (const part of i.content) {
-        const t = part as { text?: unknown; refusal?: unknown } | null;
-        if (typeof t?.text === 'string') text += t.text;
-        if (typeof t?.refusal === 'string') text += t.refusal;
-      }
-    }
-  } else if (Array.isArray(p.choices)) {
-    for (const choice of p.choices) {
-      if (!choice || typeof choice !== 'object') continue;
-      const c = choice as { text?: unknown; message?: { content?: unknown; refusal?: unknown; tool_calls?: unknown } | null };
-      if (typeof c.text === 'string') text += c.text;
-      const m = c.message;
-      if (!m || typeof m !== 'object') continue;
-      if (typeof m.content === 'string') text += m.content;
-      if (typeof m.refusal === 'string') text += m.refusal;
-      if (Array.isArray(m.tool_calls)) text += JSON.stringify(m.tool_calls);
+  for (const block of content) {
+    const b = block as { text?: unknown; thinking?: unknown; name?: unknown; input?: unknown } | null;
+    if (typeof b?.text === 'string') text += b.text;
+    if (typeof b?.thinking === 'string') text += b.thinking;
+    if (typeof b?.name === 'string') text += b.name + JSON.stringify(b.input ?? {});
+  }
+  return text;
+}
+
+/** Generated text of a Responses answer: output text, refusals, function calls. */
+export function responsesText(payload: unknown): string {
+  const output = (payload as { output?: unknown } | null)?.output;
+  if (!Array.isArray(output)) return '';
+  let text = '';
+  for (const item of output) {
+    if (!item || typeof item !== 'object') continue;
+    const i = item as { content?: unknown; arguments?: unknown; name?: unknown };
+    if (typeof i.name === 'string') text += i.name;
+    if (typeof i.arguments === 'string') text += i.arguments;
+    if (!Array.isArray(i.content)) continue;
+    for (const part of i.content) {
+      const t = part as { text?: unknown; refusal?: unknown } | null;
+      if (typeof t?.text === 'string') text += t.text;
+      if (typeof t?.refusal === 'string') text += t.refusal;
     }
   }
   return text;
 }
+
+/** Generated text of a chat or text completion: its choices' text, refusals and tool calls. */
+export function choicesText(payload: unknown): string {
+  const choices = (payload as { choices?: unknown } | null)?.choices;
+  if (!Array.isArray(choices)) return '';
+  let text = '';
+  for (const choice of choices) {
+    if (!choice || typeof choice !== 'object') continue;
+    const c = choice as { text?: unknown; message?: { content?: unknown; refusal?: unknown; tool_calls?: unknown } | null };
+    if (typeof c.text === 'string') text += c.text;
+    const m = c.message;
+    if (!m || typeof m !== 'object') continue;
+    if (typeof m.content === 'string') text += m.content;
+    if (typeof m.refusal === 'string') text += m.refusal;
+    if (Array.isArray(m.tool_calls)) text += JSON.stringify(m.tool_calls);
+  }
+  return text;
+}
+
+/** No generated text (embeddings, token counts). */
+export const noText = (): string => '';
 
 const USAGE_KEY = '"usage"';
 

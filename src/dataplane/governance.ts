@@ -1,88 +1,27 @@
-import { countTextTokens, encodingFor } from '../accounting/count.js';
-import { estimatePromptTokens } from '../accounting/estimate.js';
 import { TollgateError } from '../errors.js';
-import type { Limiter, Refusal, Reservation, Standing } from '../limits/limiter.js';
+import type { Refusal } from '../limits/limiter.js';
 import { PERIOD_NOUN } from '../limits/quota-period.js';
-import { isMetered, type Operation } from '../providers/provider.js';
-import type { DeploymentRuntime, LimitRuntime, ProjectRuntime } from '../snapshot/config-snapshot.js';
-import type { RequestFacts } from './request-body.js';
+import type { LimitRuntime, ProjectRuntime } from '../snapshot/config-snapshot.js';
 
-/** A request's hold on its limits between forwarding and settlement. */
-export interface TokenHold {
-  readonly reservation: Reservation;
-  readonly promptEstimate: number;
-  readonly reserved: number;
-  readonly standing: Standing;
-}
+/*
+ * What governance tells a client whose reservation does not fit: the catalogued 429/403 with a
+ * message a person can act on. Reserving and settling themselves are in token-hold.ts.
+ */
 
 export interface GovernanceSettings {
   /** Completion tokens reserved when neither the request nor the deployment names a maximum. */
   defaultCompletionReservation: number;
 }
 
-/**
- * Reserves `prompt estimate + completion maximum` against every limit that applies, before the
- * request is forwarded. Returns null when no limit applies (nothing to reserve); throws the
- * catalogued 429/403 when a limit refuses.
- */
-export async function reserveTokens(
-  limiter: Limiter,
-  settings: GovernanceSettings,
-  project: ProjectRuntime,
-  deployment: DeploymentRuntime,
-  operation: Operation,
-  body: Record<string, unknown>,
-  facts: RequestFacts,
-): Promise<TokenHold | null> {
-  const limits = project.limitsFor(deployment.name);
-  if (limits.length === 0 || !isMetered(operation)) return null;
-  const promptEstimate = estimatedPrompt(operation, body, deployment);
-  const completion =
-    operation === 'embeddings'
-      ? 0
-      : (facts.maxOutputTokens ?? deployment.defaultCompletionReservation ?? settings.defaultCompletionReservation);
-  const reserved = promptEstimate + completion;
-  const result = await limiter.reserve(limits, reserved);
-  if (!result.ok) throw refusalError(result, project, { promptEstimate, completion, reserved, explicitMax: facts.maxOutputTokens !== null });
-  return { reservation: result.reservation, promptEstimate, reserved, standing: result.standing };
-}
-
-/** The prompt tokens of a request, estimated with its deployment's tokenizer. */
-export function estimatedPrompt(operation: Operation, body: Record<string, unknown>, deployment: DeploymentRuntime): number {
-  return estimatePromptTokens(operation, body, encodingFor(deployment.upstreamModel));
-}
-
-/** Completion tokens to charge when the upstream reported no usage: the generated text, counted. */
-export function countedCompletion(generatedText: string, deployment: DeploymentRuntime): number {
-  return countTextTokens(generatedText, encodingFor(deployment.upstreamModel));
-}
-
-/**
- * The rate-limit headers of a governed response, for the tightest TPM limit and quota. `consumed`
- * (when known) replaces the reservation in the remaining counts.
- */
-export function limitHeaders(hold: TokenHold, consumed: number | null): Record<string, string> {
-  const headers: Record<string, string> = {};
-  const returned = consumed === null ? 0 : hold.reserved - consumed;
-  const { tpm, quota } = hold.standing;
-  if (tpm) {
-    headers['x-ratelimit-limit-tokens'] = String(tpm.limit);
-    headers['x-ratelimit-remaining-tokens'] = String(clamp(tpm.remaining + returned, tpm.limit));
-    headers['x-ratelimit-reset-tokens'] = `${tpm.resetSeconds}s`;
-  }
-  if (quota) headers['x-quota-remaining-tokens'] = String(clamp(quota.remaining + returned, quota.limit));
-  if (consumed !== null) headers['x-tokens-consumed'] = String(consumed);
-  return headers;
-}
-
-interface Demand {
+export interface Demand {
   promptEstimate: number;
   completion: number;
   reserved: number;
   explicitMax: boolean;
 }
 
-function refusalError(refusal: Refusal, project: ProjectRuntime, demand: Demand): TollgateError {
+/** The catalogued 429/403 for a reservation a limit refused, saying what to change. */
+export function refusalError(refusal: Refusal, project: ProjectRuntime, demand: Demand): TollgateError {
   const scope = scopeOf(refusal.rule as LimitRuntime, project);
   const needs = `This request reserves ${demand.reserved} tokens (about ${demand.promptEstimate} for the prompt + ${demand.completion} for the completion)`;
   const fix = demand.explicitMax
@@ -141,5 +80,3 @@ function humanDuration(seconds: number): string {
   if (m > 0) return `${m}m ${seconds % 60}s`;
   return `${seconds}s`;
 }
-
-const clamp = (value: number, max: number) => Math.max(0, Math.min(max, value));

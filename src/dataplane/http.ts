@@ -3,31 +3,17 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Logger } from 'pino';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../domain/json-depth.js';
 import { authThrottled, TollgateError } from '../errors.js';
-import { dialectOf, type Dialect, type Operation } from '../providers/provider.js';
+import type { Dialect, Operation, OperationSpec } from '../operations/operation.js';
+import { models } from '../operations/models.js';
+import { AZURE_DEPLOYMENT_PREFIX, buildRoutes, operationSpec } from '../operations/registry.js';
 import type { ProjectRuntime } from '../snapshot/config-snapshot.js';
 import { clientAddress, type AuthThrottle } from '../security/auth-throttle.js';
 import { authenticateProject, projectKeyOf } from './authenticate.js';
 import { answerPreflight, beginCors, narrowCors } from './cors.js';
 import type { ExchangeRecord } from './exchange-observer.js';
+import type { DataPlaneRequest } from './data-plane-request.js';
 import { proxy, type DataPlaneDeps } from './proxy.js';
 import { sendError, sendJson } from './relay.js';
-
-/** What the proxy knows of an incoming data-plane request. */
-export interface DataPlaneRequest {
-  readonly id: string;
-  readonly operation: Operation;
-  readonly headers: IncomingHttpHeaders;
-  /** Azure style: the deployment named in the path; OpenAI style: null (it is the body's `model`). */
-  readonly pathDeployment: string | null;
-  /** The `api-version` query parameter (Azure clients send one). */
-  readonly apiVersion: string | null;
-  /** The body as received: forwarded as it is when nothing in it changes. */
-  readonly text: string;
-  /** The body, parsed. */
-  readonly body: unknown;
-  /** The calling project, authenticated from the headers before the body was read. */
-  readonly project?: ProjectRuntime;
-}
 
 export interface DataPlaneOptions {
   maxBodyBytes: number;
@@ -47,31 +33,9 @@ export interface DataPlane {
   beginClose(): void;
 }
 
-const OPENAI_PATHS: ReadonlyMap<string, Operation> = new Map([
-  ['/openai/v1/chat/completions', 'chat.completions'],
-  ['/openai/v1/completions', 'completions'],
-  ['/openai/v1/embeddings', 'embeddings'],
-  ['/openai/v1/responses', 'responses'],
-]);
-
-const AZURE_PREFIX = '/openai/deployments/';
-const AZURE_OPERATIONS: ReadonlyMap<string, Operation> = new Map([
-  ['/chat/completions', 'chat.completions'],
-  ['/completions', 'completions'],
-  ['/embeddings', 'embeddings'],
-]);
-
-const ANTHROPIC_PATHS: ReadonlyMap<string, Operation> = new Map([
-  ['/anthropic/v1/messages', 'messages'],
-  ['/anthropic/v1/messages/count_tokens', 'messages.count_tokens'],
-]);
-
-const MODELS_PATHS: ReadonlyMap<string, Dialect> = new Map([
-  ['/openai/v1/models', 'openai'],
-  ['/anthropic/v1/models', 'anthropic'],
-]);
+/** Every operation's POST routes, from the specs: one Map lookup per request. */
+const ROUTES = buildRoutes();
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
-const EPOCH = '1970-01-01T00:00:00Z';
 
 /**
  * The data plane's HTTP layer, on Node's own request listener rather than the admin API's
@@ -110,20 +74,20 @@ export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions):
     const origin = req.headers.origin;
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    let operation: Operation | undefined;
+    let spec: OperationSpec | undefined;
     let pathDeployment: string | null = null;
     if (req.method === 'POST') {
-      operation = anthropic ? ANTHROPIC_PATHS.get(path) : OPENAI_PATHS.get(path);
-      if (operation === undefined && !anthropic && path.startsWith(AZURE_PREFIX)) {
-        const slash = path.indexOf('/', AZURE_PREFIX.length);
-        operation = slash === -1 ? undefined : AZURE_OPERATIONS.get(path.slice(slash));
-        if (operation !== undefined) {
-          pathDeployment = decodeSegment(path.slice(AZURE_PREFIX.length, slash));
-          if (pathDeployment === null) operation = undefined;
+      spec = ROUTES.exact.get(path);
+      if (spec === undefined && !anthropic && path.startsWith(AZURE_DEPLOYMENT_PREFIX)) {
+        const slash = path.indexOf('/', AZURE_DEPLOYMENT_PREFIX.length);
+        spec = slash === -1 ? undefined : ROUTES.azureDeployment.get(path.slice(slash));
+        if (spec !== undefined) {
+          pathDeployment = decodeSegment(path.slice(AZURE_DEPLOYMENT_PREFIX.length, slash));
+          if (pathDeployment === null) spec = undefined;
         }
       }
     } else if (req.method === 'GET') {
-      const dialect = MODELS_PATHS.get(path);
+      const dialect = models.routes.get(path);
       if (dialect === undefined) return false;
       const id = requestIdOf(req.headers);
       if (origin !== undefined) beginCors(res, deps.snapshots.current, origin);
@@ -142,10 +106,10 @@ export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions):
       }
       return true;
     }
-    if (operation === undefined) return false;
+    if (spec === undefined) return false;
 
     const id = requestIdOf(req.headers);
-    const dialect = dialectOf(operation);
+    const dialect = spec.dialect;
     if (origin !== undefined) beginCors(res, deps.snapshots.current, origin);
     if (closing) {
       req.resume();
@@ -160,7 +124,7 @@ export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions):
     } catch (err) {
       if (!(err instanceof TollgateError)) throw err;
       sendError(res, id, err, dialect, true);
-      refusedEarly(id, operation, err);
+      refusedEarly(id, spec.name, err);
       return true;
     }
     if (origin !== undefined) narrowCors(res, project.gateway, origin);
@@ -178,7 +142,7 @@ export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions):
           sendError(res, id, new TollgateError('invalid_request', `The request body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep.`), dialect);
           return;
         }
-        const request: DataPlaneRequest = { id, operation, headers: req.headers, pathDeployment, apiVersion, text, body, project };
+        const request: DataPlaneRequest = { id, spec, headers: req.headers, pathDeployment, apiVersion, text, body, project };
         proxy(deps, request, res).catch((err: unknown) => unexpected(err, res, id, dialect));
       },
       (err: unknown) => {
@@ -217,15 +181,9 @@ export function createDataPlane(deps: DataPlaneDeps, options: DataPlaneOptions):
       if (origin !== undefined) narrowCors(res, project.gateway, origin);
       const usable = [...project.deployments.values()].filter((d) => {
         const provider = deps.providers.get(d.provider);
-        return provider !== undefined && [...provider.operations].some((op) => dialectOf(op) === dialect);
+        return provider !== undefined && [...provider.operations].some((op) => operationSpec(op).dialect === dialect);
       });
-      if (dialect === 'anthropic') {
-        const data = usable.map((d) => ({ type: 'model', id: d.name, display_name: d.name, created_at: EPOCH }));
-        sendJson(res, id, 200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null });
-      } else {
-        const data = usable.map((d) => ({ id: d.name, object: 'model', created: 0, owned_by: d.provider }));
-        sendJson(res, id, 200, { object: 'list', data });
-      }
+      sendJson(res, id, 200, models.body(dialect, usable));
     } catch (err) {
       if (err instanceof TollgateError) sendError(res, id, err, dialect);
       else unexpected(err, res, id, dialect);

@@ -1,19 +1,21 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { DEFAULT_MAX_EVENT_BYTES, SseUsageTap } from '../accounting/sse-usage-tap.js';
-import { completionTextOf, MAX_ANSWER_TOKENS, usageObjectOf, usageOf, type Usage } from '../accounting/usage.js';
+import { usageObjectOf } from '../accounting/usage.js';
 import { TollgateError } from '../errors.js';
 import type { Limiter } from '../limits/limiter.js';
+import type { OperationSpec } from '../operations/operation.js';
 import { Cancellation } from '../providers/cancellation.js';
-import { UpstreamFailure, dialectOf, isMetered, type Operation, type UpstreamResponse } from '../providers/provider.js';
+import { UpstreamFailure, type UpstreamResponse } from '../providers/provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ConfigSnapshot, DeploymentRuntime, ProjectRuntime } from '../snapshot/config-snapshot.js';
 import { authenticateProject } from './authenticate.js';
 import type { ExchangeObserver, ExchangeRecord } from './exchange-observer.js';
-import { countedCompletion, estimatedPrompt, limitHeaders, reserveTokens, type GovernanceSettings, type TokenHold } from './governance.js';
+import type { DataPlaneRequest } from './data-plane-request.js';
+import type { GovernanceSettings } from './governance.js';
 import { isEventStream, readBody, relayStream, sendBuffered, sendError } from './relay.js';
 import { readRequestFacts } from './request-body.js';
-import type { DataPlaneRequest } from './http.js';
+import { reserveTokens, type TokenHold } from './token-hold.js';
 
 export interface DataPlaneDeps {
   snapshots: { readonly current: ConfigSnapshot };
@@ -34,24 +36,19 @@ const CONTENT_LIMIT = 32_768;
 /** One request's state on its way through the gateway. Not shared: one per request. */
 class Exchange {
   readonly record: ExchangeRecord;
-  deployment: DeploymentRuntime | null = null;
-  /** The request as the client sent it: its prompt is estimated from it when no usage comes. */
-  body: Record<string, unknown> | null = null;
+  /** The request's tokens, once reserved (see token-hold.ts). */
   hold: TokenHold | null = null;
   tap: SseUsageTap | null = null;
   upstreamSent = false;
-  private settled = false;
 
   /** Set when the gateway keeps content: the prompt side, captured before forwarding. */
   requestContent: unknown = undefined;
 
   constructor(
-    private readonly limiter: Limiter,
-    private readonly logger: Logger,
-    operation: Operation,
+    readonly spec: OperationSpec,
     requestId: string,
   ) {
-    this.record = { requestId, startedAtMs: Date.now(), durationMs: 0, operation, stream: false, outcome: 'ok' };
+    this.record = { requestId, startedAtMs: Date.now(), durationMs: 0, operation: spec.name, stream: false, outcome: 'ok' };
   }
 
   /** Whether the ledger keeps this exchange's content (the gateway's logContent). */
@@ -70,54 +67,6 @@ class Exchange {
     }
     this.record.content = JSON.stringify({ request, response: truncate(responseText) });
   }
-
-  /**
-   * Records what the request used: the upstream's usage, or the tokens counted without it (the
-   * prompt as the upstream reported it at the start of a stream, else as estimated, plus the
-   * generated text counted). Either way prompt + completion = total.
-   */
-  consumed(usage: Usage | null, generatedText: string, reportedPrompt: number | null = null): number {
-    const r = this.record;
-    if (usage) {
-      if (usage.capped) {
-        this.logger.warn(
-          { reqId: r.requestId, deployment: r.deployment, prompt: usage.prompt, completion: usage.completion, bound: MAX_ANSWER_TOKENS },
-          'upstream reported more tokens than any answer can use; counted as the bound',
-        );
-      }
-      r.promptTokens = usage.prompt;
-      r.completionTokens = usage.completion;
-      r.totalTokens = usage.total;
-    } else {
-      r.promptTokens = reportedPrompt ?? this.promptEstimate();
-      r.completionTokens = countedCompletion(generatedText, this.deployment!);
-      r.totalTokens = r.promptTokens + r.completionTokens;
-    }
-    return r.totalTokens;
-  }
-
-  /**
-   * The prompt estimate of the reservation; without one (no limit applies) estimated now: only
-   * requests that got no usage pay for the tokenizer, the common path never does.
-   */
-  private promptEstimate(): number {
-    if (this.hold) return this.hold.promptEstimate;
-    if (!this.body || !this.deployment) return 0;
-    return estimatedPrompt(this.record.operation, this.body, this.deployment);
-  }
-
-  /** What a stream used so far: its final usage, or its reported prompt and the text seen. */
-  consumedByStream(tap: SseUsageTap): number {
-    return this.consumed(tap.usage, tap.generatedText(), tap.promptTokens);
-  }
-
-  /** Settles the reservation to what was used, or releases it in full (null). At most once. */
-  async settle(used: number | null): Promise<void> {
-    if (!this.hold || this.settled) return;
-    this.settled = true;
-    if (used === null) await this.limiter.release(this.hold.reservation);
-    else await this.limiter.settle(this.hold.reservation, used);
-  }
 }
 
 /**
@@ -126,7 +75,8 @@ class Exchange {
  */
 export async function proxy(deps: DataPlaneDeps, request: DataPlaneRequest, res: ServerResponse): Promise<void> {
   const started = performance.now();
-  const x = new Exchange(deps.limiter, deps.logger, request.operation, request.id);
+  const spec = request.spec;
+  const x = new Exchange(spec, request.id);
   const cancellation = new Cancellation();
   const onClose = () => {
     if (!res.writableEnded) cancellation.cancel();
@@ -136,10 +86,10 @@ export async function proxy(deps: DataPlaneDeps, request: DataPlaneRequest, res:
     await forward(deps, request, res, x, cancellation);
   } catch (err) {
     const error = await fail(err, x, cancellation, res);
-    if (error) sendError(res, request.id, error, dialectOf(request.operation));
+    if (error) sendError(res, request.id, error, spec.dialect);
   } finally {
     res.off('close', onClose);
-    await x.settle(null); // never leak a reservation: anything not settled by now is returned
+    await x.hold?.release(); // never leak a reservation: anything not settled by now is returned
     const record = x.record;
     record.durationMs = round(performance.now() - started);
     if (record.status === undefined) record.status = record.outcome === 'client_aborted' ? 499 : (record.upstreamStatus ?? 502);
@@ -164,11 +114,11 @@ async function forward(
   record.project = project.name;
   record.gateway = project.gateway?.name;
   if (project.gateway?.logContent) x.requestContent = request.body;
-  const operation = request.operation;
-  const facts = readRequestFacts(request.body, operation);
+  const spec = request.spec;
+  const operation = spec.name;
+  const facts = readRequestFacts(request.body, spec);
   record.stream = facts.stream;
   const deployment = resolveDeployment(request, project, facts.model);
-  x.deployment = deployment;
   record.deployment = deployment.name;
   const provider = deps.providers.get(deployment.provider);
   if (!provider || !provider.operations.has(operation)) {
@@ -177,11 +127,11 @@ async function forward(
 
   // Reserve before forwarding: concurrent requests must not all see the same remaining budget.
   const body = request.body as Record<string, unknown>;
-  x.body = body;
-  x.hold = await reserveTokens(deps.limiter, deps.governance, project, deployment, operation, body, facts);
-  record.reservedTokens = x.hold?.reserved;
+  const hold = await reserveTokens(deps, project, deployment, spec, body, facts, record);
+  x.hold = hold;
+  record.reservedTokens = hold.reserved;
 
-  const { upstreamBody, upstreamText, stripUsageChunk } = withStreamUsage(operation, body, request.text, facts.stream);
+  const { upstreamBody, upstreamText, stripUsageChunk } = withStreamUsage(spec, body, request.text, facts.stream);
   const upstreamStarted = performance.now();
   x.upstreamSent = true;
   const upstream: UpstreamResponse = await provider.send({
@@ -199,23 +149,16 @@ async function forward(
 
   if (upstream.status < 400 && facts.stream && isEventStream(upstream)) {
     x.tap = new SseUsageTap(operation, stripUsageChunk, Math.min(deps.maxUpstreamBodyBytes, DEFAULT_MAX_EVENT_BYTES));
-    await relayStream(res, request.id, upstream, x.tap, x.hold ? limitHeaders(x.hold, null) : {});
-    await x.settle(x.consumedByStream(x.tap));
+    await relayStream(res, request.id, upstream, x.tap, hold.headers());
+    await hold.settleStream(x.tap);
   } else {
     const raw = await readBody(upstream, deps.maxUpstreamBodyBytes);
-    let consumed: number | null = null;
-    if (upstream.status >= 400) {
-      record.outcome = 'upstream_error'; // a failed call releases its reservation in full
-    } else if (isMetered(operation)) {
-      // The usage sits at the end of the answer: read just that; parse it all only without one.
-      const usage = usageOf(operation, usageObjectOf(raw));
-      consumed = x.consumed(usage, usage ? '' : completionTextOf(operation, parseJson(raw.toString('utf8'))));
-    }
+    const settled = upstream.status >= 400 ? null : settleAnswer(spec, hold, raw);
+    if (upstream.status >= 400) record.outcome = 'upstream_error'; // a failed call releases its reservation in full
     if (x.keepsContent) x.keepContent(raw.toString('utf8'));
     // Settle before answering, so the headers and the very next request see the real count.
-    await x.settle(consumed);
-    const headers = x.hold ? limitHeaders(x.hold, consumed) : consumed === null ? {} : { 'x-tokens-consumed': String(consumed) };
-    sendBuffered(res, request.id, upstream, raw, headers);
+    await (settled ?? hold.release());
+    sendBuffered(res, request.id, upstream, raw, hold.headers());
   }
   record.upstreamMs = round(performance.now() - upstreamStarted);
   record.status = upstream.status;
@@ -234,8 +177,8 @@ async function fail(err: unknown, x: Exchange, cancellation: Cancellation, res: 
     if (!cancellation.cancelled && upstreamFailure) record.errorCode = failureCode(upstreamFailure);
     // The client left, or the upstream broke mid-stream: charge what was generated up to now.
     // Without a stream to count, the upstream at least processed the prompt.
-    if (x.tap) await x.settle(x.consumedByStream(x.tap));
-    else if (x.upstreamSent && isMetered(record.operation)) await x.settle(x.consumed(null, ''));
+    if (x.tap) await x.hold?.settleStream(x.tap);
+    else if (x.upstreamSent && x.spec.metered && x.hold) await x.hold.chargePrompt();
     if (!res.destroyed) res.destroy();
     return null;
   }
@@ -248,7 +191,7 @@ async function fail(err: unknown, x: Exchange, cancellation: Cancellation, res: 
     // call, a broken stream): what is known to be used — here the prompt, no completion, since
     // none was delivered. A call that failed before any answer is released in full, as before.
     const answered = record.upstreamStatus !== undefined && record.upstreamStatus < 400;
-    if (x.hold && answered) await x.settle(x.consumed(null, ''));
+    if (x.hold?.holdsReservation && answered) await x.hold.chargePrompt();
   }
   if (error instanceof TollgateError) {
     record.errorCode = error.code;
@@ -285,18 +228,29 @@ function resolveDeployment(request: DataPlaneRequest, project: ProjectRuntime, m
 }
 
 /**
+ * Settles a metered, successful, buffered answer: to its usage, or to its text counted. The usage
+ * sits at the end of the answer: read just that; parse it all only without one. Null when the
+ * operation is not metered (its hold is released).
+ */
+function settleAnswer(spec: OperationSpec, hold: TokenHold, raw: Buffer): Promise<void> | null {
+  if (!spec.metered) return null;
+  const usage = spec.usage(usageObjectOf(raw));
+  return usage ? hold.settle(usage) : hold.settleCounted(spec.completionText(parseJson(raw.toString('utf8'))));
+}
+
+/**
  * Streams are counted exactly: the upstream is asked to report usage at the end of the stream;
  * if the client did not ask for that chunk itself, the tap removes it on the way back. The text
  * sent upstream is the client's own, with the option appended when the client did not set
  * `stream_options` at all (the usual case): a long prompt is not re-serialised.
  */
 function withStreamUsage(
-  operation: Operation,
+  spec: OperationSpec,
   body: Record<string, unknown>,
   text: string | null,
   stream: boolean,
 ): { upstreamBody: Record<string, unknown>; upstreamText: string | null; stripUsageChunk: boolean } {
-  if (!stream || (operation !== 'chat.completions' && operation !== 'completions')) {
+  if (!stream || !spec.streamUsageOption) {
     return { upstreamBody: body, upstreamText: text, stripUsageChunk: false };
   }
   const options = body.stream_options;

@@ -1,5 +1,5 @@
 import { TollgateError } from '../errors.js';
-import type { Operation } from '../providers/provider.js';
+import type { OperationSpec } from '../operations/operation.js';
 
 /** The few fields the gateway itself acts on; everything else goes upstream untouched. */
 export interface RequestFacts {
@@ -9,35 +9,19 @@ export interface RequestFacts {
   maxOutputTokens: number | null;
 }
 
-const REQUIRED_FIELD: Record<Operation, { field: string; what: string }> = {
-  'chat.completions': { field: 'messages', what: 'an array of messages' },
-  completions: { field: 'prompt', what: 'a string or an array of strings' },
-  embeddings: { field: 'input', what: 'a string or an array' },
-  responses: { field: 'input', what: 'a string or an array of input items' },
-  messages: { field: 'messages', what: 'an array of messages' },
-  'messages.count_tokens': { field: 'messages', what: 'an array of messages' },
-};
-
 /**
  * Checks the types of what the gateway reads, so a malformed request gets a clear 400 here rather
  * than a confusing answer from upstream. Deliberately shallow: the upstream validates the rest.
  */
-export function readRequestFacts(body: unknown, operation: Operation): RequestFacts {
+export function readRequestFacts(body: unknown, spec: OperationSpec): RequestFacts {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw invalid('The request body must be a JSON object.');
   }
   const b = body as Record<string, unknown>;
   if (b.model !== undefined && typeof b.model !== 'string') throw invalid("'model' must be a string.", 'model');
   if (b.stream !== undefined && b.stream !== null && typeof b.stream !== 'boolean') throw invalid("'stream' must be a boolean.", 'stream');
-  const required = REQUIRED_FIELD[operation];
-  const value = b[required.field];
-  const ok =
-    operation === 'chat.completions' || operation === 'messages' || operation === 'messages.count_tokens'
-      ? Array.isArray(value)
-      : operation === 'responses'
-        ? value === undefined || typeof value === 'string' || Array.isArray(value)
-        : typeof value === 'string' || Array.isArray(value);
-  if (!ok) throw invalid(`'${required.field}' must be ${required.what}.`, required.field);
+  const required = spec.required;
+  if (!required.accepts(b[required.field])) throw invalid(`'${required.field}' must be ${required.what}.`, required.field);
   return {
     model: (b.model as string | undefined) ?? null,
     stream: b.stream === true,

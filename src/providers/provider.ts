@@ -3,25 +3,10 @@ import type { ProviderName } from '../domain/model.js';
 import type { DeploymentRuntime } from '../snapshot/config-snapshot.js';
 import type { Cancellation } from './cancellation.js';
 
-/**
- * The data-plane operations, named in the vocabulary of the API the client speaks: OpenAI's four,
- * and Anthropic's Messages API with its token counting.
- */
-export type Operation = OpenAIOperation | AnthropicOperation;
-export type OpenAIOperation = 'chat.completions' | 'completions' | 'embeddings' | 'responses';
-export type AnthropicOperation = 'messages' | 'messages.count_tokens';
+import type { Operation } from '../operations/operation.js';
 
-/** The API family a client speaks: it decides the shape of bodies, streams and errors. */
-export type Dialect = 'openai' | 'anthropic';
-
-export function dialectOf(operation: Operation): Dialect {
-  return operation === 'messages' || operation === 'messages.count_tokens' ? 'anthropic' : 'openai';
-}
-
-/** Whether the operation uses tokens: counting them (Anthropic's count_tokens) is free and unlimited. */
-export function isMetered(operation: Operation): boolean {
-  return operation !== 'messages.count_tokens';
-}
+// The operations and their facts live in src/operations/ (one spec per operation).
+export type { AnthropicOperation, Dialect, OpenAIOperation, Operation } from '../operations/operation.js';
 
 /** One request to forward, as the data plane has validated and prepared it. */
 export interface UpstreamCall {

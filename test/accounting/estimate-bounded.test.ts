@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CountBudget, countTextTokens, encodingFor, type Encoding } from '../../src/accounting/count.js';
 import { REQUEST_COUNT_BUDGET } from '../../src/accounting/count-budget.js';
-import { estimatePromptTokens } from '../../src/accounting/estimate.js';
+import { estimatePromptTokens } from '../../src/operations/registry.js';
 import { SseUsageTap } from '../../src/accounting/sse-usage-tap.js';
 import type { Operation } from '../../src/providers/provider.js';
 import { PATHOLOGICAL } from './text-shapes.js';

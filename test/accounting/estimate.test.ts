@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { countChatPromptTokens, countTextTokens } from '../../src/accounting/count.js';
-import { ANTHROPIC_ATTACHMENT_TOKENS, estimatePromptTokens, IMAGE_TOKENS } from '../../src/accounting/estimate.js';
+import { ANTHROPIC_ATTACHMENT_TOKENS, IMAGE_TOKENS } from '../../src/accounting/estimate.js';
+import { estimatePromptTokens } from '../../src/operations/registry.js';
 
 const O200K = 'o200k_base';
 const CL100K = 'cl100k_base';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { usageObjectFromTail, usageObjectOf, usageOf } from '../../src/accounting/usage.js';
+import { usageObjectFromTail, usageObjectOf } from '../../src/accounting/usage.js';
+import { usageOf } from '../../src/operations/registry.js';
 
 describe('usageObjectFromTail', () => {
   const usage = { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19, prompt_tokens_details: { cached_tokens: 4 } };

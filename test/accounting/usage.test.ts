@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { completionTextOf, MAX_ANSWER_TOKENS, usageOf } from '../../src/accounting/usage.js';
+import { MAX_ANSWER_TOKENS } from '../../src/accounting/usage.js';
+import { completionTextOf, usageOf } from '../../src/operations/registry.js';
 import type { Operation } from '../../src/providers/provider.js';
 
 describe('usageOf', () => {

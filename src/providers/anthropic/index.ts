@@ -1,5 +1,6 @@
 import type { ProviderName } from '../../domain/model.js';
 import { HttpProvider, joinUrl, validateHttpUrl, type UpstreamTarget } from '../http/http-provider.js';
+import { operationSpec, operationsWhere } from '../../operations/registry.js';
 import type { DeploymentSettings, Operation, UpstreamCall } from '../provider.js';
 
 export const ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
@@ -16,7 +17,7 @@ export const DEFAULT_ANTHROPIC_VERSION = '2023-06-01';
  */
 export class AnthropicProvider extends HttpProvider {
   readonly name: ProviderName = 'anthropic';
-  readonly operations: ReadonlySet<Operation> = new Set<Operation>(['messages', 'messages.count_tokens']);
+  readonly operations: ReadonlySet<Operation> = operationsWhere((spec) => spec.dialect === 'anthropic');
 
   validate(settings: DeploymentSettings): string | null {
     if (settings.upstreamUrl === null) return settings.hasUpstreamApiKey ? null : 'upstreamApiKey is required for provider anthropic';
@@ -32,7 +33,7 @@ export class AnthropicProvider extends HttpProvider {
     const beta = headerOf(call, 'anthropic-beta');
     if (beta !== null) headers['anthropic-beta'] = beta;
     if (d.upstreamApiKey !== null) headers['x-api-key'] = d.upstreamApiKey;
-    const path = call.operation === 'messages.count_tokens' ? '/messages/count_tokens' : '/messages';
+    const path = operationSpec(call.operation).upstreamPath;
     return { url: joinUrl(base, base.split('?')[0]!.replace(/\/+$/, '').endsWith('/v1') ? path : `/v1${path}`), headers };
   }
 }

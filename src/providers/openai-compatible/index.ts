@@ -1,18 +1,15 @@
 import type { ProviderName } from '../../domain/model.js';
 import { HttpProvider, joinUrl, validateHttpUrl, type UpstreamTarget } from '../http/http-provider.js';
-import type { DeploymentSettings, OpenAIOperation, Operation, UpstreamCall } from '../provider.js';
+import { operationSpec, operationsWhere } from '../../operations/registry.js';
+import type { DeploymentSettings, Operation, UpstreamCall } from '../provider.js';
 
-const PATHS: Record<OpenAIOperation, string> = {
-  'chat.completions': '/chat/completions',
-  completions: '/completions',
-  embeddings: '/embeddings',
-  responses: '/responses',
-};
+/** Every OpenAI-dialect operation, at its spec's upstream path below the base URL. */
+const OPERATIONS = operationsWhere((spec) => spec.dialect === 'openai');
 
 /** Any OpenAI-style upstream (vLLM, Ollama, LM Studio, ...): base URL + optional bearer key. */
 export class OpenAICompatibleProvider extends HttpProvider {
   readonly name: ProviderName = 'openai-compatible';
-  readonly operations: ReadonlySet<Operation> = new Set(Object.keys(PATHS) as Operation[]);
+  readonly operations: ReadonlySet<Operation> = OPERATIONS;
 
   validate(settings: DeploymentSettings): string | null {
     return validateHttpUrl(settings.upstreamUrl);
@@ -25,7 +22,7 @@ export class OpenAICompatibleProvider extends HttpProvider {
   protected target(call: UpstreamCall): UpstreamTarget {
     const key = call.deployment.upstreamApiKey;
     return {
-      url: joinUrl(this.baseUrl(call), PATHS[call.operation as keyof typeof PATHS]),
+      url: joinUrl(this.baseUrl(call), operationSpec(call.operation).upstreamPath),
       headers: key === null ? {} : { authorization: `Bearer ${key}` },
     };
   }

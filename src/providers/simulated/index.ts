@@ -11,14 +11,15 @@ import { createResponse } from './responses.js';
 
 type Handler = (call: UpstreamCall, options: SimulatedOptions) => UpstreamResponse;
 
-const HANDLERS: Readonly<Record<Operation, Handler>> = {
-  'chat.completions': chatCompletion,
-  completions: textCompletion,
-  embeddings: createEmbeddings,
-  responses: createResponse,
-  messages: anthropicMessage,
-  'messages.count_tokens': countMessageTokens,
-};
+/** The simulated model's answer to each operation it serves: its own data, registered here. */
+const HANDLERS: ReadonlyMap<Operation, Handler> = new Map<Operation, Handler>([
+  ['chat.completions', chatCompletion],
+  ['completions', textCompletion],
+  ['embeddings', createEmbeddings],
+  ['responses', createResponse],
+  ['messages', anthropicMessage],
+  ['messages.count_tokens', countMessageTokens],
+]);
 
 async function send(call: UpstreamCall): Promise<UpstreamResponse> {
   const parsed = parseOptions(call.deployment.options);
@@ -40,7 +41,7 @@ async function send(call: UpstreamCall): Promise<UpstreamResponse> {
       code: 'simulated_failure',
     });
   }
-  const handler = Object.hasOwn(HANDLERS, call.operation) ? HANDLERS[call.operation] : undefined;
+  const handler = HANDLERS.get(call.operation);
   if (handler === undefined) {
     return errorReply(call.operation, 404, {
       message: `the simulated model does not serve '${String(call.operation)}'`,
@@ -62,7 +63,7 @@ async function send(call: UpstreamCall): Promise<UpstreamResponse> {
 export function createSimulatedProvider(): Provider {
   return {
     name: 'simulated',
-    operations: new Set<Operation>(Object.keys(HANDLERS) as Operation[]),
+    operations: new Set<Operation>(HANDLERS.keys()),
     validate(settings) {
       const parsed = parseOptions(settings.options);
       return parsed.ok ? null : parsed.message;

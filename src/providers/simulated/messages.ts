@@ -1,4 +1,4 @@
-import { estimatePromptTokens } from '../../accounting/estimate.js';
+import { estimatePromptTokens } from '../../operations/registry.js';
 import type { UpstreamCall, UpstreamResponse } from '../provider.js';
 import { newId } from './ids.js';
 import type { SimulatedOptions } from './options.js';

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import { dialectOf, type Operation, type UpstreamResponse } from '../provider.js';
+import { findOperationSpec } from '../../operations/registry.js';
+import type { Operation, UpstreamResponse } from '../provider.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'x-simulated': 'true' } as const;
 const SSE_HEADERS = {
@@ -21,6 +22,6 @@ export function sseReply(body: Readable): UpstreamResponse {
  * `{"type": "error", "error": {"type", "message"}}`.
  */
 export function errorReply(operation: Operation, status: number, error: { message: string; type: string } & Record<string, unknown>): UpstreamResponse {
-  if (dialectOf(operation) === 'anthropic') return jsonReply(status, { type: 'error', error: { type: error.type, message: error.message } });
+  if (findOperationSpec(operation)?.dialect === 'anthropic') return jsonReply(status, { type: 'error', error: { type: error.type, message: error.message } });
   return jsonReply(status, { error });
 }

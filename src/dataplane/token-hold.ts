@@ -1,0 +1,188 @@
+import type { Logger } from 'pino';
+import { CountBudget } from '../accounting/count-budget.js';
+import { countTextTokens, encodingFor } from '../accounting/count.js';
+import { MAX_ANSWER_TOKENS, type Usage } from '../accounting/usage.js';
+import type { Limiter, Reservation, Standing } from '../limits/limiter.js';
+import type { OperationSpec } from '../operations/operation.js';
+import type { DeploymentRuntime, ProjectRuntime } from '../snapshot/config-snapshot.js';
+import type { ExchangeRecord } from './exchange-observer.js';
+import { refusalError, type GovernanceSettings } from './governance.js';
+import type { RequestFacts } from './request-body.js';
+
+/*
+ * Where a request's tokens are reserved and settled: `reserveTokens` reserves before the request
+ * is forwarded; the TokenHold it returns is the only thing that ends the reservation, once.
+ */
+
+/** What reserving needs of the data plane (DataPlaneDeps has it). */
+export interface TokenDeps {
+  readonly limiter: Limiter;
+  readonly governance: GovernanceSettings;
+  readonly logger: Logger;
+}
+
+/** A stream's count so far (see SseUsageTap). */
+export interface StreamCount {
+  readonly usage: Usage | null;
+  readonly promptTokens: number | null;
+  generatedText(): string;
+}
+
+/**
+ * Reserves `prompt estimate + completion maximum` against every limit that applies, before the
+ * request is forwarded; throws the catalogued 429/403 when a limit refuses. The hold returned
+ * holds nothing when no limit applies or the operation is not metered, but still accounts for
+ * what the request used (into `record`).
+ */
+export async function reserveTokens(
+  deps: TokenDeps,
+  project: ProjectRuntime,
+  deployment: DeploymentRuntime,
+  spec: OperationSpec,
+  body: Record<string, unknown>,
+  facts: RequestFacts,
+  record: ExchangeRecord,
+): Promise<TokenHold> {
+  const limits = project.limitsFor(deployment.name);
+  if (limits.length === 0 || !spec.metered) return new TokenHold(deps, spec, deployment, body, record, null, null, 0, null);
+  const promptEstimate = estimatedPrompt(spec, body, deployment);
+  const completion = spec.reservesCompletion
+    ? (facts.maxOutputTokens ?? deployment.defaultCompletionReservation ?? deps.governance.defaultCompletionReservation)
+    : 0;
+  const reserved = promptEstimate + completion;
+  const result = await deps.limiter.reserve(limits, reserved);
+  if (!result.ok) throw refusalError(result, project, { promptEstimate, completion, reserved, explicitMax: facts.maxOutputTokens !== null });
+  return new TokenHold(deps, spec, deployment, body, record, result.reservation, promptEstimate, reserved, result.standing);
+}
+
+/**
+ * A request's hold on its limits between forwarding and settlement. It alone ends it, exactly
+ * once, in one of four ways: settled to the upstream's usage, settled to the counted text,
+ * charged for the prompt only, or released in full; later calls do nothing. Its rate-limit
+ * headers are produced once. Not thread-safe: one hold per request.
+ */
+export class TokenHold {
+  /** Tokens the request used, once settled (null: not yet, or released). */
+  private used: number | null = null;
+  private ended = false;
+  private headersGiven = false;
+
+  constructor(
+    private readonly deps: TokenDeps,
+    private readonly spec: OperationSpec,
+    private readonly deployment: DeploymentRuntime,
+    /** The request as the client sent it: its prompt is estimated from it when no usage comes. */
+    private readonly body: Record<string, unknown>,
+    /** The exchange's record: settling writes the tokens used into it. */
+    private readonly record: ExchangeRecord,
+    /** Null when nothing is reserved (no limit applies, or the operation is not metered). */
+    private readonly reservation: Reservation | null,
+    /** The prompt estimate reserved, when a reservation was made. */
+    readonly promptEstimate: number | null,
+    private readonly reservedTokens: number,
+    private readonly standing: Standing | null,
+  ) {}
+
+  /** Tokens reserved, when any were. */
+  get reserved(): number | undefined {
+    return this.reservation === null ? undefined : this.reservedTokens;
+  }
+
+  /** Whether the hold holds tokens against a limit. */
+  get holdsReservation(): boolean {
+    return this.reservation !== null;
+  }
+
+  /** Whether the hold has been settled, charged or released. */
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Settles to the usage the upstream reported. */
+  async settle(usage: Usage): Promise<void> {
+    if (this.ended) return;
+    if (usage.capped) {
+      const r = this.record;
+      this.deps.logger.warn(
+        { reqId: r.requestId, deployment: r.deployment, prompt: usage.prompt, completion: usage.completion, bound: MAX_ANSWER_TOKENS },
+        'upstream reported more tokens than any answer can use; counted as the bound',
+      );
+    }
+    await this.charge(usage.prompt, usage.completion);
+  }
+
+  /**
+   * Settles without usage: the prompt as the upstream reported it at the start of a stream, else
+   * as estimated, plus the generated text counted.
+   */
+  async settleCounted(generatedText: string, reportedPrompt: number | null = null): Promise<void> {
+    if (this.ended) return;
+    const completion = generatedText.length === 0 ? 0 : countTextTokens(generatedText, encodingFor(this.deployment.upstreamModel));
+    await this.charge(reportedPrompt ?? this.promptTokens(), completion);
+  }
+
+  /** Settles what a stream used so far: its final usage, or its reported prompt and the text seen. */
+  settleStream(count: StreamCount): Promise<void> {
+    return count.usage ? this.settle(count.usage) : this.settleCounted(count.generatedText(), count.promptTokens);
+  }
+
+  /** Charges the prompt only: the upstream processed it, but no completion reached the client. */
+  chargePrompt(): Promise<void> {
+    return this.settleCounted('');
+  }
+
+  /** Returns the whole reservation: the request used nothing (it failed before any answer). */
+  async release(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.reservation !== null) await this.deps.limiter.release(this.reservation);
+  }
+
+  /**
+   * The rate-limit headers of the response, for the tightest TPM limit and quota; once settled,
+   * the tokens used replace the reservation in the remaining counts. Produced once per request.
+   */
+  headers(): Record<string, string> {
+    if (this.headersGiven) throw new Error('the rate-limit headers of a request are produced once');
+    this.headersGiven = true;
+    const consumed = this.used;
+    const headers: Record<string, string> = {};
+    if (this.standing !== null) {
+      const returned = consumed === null ? 0 : this.reservedTokens - consumed;
+      const { tpm, quota } = this.standing;
+      if (tpm) {
+        headers['x-ratelimit-limit-tokens'] = String(tpm.limit);
+        headers['x-ratelimit-remaining-tokens'] = String(clamp(tpm.remaining + returned, tpm.limit));
+        headers['x-ratelimit-reset-tokens'] = `${tpm.resetSeconds}s`;
+      }
+      if (quota) headers['x-quota-remaining-tokens'] = String(clamp(quota.remaining + returned, quota.limit));
+    }
+    if (consumed !== null) headers['x-tokens-consumed'] = String(consumed);
+    return headers;
+  }
+
+  private async charge(prompt: number, completion: number): Promise<void> {
+    this.ended = true;
+    const r = this.record;
+    r.promptTokens = prompt;
+    r.completionTokens = completion;
+    const total = (r.totalTokens = prompt + completion);
+    this.used = total;
+    if (this.reservation !== null) await this.deps.limiter.settle(this.reservation, total);
+  }
+
+  /**
+   * The prompt estimate of the reservation; without one (no limit applies) estimated now: only
+   * requests that got no usage pay for the tokenizer, the common path never does.
+   */
+  private promptTokens(): number {
+    return this.promptEstimate ?? estimatedPrompt(this.spec, this.body, this.deployment);
+  }
+}
+
+/** The prompt tokens of a request, estimated with its deployment's tokenizer. */
+export function estimatedPrompt(spec: OperationSpec, body: Record<string, unknown>, deployment: DeploymentRuntime): number {
+  return spec.estimatePrompt(body, { encoding: encodingFor(deployment.upstreamModel), budget: new CountBudget() });
+}
+
+const clamp = (value: number, max: number) => Math.max(0, Math.min(max, value));
