@@ -1,11 +1,11 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { TollgateError } from '../errors.js';
 import type { Limiter } from '../limits/limiter.js';
 import { OUTCOMES, type LedgerEntry, type UsagePoint } from '../usage/ledger.js';
 import type { UsageStore } from '../usage/ledger.js';
 import type { AdminService } from './admin-service.js';
-import { authorize, type Principal } from './permissions.js';
+import { requires } from './route-permissions.js';
 import { parse } from './schemas.js';
 
 const DAY = 86_400_000;
@@ -39,13 +39,11 @@ export interface UsageRouteDeps {
   service: AdminService;
   usage: UsageStore;
   limiter: Limiter;
-  who: (request: FastifyRequest) => Principal;
 }
 
 /** Usage time series, request logs and limit standing: read from rollups, the ledger and the limiter. */
-export function registerUsageRoutes(app: FastifyInstance, { service, usage, limiter, who }: UsageRouteDeps): void {
-  app.get<{ Params: { g: string } }>('/gateways/:g/usage', async (r) => {
-    authorize(who(r), 'read');
+export function registerUsageRoutes(app: FastifyInstance, { service, usage, limiter }: UsageRouteDeps): void {
+  app.get<{ Params: { g: string } }>('/gateways/:g/usage', { config: requires('read') }, async (r) => {
     const gateway = await service.getGateway(r.params.g);
     const q = parse(usageQuery, r.query);
     const to = q.to ?? Date.now();
@@ -73,8 +71,7 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
     };
   });
 
-  app.get<{ Params: { g: string } }>('/gateways/:g/logs', async (r) => {
-    authorize(who(r), 'read');
+  app.get<{ Params: { g: string } }>('/gateways/:g/logs', { config: requires('read') }, async (r) => {
     const gateway = await service.getGateway(r.params.g);
     const q = parse(logsQuery, r.query);
     // One more than asked tells whether a next page exists.
@@ -92,8 +89,7 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
     return { items, nextCursor: rows.length > q.limit ? (items.at(-1)?.id ?? null) : null };
   });
 
-  app.get<{ Params: { g: string; id: string } }>('/gateways/:g/limits/:id/status', async (r) => {
-    authorize(who(r), 'read');
+  app.get<{ Params: { g: string; id: string } }>('/gateways/:g/limits/:id/status', { config: requires('read') }, async (r) => {
     const limit = await service.getLimitRule(r.params.g, r.params.id);
     const status = await limiter.peek(limit.rule);
     return {
