@@ -258,7 +258,7 @@ export class AdminService {
       apiVersion: d.apiVersion,
       options: d.options,
     });
-    if (problem) throw invalid(problem, fieldOf(problem));
+    if (problem) throw invalid(problem.message, problem.field);
   }
 
   // ---------------------------------------------------------------- projects and keys
@@ -713,9 +713,3 @@ const withParam = (param?: string) => (param === undefined ? {} : { param });
 const notFound = (message: string, param?: string) => new TollgateError('not_found', message, withParam(param));
 const conflict = (message: string, param = 'name') => new TollgateError('already_exists', message, withParam(param));
 const invalid = (message: string, param?: string) => new TollgateError('validation_failed', message, withParam(param));
-
-/** Provider checks start with the field they are about ("upstreamUrl is required…"). */
-function fieldOf(message: string): string | undefined {
-  const first = /^([a-zA-Z.]+)\b/.exec(message)?.[1];
-  return first && /^(upstreamUrl|upstreamModel|upstreamApiKey|apiVersion|options(\.\w+)?)$/.test(first) ? first : undefined;
-}

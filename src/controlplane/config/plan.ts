@@ -149,7 +149,7 @@ class Planner {
     const hasKey = key === undefined ? (existing?.upstreamApiKeySealed ?? null) !== null : key !== null;
     const provider = this.options.providers.get(desired.provider);
     const problem = provider
-      ? provider.validate({ ...desired, hasUpstreamApiKey: hasKey })
+      ? provider.validate({ ...desired, hasUpstreamApiKey: hasKey })?.message
       : `provider "${desired.provider}" is not available`;
     if (problem) this.problems.push(`resource "${resource}", deployment "${d.name}": ${problem}`);
     if (desired.upstreamUrl !== null && isRedactedUrl(desired.upstreamUrl) && (!existing || !this.sameUrl(existing, desired.upstreamUrl))) {

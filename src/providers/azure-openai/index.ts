@@ -1,6 +1,6 @@
 import type { ProviderName } from '../../domain/model.js';
 import { HttpProvider, joinUrl, withParam, validateHttpUrl, type UpstreamTarget } from '../http/http-provider.js';
-import type { DeploymentSettings, OpenAIOperation, Operation, UpstreamCall } from '../provider.js';
+import type { DeploymentSettings, SettingProblem, OpenAIOperation, Operation, UpstreamCall } from '../provider.js';
 
 /** Used when neither the deployment nor the client names an api-version. */
 export const DEFAULT_AZURE_API_VERSION = '2024-10-21';
@@ -19,7 +19,7 @@ export class AzureOpenAIProvider extends HttpProvider {
   readonly name: ProviderName = 'azure-openai';
   readonly operations: ReadonlySet<Operation> = new Set(Object.keys(PATHS) as Operation[]);
 
-  validate(settings: DeploymentSettings): string | null {
+  validate(settings: DeploymentSettings): SettingProblem | null {
     return validateHttpUrl(settings.upstreamUrl);
   }
 

@@ -1,6 +1,6 @@
 import type { ProviderName } from '../../domain/model.js';
 import { HttpProvider, joinUrl, validateHttpUrl, type UpstreamTarget } from '../http/http-provider.js';
-import type { DeploymentSettings, OpenAIOperation, Operation, UpstreamCall } from '../provider.js';
+import type { DeploymentSettings, SettingProblem, OpenAIOperation, Operation, UpstreamCall } from '../provider.js';
 
 const PATHS: Record<OpenAIOperation, string> = {
   'chat.completions': '/chat/completions',
@@ -14,7 +14,7 @@ export class OpenAICompatibleProvider extends HttpProvider {
   readonly name: ProviderName = 'openai-compatible';
   readonly operations: ReadonlySet<Operation> = new Set(Object.keys(PATHS) as Operation[]);
 
-  validate(settings: DeploymentSettings): string | null {
+  validate(settings: DeploymentSettings): SettingProblem | null {
     return validateHttpUrl(settings.upstreamUrl);
   }
 

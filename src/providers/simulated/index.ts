@@ -65,7 +65,7 @@ export function createSimulatedProvider(): Provider {
     operations: new Set<Operation>(Object.keys(HANDLERS) as Operation[]),
     validate(settings) {
       const parsed = parseOptions(settings.options);
-      return parsed.ok ? null : parsed.message;
+      return parsed.ok ? null : { field: parsed.field, message: parsed.message };
     },
     send,
   };
