@@ -44,7 +44,7 @@ export interface UsageRouteDeps {
 /** Usage time series, request logs and limit standing: read from rollups, the ledger and the limiter. */
 export function registerUsageRoutes(app: FastifyInstance, { service, usage, limiter }: UsageRouteDeps): void {
   app.get<{ Params: { g: string } }>('/gateways/:g/usage', { config: requires('read') }, async (r) => {
-    const gateway = await service.getGateway(r.params.g);
+    const gateway = await service.gateways.get(r.params.g);
     const q = parse(usageQuery, r.query);
     const to = q.to ?? Date.now();
     const from = q.from ?? Math.max(0, to - DAY);
@@ -72,7 +72,7 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
   });
 
   app.get<{ Params: { g: string } }>('/gateways/:g/logs', { config: requires('read') }, async (r) => {
-    const gateway = await service.getGateway(r.params.g);
+    const gateway = await service.gateways.get(r.params.g);
     const q = parse(logsQuery, r.query);
     // One more than asked tells whether a next page exists.
     const rows = await usage.logs({
@@ -90,7 +90,7 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
   });
 
   app.get<{ Params: { g: string; id: string } }>('/gateways/:g/limits/:id/status', { config: requires('read') }, async (r) => {
-    const limit = await service.getLimitRule(r.params.g, r.params.id);
+    const limit = await service.limits.rule(r.params.g, r.params.id);
     const status = await limiter.peek(limit.rule);
     return {
       id: limit.id,
