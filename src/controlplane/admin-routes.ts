@@ -9,6 +9,7 @@ import type { AdminService } from './admin-service.js';
 import { configDocument } from './config/document.js';
 import type { ConfigService } from './config/config-service.js';
 import { registerUsageRoutes } from './usage-routes.js';
+import type { WhoAmI } from './api-types.js';
 import { principalOf, type Principal } from './permissions.js';
 import { installPermissionCheck, requires } from './route-permissions.js';
 import {
@@ -195,7 +196,7 @@ export async function adminRoutes(
   });
   registerUsageRoutes(app, { service, usage: store.usage, limiter });
 
-  app.get('/whoami', { config: requires('signed-in') }, async (r) => {
+  app.get('/whoami', { config: requires('signed-in') }, async (r): Promise<WhoAmI> => {
     const p = who(r);
     return { name: p.name, role: p.role, resources: p.resources };
   });

@@ -1,6 +1,7 @@
 import { isLive } from '../../cluster/node-registry.js';
 import { newId } from '../../domain/ids.js';
 import { alreadyExists } from '../admin-errors.js';
+import type { NodeView } from '../api-types.js';
 import type { Principal } from '../permissions.js';
 import { instanceView } from '../views.js';
 import { now } from './change.js';
@@ -24,7 +25,7 @@ export class InstanceAdmin {
   }
 
   /** The gateway nodes that reported in, with their health and whether they serve the latest config. */
-  async listNodes(heartbeatMs: number) {
+  async listNodes(heartbeatMs: number): Promise<NodeView[]> {
     const [nodes, version] = await Promise.all([this.ctx.store.listNodes(), this.ctx.store.configVersion()]);
     const at = Date.now();
     return nodes.map((n) => ({
@@ -34,7 +35,7 @@ export class InstanceAdmin {
       version: n.version,
       configVersion: n.configVersion,
       configCurrent: n.configVersion === version,
-      status: isLive(n, heartbeatMs, at) ? ('live' as const) : ('stale' as const),
+      status: isLive(n, heartbeatMs, at) ? 'live' : 'stale',
       startedAt: n.startedAt,
       heartbeatAt: n.heartbeatAt,
     }));

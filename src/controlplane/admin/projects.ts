@@ -2,6 +2,7 @@ import { newId } from '../../domain/ids.js';
 import type { KeySlot, Project } from '../../domain/model.js';
 import { generateProjectKey } from '../../security/keys.js';
 import { conflict } from '../admin-errors.js';
+import type { CreatedProject, RegeneratedKey } from '../api-types.js';
 import type { Principal } from '../permissions.js';
 import { projectView } from '../views.js';
 import { now } from './change.js';
@@ -22,7 +23,7 @@ export class ProjectAdmin {
   }
 
   /** The only time the keys are shown: they are stored as hashes. */
-  async create(actor: Principal, resourceName: string, name: string) {
+  async create(actor: Principal, resourceName: string, name: string): Promise<CreatedProject> {
     const resource = await this.ctx.find.resource(resourceName);
     if (await this.ctx.store.findProject(resource.id, name)) {
       throw conflict(`project "${name}" already exists in resource "${resourceName}"`);
@@ -51,7 +52,7 @@ export class ProjectAdmin {
   }
 
   /** Replaces one key; the other keeps working, so clients rotate without downtime. */
-  async regenerateKey(actor: Principal, resourceName: string, name: string, slot: KeySlot) {
+  async regenerateKey(actor: Principal, resourceName: string, name: string, slot: KeySlot): Promise<RegeneratedKey> {
     const resource = await this.ctx.find.resource(resourceName);
     const project = await this.ctx.find.project(resource, name);
     const key = generateProjectKey();

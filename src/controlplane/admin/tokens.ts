@@ -2,6 +2,7 @@ import { newId } from '../../domain/ids.js';
 import type { AdminToken, Role } from '../../domain/model.js';
 import { generateAdminToken } from '../../security/keys.js';
 import { invalid, notFound } from '../admin-errors.js';
+import type { AuditView, CreatedAdminToken, Page } from '../api-types.js';
 import type { Principal } from '../permissions.js';
 import { adminTokenView, auditView } from '../views.js';
 import { now } from './change.js';
@@ -16,7 +17,7 @@ export class TokenAdmin {
   }
 
   /** The token is shown once; only its hash is stored. */
-  async create(actor: Principal, input: { name: string; role: Role; resources?: string[] | null }) {
+  async create(actor: Principal, input: { name: string; role: Role; resources?: string[] | null }): Promise<CreatedAdminToken> {
     const generated = generateAdminToken();
     const token: AdminToken = {
       id: newId('tok'),
@@ -46,7 +47,7 @@ export class TokenAdmin {
 export class AuditLog {
   constructor(private readonly ctx: AdminContext) {}
 
-  async list(options: { limit: number; before?: string }) {
+  async list(options: { limit: number; before?: string }): Promise<Page<AuditView>> {
     // One more than asked tells whether a next page exists, so no cursor leads to an empty page.
     const rows = await this.ctx.store.listAudit({ ...options, limit: options.limit + 1 });
     const items = rows.slice(0, options.limit).map(auditView);
