@@ -1,4 +1,4 @@
-import { defaultLimitAddress, defaultLimitId, gatewayDefaultApplies, limitTag, projectOfDefaultAddress } from '../../domain/default-limit.js';
+import { defaultLimitAddress, defaultLimitIdentity, gatewayDefaultApplies, limitIdentity, projectOfDefaultAddress } from '../../domain/default-limit.js';
 import { newId } from '../../domain/ids.js';
 import type { Deployment, Gateway, Limit, QuotaPeriod } from '../../domain/model.js';
 import { UniqueViolationError } from '../../store/store.js';
@@ -50,7 +50,7 @@ export class LimitAdmin {
       project: names.project(limit),
       deployment: names.deployment(limit),
       source: 'project' as const,
-      rule: { ...limit, tag: limitTag(limit.gatewayId, limit.projectId) },
+      rule: { ...limit, ...limitIdentity(limit) },
     };
   }
 
@@ -72,7 +72,7 @@ export class LimitAdmin {
       project: project.name,
       deployment: null,
       source: 'gateway-default' as const,
-      rule: { id: defaultLimitId(gateway.id, project.id), tag: limitTag(gateway.id, project.id), ...values },
+      rule: { ...defaultLimitIdentity(gateway.id, project.id), ...values },
     };
   }
 
