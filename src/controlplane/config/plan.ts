@@ -3,6 +3,7 @@ import { hasUrlSecrets, isRedactedUrl } from '../../security/url-secrets.js';
 import type { Deployment, Gateway } from '../../domain/model.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
 import { notInResource } from '../admin-errors.js';
+import { limitValuesProblem as valuesProblem } from '../limit-values.js';
 import type { AdminService, DeploymentUpdate, GatewayUpdate, LimitUpdate } from '../admin-service.js';
 import type { Permission, Principal } from '../permissions.js';
 import type { ConfigDocument, DeploymentDoc, GatewayDoc, LimitValuesDoc, ResourceDoc } from './document.js';
@@ -407,11 +408,5 @@ function gatewaySettings(g: GatewayDoc): Pick<Gateway, 'logContent' | 'defaultPr
 
 /** The admin API's rules for a limit's values (a limit's or a gateway default's), checked before anything is changed. */
 function limitValuesProblem(l: LimitValuesDoc): string | null {
-  const tpm = l.tokensPerMinute ?? null;
-  const quota = l.tokenQuota ?? null;
-  const period = l.quotaPeriod ?? null;
-  if (tpm === null && quota === null) return 'a limit needs tokensPerMinute, tokenQuota, or both';
-  if (quota !== null && period === null) return 'quotaPeriod is required with tokenQuota (hourly, daily, weekly, monthly or yearly)';
-  if (quota === null && period !== null) return 'quotaPeriod only makes sense with tokenQuota';
-  return null;
+  return valuesProblem({ tokensPerMinute: l.tokensPerMinute ?? null, tokenQuota: l.tokenQuota ?? null, quotaPeriod: l.quotaPeriod ?? null })?.message ?? null;
 }
