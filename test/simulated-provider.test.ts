@@ -419,18 +419,22 @@ describe('simulated provider: errors and options', () => {
         settings({ latencyMs: 0, chunkDelayMs: 10, completionTokens: 100000, embeddingDimensions: 4096, failWithStatus: 599 }),
       ),
     ).toBeNull();
-    expect(provider.validate(settings({ latencyMs: -1 }))).toBe('options.latencyMs must be an integer >= 0');
-    expect(provider.validate(settings({ chunkDelayMs: 1.5 }))).toBe('options.chunkDelayMs must be an integer >= 0');
-    expect(provider.validate(settings({ completionTokens: 0 }))).toBe(
+    expect(provider.validate(settings({ latencyMs: -1 }))?.message).toBe('options.latencyMs must be an integer >= 0');
+    expect(provider.validate(settings({ chunkDelayMs: 1.5 }))?.message).toBe('options.chunkDelayMs must be an integer >= 0');
+    expect(provider.validate(settings({ completionTokens: 0 }))?.message).toBe(
       'options.completionTokens must be an integer from 1 to 100000',
     );
-    expect(provider.validate(settings({ embeddingDimensions: '8' }))).toBe(
+    expect(provider.validate(settings({ embeddingDimensions: '8' }))?.message).toBe(
       'options.embeddingDimensions must be an integer from 1 to 4096',
     );
-    expect(provider.validate(settings({ failWithStatus: 302 }))).toBe(
+    expect(provider.validate(settings({ failWithStatus: 302 }))?.message).toBe(
       'options.failWithStatus must be an integer from 400 to 599',
     );
-    expect(provider.validate(settings({ latencyMS: 5 }))).toMatch(/^options\.latencyMS is not a simulated option/);
+    expect(provider.validate(settings({ latencyMS: 5 }))?.message).toMatch(/^options\.latencyMS is not a simulated option/);
+    // The field at fault comes apart from the message: the admin API reports it as the error's param.
+    expect(provider.validate(settings({ latencyMs: -1 }))?.field).toBe('options.latencyMs');
+    expect(provider.validate(settings({ latencyMS: 5 }))?.field).toBe('options.latencyMS');
+    expect(provider.validate({ ...settings({}), options: [] as unknown as Record<string, unknown> })?.field).toBe('options');
   });
 
   it('answers a 500 when a deployment carries invalid options', async () => {

@@ -96,8 +96,8 @@ export async function seedManyProjectsDirect(
     });
     for (let i = first; i < first + count; i++) {
       const name = `p-${String(i).padStart(5, '0')}`;
-      const project = await service.createProject(SYSTEM_PRINCIPAL, 'bench', name);
-      await service.createLimit(SYSTEM_PRINCIPAL, 'bench-gw', { project: name, ...HUGE_LIMIT });
+      const project = await service.projects.create(SYSTEM_PRINCIPAL, 'bench', name);
+      await service.limits.create(SYSTEM_PRINCIPAL, 'bench-gw', { project: name, ...HUGE_LIMIT });
       keys.push(project.keys.primary as string);
       if (keys.length % 1000 === 0) options.onProgress?.(keys.length);
     }

@@ -1,3 +1,5 @@
+import type { List } from '../controlplane/api-types.js';
+
 /**
  * A small client for the admin REST API (/admin/v1). Every failure becomes a plain Error whose
  * message is one line for bin.ts to print after "tollgate: " — expected failures carry no stack.
@@ -18,9 +20,8 @@ export class AdminApiError extends Error {
   }
 }
 
-export interface ListBody<T> {
-  items: T[];
-}
+/** A list answer of the admin API. */
+export type ListBody<T> = List<T>;
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 

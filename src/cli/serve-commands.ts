@@ -66,7 +66,7 @@ export function registerServeCommands(program: Command): void {
       const tollgate = await (await server()).createTollgate({ settings, served: new Set([flags.instance]) });
       if (!(await tollgate.store.findInstance(flags.instance))) {
         // Nodes of a new instance register it; one started at the same moment may win the race.
-        await tollgate.service.createInstance({ ...SYSTEM_PRINCIPAL, name: `node:${flags.instance}` }, flags.instance).catch((err: unknown) => {
+        await tollgate.service.instances.create({ ...SYSTEM_PRINCIPAL, name: `node:${flags.instance}` }, flags.instance).catch((err: unknown) => {
           if ((err as { code?: string }).code !== 'already_exists') throw err;
         });
       }

@@ -9,7 +9,9 @@ import type { AdminService } from './admin-service.js';
 import { configDocument } from './config/document.js';
 import type { ConfigService } from './config/config-service.js';
 import { registerUsageRoutes } from './usage-routes.js';
-import { authorize, principalOf, type Principal } from './permissions.js';
+import type { WhoAmI } from './api-types.js';
+import { principalOf, type Principal } from './permissions.js';
+import { installPermissionCheck, requires } from './route-permissions.js';
 import {
   adminTokenBody,
   applyQuery,
@@ -35,7 +37,7 @@ declare module 'fastify' {
 
 type P<T extends string> = { [K in T]: string };
 
-/** The admin REST API under /admin/v1: JSON, bearer admin tokens, a role check on every route. */
+/** The admin REST API under /admin/v1: JSON, bearer admin tokens, a role check on every route (declared with it). */
 export async function adminRoutes(
   app: FastifyInstance,
   deps: {
@@ -78,141 +80,123 @@ export async function adminRoutes(
   });
 
   const who = (request: FastifyRequest): Principal => request.principal!;
+  // Every route below declares what it requires (config: requires(...)); this hook alone checks it.
+  installPermissionCheck(app, who);
   const list = <T>(items: T[]) => ({ items });
 
   // Instances
-  app.get('/instances', async (r) => (authorize(who(r), 'read'), list(await service.listInstances())));
-  app.post('/instances', async (r, reply) => {
-    authorize(who(r), 'manage-gateways');
+  app.get('/instances', { config: requires('read') }, async () => list(await service.instances.list()));
+  app.post('/instances', { config: requires('manage-gateways') }, async (r, reply) => {
     const body = parse(instanceBody, r.body);
-    return reply.code(201).send(await service.createInstance(who(r), body.name));
+    return reply.code(201).send(await service.instances.create(who(r), body.name));
   });
 
   // Nodes (gateway processes) and their health
-  app.get('/nodes', async (r) => (authorize(who(r), 'read'), list(await service.listNodes(deps.heartbeatMs))));
+  app.get('/nodes', { config: requires('read') }, async () => list(await service.instances.listNodes(deps.heartbeatMs)));
 
   // Resources
-  app.get('/resources', async (r) => (authorize(who(r), 'read'), list(await service.listResources())));
-  app.post('/resources', async (r, reply) => {
-    authorize(who(r), 'manage-resources');
-    return reply.code(201).send(await service.createResource(who(r), parse(resourceBody, r.body)));
+  app.get('/resources', { config: requires('read') }, async () => list(await service.resources.list()));
+  app.post('/resources', { config: requires('manage-resources') }, async (r, reply) => {
+    return reply.code(201).send(await service.resources.create(who(r), parse(resourceBody, r.body)));
   });
-  app.get<{ Params: P<'r'> }>('/resources/:r', async (r) => (authorize(who(r), 'read'), service.getResource(r.params.r)));
-  app.patch<{ Params: P<'r'> }>('/resources/:r', async (r) => {
-    authorize(who(r), 'manage-resources');
-    return service.updateResource(who(r), r.params.r, parse(resourcePatch, r.body));
+  app.get<{ Params: P<'r'> }>('/resources/:r', { config: requires('read') }, async (r) => service.resources.get(r.params.r));
+  app.patch<{ Params: P<'r'> }>('/resources/:r', { config: requires('manage-resources') }, async (r) => {
+    return service.resources.update(who(r), r.params.r, parse(resourcePatch, r.body));
   });
-  app.delete<{ Params: P<'r'> }>('/resources/:r', async (r, reply) => {
-    authorize(who(r), 'manage-resources');
-    await service.deleteResource(who(r), r.params.r);
+  app.delete<{ Params: P<'r'> }>('/resources/:r', { config: requires('manage-resources') }, async (r, reply) => {
+    await service.resources.delete(who(r), r.params.r);
     return reply.code(204).send();
   });
 
   // Deployments
-  app.get<{ Params: P<'r'> }>('/resources/:r/deployments', async (r) => (authorize(who(r), 'read'), list(await service.listDeployments(r.params.r))));
-  app.post<{ Params: P<'r'> }>('/resources/:r/deployments', async (r, reply) => {
-    authorize(who(r), 'manage-resources');
-    return reply.code(201).send(await service.createDeployment(who(r), r.params.r, parse(deploymentBody, r.body)));
+  app.get<{ Params: P<'r'> }>('/resources/:r/deployments', { config: requires('read') }, async (r) => list(await service.deployments.list(r.params.r)));
+  app.post<{ Params: P<'r'> }>('/resources/:r/deployments', { config: requires('manage-resources') }, async (r, reply) => {
+    return reply.code(201).send(await service.deployments.create(who(r), r.params.r, parse(deploymentBody, r.body)));
   });
-  app.get<{ Params: P<'r' | 'd'> }>('/resources/:r/deployments/:d', async (r) => (authorize(who(r), 'read'), service.getDeployment(r.params.r, r.params.d)));
-  app.patch<{ Params: P<'r' | 'd'> }>('/resources/:r/deployments/:d', async (r) => {
-    authorize(who(r), 'manage-resources');
-    return service.updateDeployment(who(r), r.params.r, r.params.d, parse(deploymentPatch, r.body));
+  app.get<{ Params: P<'r' | 'd'> }>('/resources/:r/deployments/:d', { config: requires('read') }, async (r) => service.deployments.get(r.params.r, r.params.d));
+  app.patch<{ Params: P<'r' | 'd'> }>('/resources/:r/deployments/:d', { config: requires('manage-resources') }, async (r) => {
+    return service.deployments.update(who(r), r.params.r, r.params.d, parse(deploymentPatch, r.body));
   });
-  app.delete<{ Params: P<'r' | 'd'> }>('/resources/:r/deployments/:d', async (r, reply) => {
-    authorize(who(r), 'manage-resources');
-    await service.deleteDeployment(who(r), r.params.r, r.params.d);
+  app.delete<{ Params: P<'r' | 'd'> }>('/resources/:r/deployments/:d', { config: requires('manage-resources') }, async (r, reply) => {
+    await service.deployments.delete(who(r), r.params.r, r.params.d);
     return reply.code(204).send();
   });
 
   // Projects and keys
-  app.get<{ Params: P<'r'> }>('/resources/:r/projects', async (r) => (authorize(who(r), 'read'), list(await service.listProjects(r.params.r))));
-  app.post<{ Params: P<'r'> }>('/resources/:r/projects', async (r, reply) => {
-    authorize(who(r), 'manage-projects', r.params.r);
-    return reply.code(201).send(await service.createProject(who(r), r.params.r, parse(projectBody, r.body).name));
+  app.get<{ Params: P<'r'> }>('/resources/:r/projects', { config: requires('read') }, async (r) => list(await service.projects.list(r.params.r)));
+  app.post<{ Params: P<'r'> }>('/resources/:r/projects', { config: requires('manage-projects', 'r') }, async (r, reply) => {
+    return reply.code(201).send(await service.projects.create(who(r), r.params.r, parse(projectBody, r.body).name));
   });
-  app.get<{ Params: P<'r' | 'p'> }>('/resources/:r/projects/:p', async (r) => (authorize(who(r), 'read'), service.getProject(r.params.r, r.params.p)));
-  app.delete<{ Params: P<'r' | 'p'> }>('/resources/:r/projects/:p', async (r, reply) => {
-    authorize(who(r), 'manage-projects', r.params.r);
-    await service.deleteProject(who(r), r.params.r, r.params.p);
+  app.get<{ Params: P<'r' | 'p'> }>('/resources/:r/projects/:p', { config: requires('read') }, async (r) => service.projects.get(r.params.r, r.params.p));
+  app.delete<{ Params: P<'r' | 'p'> }>('/resources/:r/projects/:p', { config: requires('manage-projects', 'r') }, async (r, reply) => {
+    await service.projects.delete(who(r), r.params.r, r.params.p);
     return reply.code(204).send();
   });
-  app.post<{ Params: P<'r' | 'p' | 'slot'> }>('/resources/:r/projects/:p/keys/:slot/regenerate', async (r) => {
-    authorize(who(r), 'manage-projects', r.params.r);
+  app.post<{ Params: P<'r' | 'p' | 'slot'> }>('/resources/:r/projects/:p/keys/:slot/regenerate', { config: requires('manage-projects', 'r') }, async (r) => {
     const slot = r.params.slot;
     if (slot !== 'primary' && slot !== 'secondary') throw new TollgateError('not_found', `key slot must be primary or secondary, not "${slot}"`);
-    return service.regenerateKey(who(r), r.params.r, r.params.p, slot as KeySlot);
+    return service.projects.regenerateKey(who(r), r.params.r, r.params.p, slot as KeySlot);
   });
 
   // Gateways
-  app.get('/gateways', async (r) => (authorize(who(r), 'read'), list(await service.listGateways())));
-  app.post('/gateways', async (r, reply) => {
-    authorize(who(r), 'manage-gateways');
-    return reply.code(201).send(await service.createGateway(who(r), parse(gatewayBody, r.body)));
+  app.get('/gateways', { config: requires('read') }, async () => list(await service.gateways.list()));
+  app.post('/gateways', { config: requires('manage-gateways') }, async (r, reply) => {
+    return reply.code(201).send(await service.gateways.create(who(r), parse(gatewayBody, r.body)));
   });
-  app.get<{ Params: P<'g'> }>('/gateways/:g', async (r) => (authorize(who(r), 'read'), service.getGateway(r.params.g)));
-  app.patch<{ Params: P<'g'> }>('/gateways/:g', async (r) => {
-    authorize(who(r), 'manage-gateways');
-    return service.updateGateway(who(r), r.params.g, parse(gatewayPatch, r.body));
+  app.get<{ Params: P<'g'> }>('/gateways/:g', { config: requires('read') }, async (r) => service.gateways.get(r.params.g));
+  app.patch<{ Params: P<'g'> }>('/gateways/:g', { config: requires('manage-gateways') }, async (r) => {
+    return service.gateways.update(who(r), r.params.g, parse(gatewayPatch, r.body));
   });
-  app.delete<{ Params: P<'g'> }>('/gateways/:g', async (r, reply) => {
-    authorize(who(r), 'manage-gateways');
-    await service.deleteGateway(who(r), r.params.g);
+  app.delete<{ Params: P<'g'> }>('/gateways/:g', { config: requires('manage-gateways') }, async (r, reply) => {
+    await service.gateways.delete(who(r), r.params.g);
     return reply.code(204).send();
   });
-  app.get<{ Params: P<'g'> }>('/gateways/:g/projects', async (r) => (authorize(who(r), 'read'), list(await service.listGatewayProjects(r.params.g))));
-  app.put<{ Params: P<'g' | 'p'> }>('/gateways/:g/projects/:p', async (r) => {
-    authorize(who(r), 'manage-gateways');
-    return service.setProjectGatewayStatus(who(r), r.params.g, r.params.p, 'enabled');
+  app.get<{ Params: P<'g'> }>('/gateways/:g/projects', { config: requires('read') }, async (r) => list(await service.gatewayProjects.list(r.params.g)));
+  app.put<{ Params: P<'g' | 'p'> }>('/gateways/:g/projects/:p', { config: requires('manage-gateways') }, async (r) => {
+    return service.gatewayProjects.setStatus(who(r), r.params.g, r.params.p, 'enabled');
   });
-  app.delete<{ Params: P<'g' | 'p'> }>('/gateways/:g/projects/:p', async (r) => {
-    authorize(who(r), 'manage-gateways');
-    return service.setProjectGatewayStatus(who(r), r.params.g, r.params.p, 'disabled');
+  app.delete<{ Params: P<'g' | 'p'> }>('/gateways/:g/projects/:p', { config: requires('manage-gateways') }, async (r) => {
+    return service.gatewayProjects.setStatus(who(r), r.params.g, r.params.p, 'disabled');
   });
 
   // Limits
-  app.get<{ Params: P<'g'> }>('/gateways/:g/limits', async (r) => (authorize(who(r), 'read'), list(await service.listLimits(r.params.g))));
-  app.post<{ Params: P<'g'> }>('/gateways/:g/limits', async (r, reply) => {
-    authorize(who(r), 'manage-gateways');
-    return reply.code(201).send(await service.createLimit(who(r), r.params.g, parse(limitBody, r.body)));
+  app.get<{ Params: P<'g'> }>('/gateways/:g/limits', { config: requires('read') }, async (r) => list(await service.limits.list(r.params.g)));
+  app.post<{ Params: P<'g'> }>('/gateways/:g/limits', { config: requires('manage-gateways') }, async (r, reply) => {
+    return reply.code(201).send(await service.limits.create(who(r), r.params.g, parse(limitBody, r.body)));
   });
-  app.get<{ Params: P<'g' | 'id'> }>('/gateways/:g/limits/:id', async (r) => (authorize(who(r), 'read'), service.getLimit(r.params.g, r.params.id)));
-  app.patch<{ Params: P<'g' | 'id'> }>('/gateways/:g/limits/:id', async (r) => {
-    authorize(who(r), 'manage-gateways');
-    return service.updateLimit(who(r), r.params.g, r.params.id, parse(limitPatch, r.body));
+  app.get<{ Params: P<'g' | 'id'> }>('/gateways/:g/limits/:id', { config: requires('read') }, async (r) => service.limits.get(r.params.g, r.params.id));
+  app.patch<{ Params: P<'g' | 'id'> }>('/gateways/:g/limits/:id', { config: requires('manage-gateways') }, async (r) => {
+    return service.limits.update(who(r), r.params.g, r.params.id, parse(limitPatch, r.body));
   });
-  app.delete<{ Params: P<'g' | 'id'> }>('/gateways/:g/limits/:id', async (r, reply) => {
-    authorize(who(r), 'manage-gateways');
-    await service.deleteLimit(who(r), r.params.g, r.params.id);
+  app.delete<{ Params: P<'g' | 'id'> }>('/gateways/:g/limits/:id', { config: requires('manage-gateways') }, async (r, reply) => {
+    await service.limits.delete(who(r), r.params.g, r.params.id);
     return reply.code(204).send();
   });
 
   // The whole configuration as one declarative document (docs/config-file.md)
-  app.get('/config', async (r) => (authorize(who(r), 'read'), config.export()));
-  app.put('/config', async (r) => {
+  app.get('/config', { config: requires('read') }, async () => config.export());
+  // Each change of an apply is checked against the token's role (ConfigService.plan).
+  app.put('/config', { config: requires('signed-in') }, async (r) => {
     const q = parse(applyQuery, r.query);
     return config.apply(who(r), parse(configDocument, r.body), { dryRun: q.dryRun === 'true', prune: q.prune === 'true' });
   });
 
   // Admin tokens ("users") and the audit log
-  app.get('/tokens', async (r) => (authorize(who(r), 'manage-tokens'), list(await service.listAdminTokens())));
-  app.post('/tokens', async (r, reply) => {
-    authorize(who(r), 'manage-tokens');
-    return reply.code(201).send(await service.createAdminToken(who(r), parse(adminTokenBody, r.body)));
+  app.get('/tokens', { config: requires('manage-tokens') }, async () => list(await service.tokens.list()));
+  app.post('/tokens', { config: requires('manage-tokens') }, async (r, reply) => {
+    return reply.code(201).send(await service.tokens.create(who(r), parse(adminTokenBody, r.body)));
   });
-  app.delete<{ Params: P<'id'> }>('/tokens/:id', async (r, reply) => {
-    authorize(who(r), 'manage-tokens');
-    await service.deleteAdminToken(who(r), r.params.id);
+  app.delete<{ Params: P<'id'> }>('/tokens/:id', { config: requires('manage-tokens') }, async (r, reply) => {
+    await service.tokens.delete(who(r), r.params.id);
     return reply.code(204).send();
   });
-  app.get('/audit', async (r) => {
-    authorize(who(r), 'read');
+  app.get('/audit', { config: requires('read') }, async (r) => {
     const q = parse(auditQuery, r.query);
-    return service.listAudit({ limit: q.limit, ...(q.cursor ? { before: q.cursor } : {}) });
+    return service.audit.list({ limit: q.limit, ...(q.cursor ? { before: q.cursor } : {}) });
   });
-  registerUsageRoutes(app, { service, usage: store.usage, limiter, who });
+  registerUsageRoutes(app, { service, usage: store.usage, limiter });
 
-  app.get('/whoami', async (r) => {
+  app.get('/whoami', { config: requires('signed-in') }, async (r): Promise<WhoAmI> => {
     const p = who(r);
     return { name: p.name, role: p.role, resources: p.resources };
   });

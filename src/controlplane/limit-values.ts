@@ -7,18 +7,22 @@ import { TollgateError } from '../errors.js';
  * where the values sit in the request body (e.g. `defaultProjectLimit`), for the message and param.
  */
 export function checkLimitValues(v: LimitValues, field?: string): LimitValues {
-  const invalid = (message: string, param: string) =>
-    new TollgateError('validation_failed', field ? `${field}: ${message}` : message, { param: field ? `${field}.${param}` : param });
-  if (v.tokensPerMinute === null && v.tokenQuota === null) {
-    throw invalid('a limit needs tokensPerMinute, tokenQuota, or both', 'tokensPerMinute');
-  }
-  if (v.tokenQuota !== null && v.quotaPeriod === null) {
-    throw invalid('quotaPeriod is required with tokenQuota (hourly, daily, weekly, monthly or yearly)', 'quotaPeriod');
-  }
-  if (v.tokenQuota === null && v.quotaPeriod !== null) {
-    throw invalid('quotaPeriod only makes sense with tokenQuota', 'tokenQuota');
+  const problem = limitValuesProblem(v);
+  if (problem) {
+    const { message, param } = problem;
+    throw new TollgateError('validation_failed', field ? `${field}: ${message}` : message, { param: field ? `${field}.${param}` : param });
   }
   return v;
+}
+
+/** What breaks those rules, if anything: the message and the field at fault. A config apply checks a document by the same. */
+export function limitValuesProblem(v: LimitValues): { message: string; param: string } | null {
+  if (v.tokensPerMinute === null && v.tokenQuota === null) return { message: 'a limit needs tokensPerMinute, tokenQuota, or both', param: 'tokensPerMinute' };
+  if (v.tokenQuota !== null && v.quotaPeriod === null) {
+    return { message: 'quotaPeriod is required with tokenQuota (hourly, daily, weekly, monthly or yearly)', param: 'quotaPeriod' };
+  }
+  if (v.tokenQuota === null && v.quotaPeriod !== null) return { message: 'quotaPeriod only makes sense with tokenQuota', param: 'tokenQuota' };
+  return null;
 }
 
 /** Values after a patch: a field given replaces the current one (null clears it), one not given stays. */

@@ -1,5 +1,5 @@
 import type { AdminToken, Role } from '../domain/model.js';
-import { TollgateError } from '../errors.js';
+import { permissionWords, roleRefusal } from './admin-errors.js';
 
 export type Permission = 'read' | 'manage-resources' | 'manage-gateways' | 'manage-projects' | 'manage-tokens';
 
@@ -36,8 +36,5 @@ export function can(principal: Principal, permission: Permission, resourceName?:
 export function authorize(principal: Principal, permission: Permission, resourceName?: string): void {
   if (can(principal, permission, resourceName)) return;
   const scope = resourceName && principal.role === 'project-admin' ? ` on resource "${resourceName}"` : '';
-  throw new TollgateError(
-    'forbidden',
-    `the ${principal.role} role of admin token "${principal.name}" does not allow ${permission.replace('-', ' ')}${scope}`,
-  );
+  throw roleRefusal(principal, `${permissionWords(permission)}${scope}`);
 }

@@ -1,12 +1,17 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { TollgateError } from '../errors.js';
 import type { Limiter } from '../limits/limiter.js';
-import { OUTCOMES, type LedgerEntry, type UsagePoint } from '../usage/ledger.js';
+import { OUTCOMES, type LedgerEntry, type Outcome as LedgerOutcome, type UsagePoint } from '../usage/ledger.js';
 import type { UsageStore } from '../usage/ledger.js';
 import type { AdminService } from './admin-service.js';
-import { authorize, type Principal } from './permissions.js';
+import type { LimitStatusView, LogPage, LogView, Outcome, RequestCounts, UsageGroupBy, UsagePointView, UsageReport, UsageSeriesView } from './api-types.js';
+import { requires } from './route-permissions.js';
 import { parse } from './schemas.js';
+
+// The API's outcomes are the ledger's, both ways: a new outcome fails to compile until declared.
+const sameOutcomes: [LedgerOutcome] extends [Outcome] ? ([Outcome] extends [LedgerOutcome] ? true : false) : false = true;
+void sameOutcomes;
 
 const DAY = 86_400_000;
 /** The last millisecond of year 9999: times beyond it are not dates anyone means. */
@@ -39,14 +44,12 @@ export interface UsageRouteDeps {
   service: AdminService;
   usage: UsageStore;
   limiter: Limiter;
-  who: (request: FastifyRequest) => Principal;
 }
 
 /** Usage time series, request logs and limit standing: read from rollups, the ledger and the limiter. */
-export function registerUsageRoutes(app: FastifyInstance, { service, usage, limiter, who }: UsageRouteDeps): void {
-  app.get<{ Params: { g: string } }>('/gateways/:g/usage', async (r) => {
-    authorize(who(r), 'read');
-    const gateway = await service.getGateway(r.params.g);
+export function registerUsageRoutes(app: FastifyInstance, { service, usage, limiter }: UsageRouteDeps): void {
+  app.get<{ Params: { g: string } }>('/gateways/:g/usage', { config: requires('read') }, async (r): Promise<UsageReport> => {
+    const gateway = await service.gateways.get(r.params.g);
     const q = parse(usageQuery, r.query);
     const to = q.to ?? Date.now();
     const from = q.from ?? Math.max(0, to - DAY);
@@ -73,9 +76,8 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
     };
   });
 
-  app.get<{ Params: { g: string } }>('/gateways/:g/logs', async (r) => {
-    authorize(who(r), 'read');
-    const gateway = await service.getGateway(r.params.g);
+  app.get<{ Params: { g: string } }>('/gateways/:g/logs', { config: requires('read') }, async (r): Promise<LogPage> => {
+    const gateway = await service.gateways.get(r.params.g);
     const q = parse(logsQuery, r.query);
     // One more than asked tells whether a next page exists.
     const rows = await usage.logs({
@@ -92,9 +94,8 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
     return { items, nextCursor: rows.length > q.limit ? (items.at(-1)?.id ?? null) : null };
   });
 
-  app.get<{ Params: { g: string; id: string } }>('/gateways/:g/limits/:id/status', async (r) => {
-    authorize(who(r), 'read');
-    const limit = await service.getLimitRule(r.params.g, r.params.id);
+  app.get<{ Params: { g: string; id: string } }>('/gateways/:g/limits/:id/status', { config: requires('read') }, async (r): Promise<LimitStatusView> => {
+    const limit = await service.limits.rule(r.params.g, r.params.id);
     const status = await limiter.peek(limit.rule);
     return {
       id: limit.id,
@@ -107,8 +108,8 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
   });
 }
 
-function toSeries(points: UsagePoint[], groupBy: 'project' | 'deployment' | null) {
-  const byGroup = new Map<string, ReturnType<typeof pointView>[]>();
+function toSeries(points: UsagePoint[], groupBy: UsageGroupBy | null): UsageSeriesView[] {
+  const byGroup = new Map<string, UsagePointView[]>();
   for (const p of points) {
     const key = p.group ?? '';
     let list = byGroup.get(key);
@@ -121,15 +122,15 @@ function toSeries(points: UsagePoint[], groupBy: 'project' | 'deployment' | null
   });
 }
 
-function pointView(p: UsagePoint) {
+function pointView(p: UsagePoint): UsagePointView {
   return { t: iso(p.bucketMs), requests: p.requests, tokens: p.tokens, avgLatencyMs: p.requests.total ? round(p.latencyMsSum / p.requests.total) : 0 };
 }
 
-function sum(points: UsagePoint[]) {
-  const requests: Record<string, number> = { total: 0, ...Object.fromEntries(OUTCOMES.map((o) => [o, 0])) };
+function sum(points: UsagePoint[]): UsageReport['totals'] {
+  const requests = { total: 0, ...Object.fromEntries(OUTCOMES.map((o) => [o, 0])) } as RequestCounts;
   const tokens = { prompt: 0, completion: 0, total: 0 };
   for (const p of points) {
-    for (const key of Object.keys(requests)) requests[key]! += p.requests[key as keyof UsagePoint['requests']];
+    for (const key of Object.keys(requests) as (keyof RequestCounts)[]) requests[key] += p.requests[key];
     tokens.prompt += p.tokens.prompt;
     tokens.completion += p.tokens.completion;
     tokens.total += p.tokens.total;
@@ -137,7 +138,7 @@ function sum(points: UsagePoint[]) {
   return { requests, tokens };
 }
 
-function logView(e: LedgerEntry) {
+function logView(e: LedgerEntry): LogView {
   return {
     id: e.id,
     time: iso(e.atMs),

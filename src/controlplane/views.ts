@@ -1,30 +1,41 @@
 import { defaultLimitAddress, gatewayDefaultApplies } from '../domain/default-limit.js';
 import type { AdminToken, AuditEntry, Deployment, Gateway, Instance, Limit, LimitValues, Project, Resource } from '../domain/model.js';
+import type {
+  AdminTokenView,
+  AuditView,
+  DeploymentView,
+  GatewayProjectView,
+  GatewayView,
+  InstanceView,
+  LimitView,
+  ProjectLimitView,
+  ProjectView,
+  ResourceView,
+} from './api-types.js';
 
-/** JSON shapes of the admin API (a public contract: extend, don't rename). Secrets never appear here. */
+/** Builds the admin API's JSON (its shapes are declared in api-types.ts). Secrets never appear here. */
 
-export const instanceView = (i: Instance, gatewayName: string | null) => ({
+export const instanceView = (i: Instance, gatewayName: string | null): InstanceView => ({
   name: i.name,
   gateway: gatewayName,
   eligible: gatewayName === null,
   createdAt: i.createdAt,
 });
 
-export const resourceView = (r: Resource) => ({
+export const resourceView = (r: Resource): ResourceView => ({
   name: r.name,
   description: r.description,
   createdAt: r.createdAt,
   updatedAt: r.updatedAt,
 });
 
-export const deploymentView = (d: Deployment, resourceName: string) => ({
+export const deploymentView = (d: Deployment, resourceName: string): DeploymentView => ({
   name: d.name,
   resource: resourceName,
   provider: d.provider,
   upstreamUrl: d.upstreamUrl,
   upstreamModel: d.upstreamModel,
   apiVersion: d.apiVersion,
-  /** The key itself is write-only. */
   hasUpstreamApiKey: d.upstreamApiKeySealed !== null,
   defaultCompletionReservation: d.defaultCompletionReservation,
   options: d.options,
@@ -32,23 +43,13 @@ export const deploymentView = (d: Deployment, resourceName: string) => ({
   updatedAt: d.updatedAt,
 });
 
-export const projectView = (p: Project, resourceName: string) => ({
+export const projectView = (p: Project, resourceName: string): ProjectView => ({
   name: p.name,
   resource: resourceName,
   gatewayStatus: p.gatewayStatus,
   keyHints: { primary: p.primaryKey.hint, secondary: p.secondaryKey.hint },
   createdAt: p.createdAt,
 });
-
-/**
- * The project-wide limit a project runs under on a gateway: its own (`source: "project"`, `id` the
- * limit's), the gateway's default (`"gateway-default"`, `id` = `default:<project>`, which
- * `.../limits/{id}/status` accepts), or null: none.
- */
-export interface ProjectLimitView extends LimitValues {
-  source: 'project' | 'gateway-default';
-  id: string;
-}
 
 /** Which limit caps a project's use of all deployments: `own` is its project-wide limit, if any. */
 export function projectLimitView(gateway: Gateway, project: Project, own: Limit | undefined): ProjectLimitView | null {
@@ -59,11 +60,11 @@ export function projectLimitView(gateway: Gateway, project: Project, own: Limit 
   return null;
 }
 
-export const gatewayProjectView = (p: Project, limit: ProjectLimitView | null) => ({ name: p.name, gatewayStatus: p.gatewayStatus, limit });
+export const gatewayProjectView = (p: Project, limit: ProjectLimitView | null): GatewayProjectView => ({ name: p.name, gatewayStatus: p.gatewayStatus, limit });
 
 const limitValuesView = (v: LimitValues): LimitValues => ({ tokensPerMinute: v.tokensPerMinute, tokenQuota: v.tokenQuota, quotaPeriod: v.quotaPeriod });
 
-export const gatewayView = (g: Gateway, resourceName: string, instanceName: string) => ({
+export const gatewayView = (g: Gateway, resourceName: string, instanceName: string): GatewayView => ({
   name: g.name,
   resource: resourceName,
   instance: instanceName,
@@ -74,7 +75,7 @@ export const gatewayView = (g: Gateway, resourceName: string, instanceName: stri
   createdAt: g.createdAt,
 });
 
-export const limitView = (l: Limit, projectName: string, deploymentName: string | null) => ({
+export const limitView = (l: Limit, projectName: string, deploymentName: string | null): LimitView => ({
   id: l.id,
   project: projectName,
   deployment: deploymentName,
@@ -85,7 +86,7 @@ export const limitView = (l: Limit, projectName: string, deploymentName: string 
   updatedAt: l.updatedAt,
 });
 
-export const adminTokenView = (t: AdminToken) => ({
+export const adminTokenView = (t: AdminToken): AdminTokenView => ({
   id: t.id,
   name: t.name,
   role: t.role,
@@ -94,13 +95,6 @@ export const adminTokenView = (t: AdminToken) => ({
   createdAt: t.createdAt,
 });
 
-export const auditView = (e: AuditEntry) => e;
+export const auditView = (e: AuditEntry): AuditView => e;
 
-export type InstanceView = ReturnType<typeof instanceView>;
-export type ResourceView = ReturnType<typeof resourceView>;
-export type DeploymentView = ReturnType<typeof deploymentView>;
-export type ProjectView = ReturnType<typeof projectView>;
-export type GatewayView = ReturnType<typeof gatewayView>;
-export type GatewayProjectView = ReturnType<typeof gatewayProjectView>;
-export type LimitView = ReturnType<typeof limitView>;
-export type AdminTokenView = ReturnType<typeof adminTokenView>;
+export type { AdminTokenView, DeploymentView, GatewayProjectView, GatewayView, InstanceView, LimitView, ProjectLimitView, ProjectView, ResourceView };

@@ -17,15 +17,15 @@ export const DEMO = {
 export async function seedDemo(store: Store, service: AdminService): Promise<string | null> {
   if ((await store.listResources()).length > 0) return null;
   const actor = { ...SYSTEM_PRINCIPAL, name: 'demo-seed' };
-  await service.createResource(actor, { name: DEMO.resource, description: 'Demo resource with a simulated model' });
-  await service.createDeployment(actor, DEMO.resource, {
+  await service.resources.create(actor, { name: DEMO.resource, description: 'Demo resource with a simulated model' });
+  await service.deployments.create(actor, DEMO.resource, {
     name: DEMO.deployment,
     provider: 'simulated',
     options: { latencyMs: 150, chunkDelayMs: 20, completionTokens: 24 },
   });
-  await service.createGateway(actor, { name: DEMO.gateway, resource: DEMO.resource, instance: { mode: 'new' } });
-  const project = await service.createProject(actor, DEMO.resource, DEMO.project);
-  await service.createLimit(actor, DEMO.gateway, {
+  await service.gateways.create(actor, { name: DEMO.gateway, resource: DEMO.resource, instance: { mode: 'new' } });
+  const project = await service.projects.create(actor, DEMO.resource, DEMO.project);
+  await service.limits.create(actor, DEMO.gateway, {
     project: DEMO.project,
     tokensPerMinute: 20_000,
     tokenQuota: 1_000_000,

@@ -17,6 +17,15 @@ export const defaultLimitId = (gatewayId: string, projectId: string): string => 
  */
 export const limitTag = (gatewayId: string, projectId: string): string => `${gatewayId}/${projectId}`;
 
+/**
+ * How the limiter knows a limit: its id and its tag. The config snapshot and the admin API's limit
+ * status both take it from here, so a status always reads the counters the data plane writes.
+ */
+export const limitIdentity = (limit: { id: string; gatewayId: string; projectId: string }) => ({ id: limit.id, tag: limitTag(limit.gatewayId, limit.projectId) });
+
+/** The identity of the gateway default's limit of one project (see defaultLimitId). */
+export const defaultLimitIdentity = (gatewayId: string, projectId: string) => ({ id: defaultLimitId(gatewayId, projectId), tag: limitTag(gatewayId, projectId) });
+
 /** How the admin API addresses the default limit of a project: `default:<project>`. */
 export const DEFAULT_LIMIT_PREFIX = 'default:';
 export const defaultLimitAddress = (projectName: string): string => `${DEFAULT_LIMIT_PREFIX}${projectName}`;

@@ -56,14 +56,23 @@ export interface DeploymentSettings {
 }
 
 /**
+ * A deployment setting a provider refuses: the request field at fault (so a form can show the
+ * message next to it) and a message a person can act on, which names the field.
+ */
+export interface SettingProblem {
+  field: string;
+  message: string;
+}
+
+/**
  * One model provider. Shared code never branches on provider names: everything that differs
  * between providers (URL layout, auth header, options) lives behind this interface.
  */
 export interface Provider {
   readonly name: ProviderName;
   readonly operations: ReadonlySet<Operation>;
-  /** Returns a message naming the offending field, or null when the settings are usable. */
-  validate(settings: DeploymentSettings): string | null;
+  /** The first problem with the settings, or null when they are usable. */
+  validate(settings: DeploymentSettings): SettingProblem | null;
   /** Sends the call; resolves once the upstream's status and headers are in. */
   send(call: UpstreamCall): Promise<UpstreamResponse>;
 }

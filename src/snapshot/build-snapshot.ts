@@ -1,4 +1,4 @@
-import { defaultLimitId, gatewayDefaultApplies, limitTag } from '../domain/default-limit.js';
+import { defaultLimitIdentity, gatewayDefaultApplies, limitIdentity } from '../domain/default-limit.js';
 import type { Gateway, Limit, Project } from '../domain/model.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { ConfigRecords } from '../store/store.js';
@@ -109,8 +109,7 @@ export function buildSnapshot(records: ConfigRecords, secrets: SecretBox, served
 
 function limitRuntime(l: Limit, gatewayName: string, projectName: string, deploymentNames: ReadonlyMap<string, string>): LimitRuntime {
   return Object.freeze({
-    id: l.id,
-    tag: limitTag(l.gatewayId, l.projectId),
+    ...limitIdentity(l),
     gatewayName,
     projectName,
     deploymentName: l.deploymentId === null ? null : (deploymentNames.get(l.deploymentId) ?? null),
@@ -129,8 +128,7 @@ function gatewayDefaultLimit(gateway: Gateway, project: Project): LimitRuntime |
   const values = gateway.defaultProjectLimit;
   if (!values) return null;
   return Object.freeze({
-    id: defaultLimitId(gateway.id, project.id),
-    tag: limitTag(gateway.id, project.id),
+    ...defaultLimitIdentity(gateway.id, project.id),
     gatewayName: gateway.name,
     projectName: project.name,
     deploymentName: null,

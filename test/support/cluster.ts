@@ -39,8 +39,8 @@ export async function startNode(options: {
   );
   const tollgate = await createTollgate({ settings, served: new Set([options.instance]), logger: pino({ level: 'silent' }) });
   if (!(await tollgate.store.findInstance(options.instance))) {
-    await tollgate.service
-      .createInstance({ id: 'test', name: 'test', role: 'owner', resources: null }, options.instance)
+    await tollgate.service.instances
+      .create({ id: 'test', name: 'test', role: 'owner', resources: null }, options.instance)
       .catch(() => undefined); // another node registered it first
   }
   const url = (await tollgate.listen()).replace('localhost', '127.0.0.1');

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { GatewayView, ProjectLimitView } from '../../controlplane/views.js';
+import type { GatewayView, ProjectLimitView } from '../../controlplane/api-types.js';
 import { QUOTA_PERIODS, type LimitValues } from '../../domain/model.js';
 import { collect, orNull, tokensOrNone } from './common.js';
 

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { GatewayProjectView, GatewayView, LimitView } from '../../controlplane/views.js';
+import type { GatewayProjectView, GatewayView, LimitView } from '../../controlplane/api-types.js';
 import { QUOTA_PERIODS } from '../../domain/model.js';
 import { apiPath, type ListBody } from '../admin-client.js';
 import { intOption } from '../options.js';

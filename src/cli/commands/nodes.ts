@@ -1,19 +1,8 @@
 import type { Command } from 'commander';
+import type { NodeView } from '../../controlplane/api-types.js';
 import type { ListBody } from '../admin-client.js';
 import { printList, when } from '../output.js';
 import { ADMIN_GROUP, connect, withConnection, type ConnectionFlags } from './common.js';
-
-interface NodeView {
-  id: string;
-  instance: string;
-  address: string;
-  version: string;
-  configVersion: number;
-  configCurrent: boolean;
-  status: 'live' | 'stale';
-  startedAt: string;
-  heartbeatAt: string;
-}
 
 export function registerNodeCommands(program: Command): void {
   withConnection(

@@ -1,21 +1,8 @@
 import { Option, type Command } from 'commander';
-import type { ProjectView } from '../../controlplane/views.js';
+import type { CreatedProject, GatewayProjectView, ProjectView, RegeneratedKey } from '../../controlplane/api-types.js';
 import { apiPath, type ListBody } from '../admin-client.js';
 import { err, out, printJson, printList, when } from '../output.js';
 import { ADMIN_GROUP, connect, withConnection, type ConnectionFlags } from './common.js';
-
-type CreatedProject = ProjectView & { keys: { primary: string; secondary: string } };
-interface RegeneratedKey {
-  name: string;
-  resource: string;
-  slot: 'primary' | 'secondary';
-  key: string;
-  hint: string;
-}
-interface GatewayProject {
-  name: string;
-  gatewayStatus: 'enabled' | 'disabled';
-}
 
 export function registerProjectCommands(program: Command): void {
   const projects = program
@@ -75,7 +62,7 @@ export function registerProjectCommands(program: Command): void {
   withConnection(
     gatewayFlag(projects.command('add-to-gateway').argument('<project>', 'project name').description('enable a project on the gateway of its resource')),
   ).action(async (project: string, flags: ConnectionFlags & { gateway: string }) => {
-    const result = await connect(flags).put<GatewayProject>(apiPath`/gateways/${flags.gateway}/projects/${project}`);
+    const result = await connect(flags).put<GatewayProjectView>(apiPath`/gateways/${flags.gateway}/projects/${project}`);
     if (flags.json) printJson(result);
     else out(`project "${result.name}" is ${result.gatewayStatus} on gateway "${flags.gateway}"`);
   });
@@ -83,7 +70,7 @@ export function registerProjectCommands(program: Command): void {
   withConnection(
     gatewayFlag(projects.command('disable').argument('<project>', 'project name').description("disable a project on a gateway; its keys are refused until it is added again")),
   ).action(async (project: string, flags: ConnectionFlags & { gateway: string }) => {
-    const result = await connect(flags).delete<GatewayProject>(apiPath`/gateways/${flags.gateway}/projects/${project}`);
+    const result = await connect(flags).delete<GatewayProjectView>(apiPath`/gateways/${flags.gateway}/projects/${project}`);
     if (flags.json) printJson(result);
     else out(`project "${result.name}" is ${result.gatewayStatus} on gateway "${flags.gateway}"`);
   });

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { DeploymentView, InstanceView, ResourceView } from '../../controlplane/views.js';
+import type { DeploymentView, InstanceView, ResourceView } from '../../controlplane/api-types.js';
 import { PROVIDERS } from '../../domain/model.js';
 import { apiPath, type ListBody } from '../admin-client.js';
 import { intOption } from '../options.js';

@@ -1,12 +1,10 @@
 import { Option, type Command } from 'commander';
-import type { AdminTokenView } from '../../controlplane/views.js';
-import { ROLES, type AuditEntry } from '../../domain/model.js';
+import type { AdminTokenView, AuditView, CreatedAdminToken, Page } from '../../controlplane/api-types.js';
+import { ROLES } from '../../domain/model.js';
 import { apiPath, type ListBody } from '../admin-client.js';
 import { intOption } from '../options.js';
 import { err, out, printJson, printList, when } from '../output.js';
 import { ADMIN_GROUP, collect, connect, withConnection, type ConnectionFlags } from './common.js';
-
-type CreatedToken = AdminTokenView & { token: string };
 
 export function registerTokenCommands(program: Command): void {
   const tokens = program
@@ -41,7 +39,7 @@ export function registerTokenCommands(program: Command): void {
       .option('--resource <name>', 'for project-admin: a resource whose projects it may manage, repeatable (default: all)', collect),
   ).action(async (flags: ConnectionFlags & { name: string; role: string; resource?: string[] }) => {
     if (flags.resource && flags.role !== 'project-admin') throw new Error('--resource only applies to --role project-admin');
-    const created = await connect(flags).post<CreatedToken>('/tokens', { name: flags.name, role: flags.role, resources: flags.resource ?? null });
+    const created = await connect(flags).post<CreatedAdminToken>('/tokens', { name: flags.name, role: flags.role, resources: flags.resource ?? null });
     if (flags.json) printJson(created);
     else out(created.token);
     // On stderr, so `$(tollgate tokens create ...)` captures just the token.
@@ -66,7 +64,7 @@ export function registerAuditCommand(program: Command): void {
       .option('--before <cursor>', 'entries older than this cursor (printed when more remain)'),
   ).action(async (flags: ConnectionFlags & { limit: number; before?: string }) => {
     const query = new URLSearchParams({ limit: String(flags.limit), ...(flags.before ? { cursor: flags.before } : {}) });
-    const body = await connect(flags).get<ListBody<AuditEntry> & { nextCursor: string | null }>(`/audit?${query}`);
+    const body = await connect(flags).get<Page<AuditView>>(`/audit?${query}`);
     printList(
       flags.json,
       body,

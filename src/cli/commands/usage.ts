@@ -1,54 +1,15 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { OUTCOMES, type Outcome } from '../../usage/ledger.js';
+import type { LogPage, LogView, Outcome, RequestCounts, TokenCounts, UsageGroupBy, UsageReport } from '../../controlplane/api-types.js';
+import { OUTCOMES } from '../../usage/ledger.js';
 import { AdminApiError, apiPath, type AdminClient } from '../admin-client.js';
 import { intOption } from '../options.js';
 import { err, formatTable, out, printJson, when, type Column } from '../output.js';
 import { ADMIN_GROUP, connect, withConnection, type ConnectionFlags } from './common.js';
 
-/* Answers of GET /gateways/{g}/usage and GET /gateways/{g}/logs (src/controlplane/usage-routes.ts). */
-
-type Requests = Record<Outcome, number> & { total: number };
-interface Tokens {
-  prompt: number;
-  completion: number;
-  total: number;
-}
-interface UsagePointView {
-  t: string;
-  requests: Requests;
-  tokens: Tokens;
-  avgLatencyMs: number;
-}
-type GroupBy = 'project' | 'deployment';
-interface UsageBody {
-  gateway: string;
-  from: string;
-  to: string;
-  interval: string;
-  groupBy: GroupBy | null;
-  /** One series when not grouped; one per project or deployment (null: refused before one was known). */
-  series: ({ points: UsagePointView[] } & Partial<Record<GroupBy, string | null>>)[];
-  totals: { requests: Requests; tokens: Tokens };
-}
-
-export interface LogView {
-  id: string;
-  time: string;
-  requestId: string;
-  project: string;
-  deployment: string | null;
-  operation: string;
-  stream: boolean;
-  status: number;
-  outcome: Outcome;
-  errorCode: string | null;
-  tokens: Tokens;
-  latencyMs: number;
-}
-interface LogsBody {
-  items: LogView[];
-  nextCursor: string | null;
-}
+/* Answers of GET /gateways/{g}/usage and GET /gateways/{g}/logs, as the API declares them. */
+type Requests = RequestCounts;
+type Tokens = TokenCounts;
+type GroupBy = UsageGroupBy;
 
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 const ISO = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
@@ -138,7 +99,7 @@ export function registerUsageCommands(program: Command): void {
       .addOption(new Option('--group-by <what>', 'one row per project or deployment in each interval').choices(['project', 'deployment'])),
   ).action(async (flags: UsageFlags) => {
     checkRange(flags);
-    const body = await connect(flags).get<UsageBody>(
+    const body = await connect(flags).get<UsageReport>(
       apiPath`/gateways/${flags.gateway}/usage` +
         query({
           from: flags.from,
@@ -179,7 +140,7 @@ export function registerUsageCommands(program: Command): void {
       if (flags.to !== undefined) throw new Error('--to cannot be used with --follow: new requests are always after it');
       return follow(client, flags);
     }
-    const body = await client.get<LogsBody>(logsPath(flags, flags.limit, flags.cursor));
+    const body = await client.get<LogPage>(logsPath(flags, flags.limit, flags.cursor));
     if (flags.json) return printJson(body);
     if (body.items.length === 0) out(noLogs(flags));
     else out(formatTable(body.items, logColumns));
@@ -187,7 +148,7 @@ export function registerUsageCommands(program: Command): void {
   });
 }
 
-function printUsage(body: UsageBody): void {
+function printUsage(body: UsageReport): void {
   const groupBy = body.groupBy;
   const rows: UsageRow[] = body.series
     .flatMap((s) => s.points.map((p) => ({ t: p.t, group: groupBy ? (s[groupBy] ?? '(none)') : null, requests: p.requests, tokens: p.tokens })))
@@ -303,7 +264,7 @@ async function follow(client: AdminClient, flags: LogsFlags): Promise<void> {
     printed = [...(printed ?? []), ...entries].slice(-100);
   };
   try {
-    const first = await untilStopped(stop.signal, client.get<LogsBody>(logsPath(flags, flags.limit, undefined)));
+    const first = await untilStopped(stop.signal, client.get<LogPage>(logsPath(flags, flags.limit, undefined)));
     if (first === undefined) return;
     // Ids are time-ordered: the greatest seen is the boundary of what is new.
     let newest = first.items[0]?.id;
@@ -340,7 +301,7 @@ async function newerThan(client: AdminClient, flags: LogsFlags, newest: string |
   const fresh: LogView[] = [];
   let cursor: string | undefined;
   for (;;) {
-    const page = await client.get<LogsBody>(logsPath(flags, FOLLOW_PAGE, cursor));
+    const page = await client.get<LogPage>(logsPath(flags, FOLLOW_PAGE, cursor));
     for (const entry of page.items) {
       if (newest !== undefined && entry.id <= newest) return fresh;
       fresh.push(entry);

@@ -3,6 +3,7 @@ import type { ProviderRegistry } from '../../providers/registry.js';
 import type { SecretBox } from '../../security/secret-box.js';
 import type { Store } from '../../store/store.js';
 import type { AdminService } from '../admin-service.js';
+import { permissionWords, roleRefusal } from '../admin-errors.js';
 import { can, type Principal } from '../permissions.js';
 import type { LimitValues } from '../../domain/model.js';
 import { CONFIG_VERSION, type ConfigDocument, type DeploymentDoc, type GatewayDoc, type LimitDoc, type LimitValuesDoc } from './document.js';
@@ -106,17 +107,11 @@ export class ConfigService {
     }
     const keyed = plan.keyedResources.find((resource) => !can(actor, 'manage-resources', resource));
     if (keyed !== undefined) {
-      throw new TollgateError(
-        'forbidden',
-        `the ${actor.role} role of admin token "${actor.name}" does not allow managing resources, which naming an upstreamApiKey of resource "${keyed}" needs; nothing was changed`,
-      );
+      throw roleRefusal(actor, `managing resources, which naming an upstreamApiKey of resource "${keyed}" needs; nothing was changed`);
     }
     const forbidden = plan.steps.find((s) => !can(actor, s.permission, s.resource));
     if (forbidden) {
-      throw new TollgateError(
-        'forbidden',
-        `the ${actor.role} role of admin token "${actor.name}" does not allow ${forbidden.permission.replace('-', ' ')}, which ${forbidden.change.action} ${forbidden.change.target} needs; nothing was changed`,
-      );
+      throw roleRefusal(actor, `${permissionWords(forbidden.permission)}, which ${forbidden.change.action} ${forbidden.change.target} needs; nothing was changed`);
     }
     return plan.steps;
   }

@@ -2,6 +2,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { hasUrlSecrets, isRedactedUrl } from '../../security/url-secrets.js';
 import type { Deployment, Gateway } from '../../domain/model.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
+import { notInResource } from '../admin-errors.js';
+import { limitValuesProblem as valuesProblem } from '../limit-values.js';
 import type { AdminService, DeploymentUpdate, GatewayUpdate, LimitUpdate } from '../admin-service.js';
 import type { Permission, Principal } from '../permissions.js';
 import type { ConfigDocument, DeploymentDoc, GatewayDoc, LimitValuesDoc, ResourceDoc } from './document.js';
@@ -106,9 +108,9 @@ class Planner {
     const existing = this.current.resources.get(r.name);
     const description = r.description ?? null;
     if (!existing) {
-      this.step('create', 'resource', `resources/${r.name}`, 'manage-resources', ({ service, actor }) => service.createResource(actor, { name: r.name, description }));
+      this.step('create', 'resource', `resources/${r.name}`, 'manage-resources', ({ service, actor }) => service.resources.create(actor, { name: r.name, description }));
     } else if (existing.resource.description !== description) {
-      this.step('update', 'resource', `resources/${r.name}`, 'manage-resources', ({ service, actor }) => service.updateResource(actor, r.name, { description }), ['description']);
+      this.step('update', 'resource', `resources/${r.name}`, 'manage-resources', ({ service, actor }) => service.resources.update(actor, r.name, { description }), ['description']);
     }
     this.checkUnique(r.deployments.map((d) => d.name), `deployment in ${at}`);
     this.checkUnique(r.projects, `project in ${at}`);
@@ -116,18 +118,18 @@ class Planner {
     for (const name of r.projects) {
       if (existing?.projects.has(name)) continue;
       this.step('create', 'project', `resources/${r.name}/projects/${name}`, 'manage-projects', async ({ service, actor, keys }) => {
-        const created = await service.createProject(actor, r.name, name);
+        const created = await service.projects.create(actor, r.name, name);
         keys.push({ resource: r.name, project: name, primary: created.keys.primary, secondary: created.keys.secondary });
       }, undefined, r.name);
     }
     if (this.options.prune && existing) {
       for (const name of existing.deployments.keys()) {
         if (r.deployments.some((d) => d.name === name)) continue;
-        this.pruneStep('delete', 'deployment', `resources/${r.name}/deployments/${name}`, 'manage-resources', ({ service, actor }) => service.deleteDeployment(actor, r.name, name));
+        this.pruneStep('delete', 'deployment', `resources/${r.name}/deployments/${name}`, 'manage-resources', ({ service, actor }) => service.deployments.delete(actor, r.name, name));
       }
       for (const name of existing.projects.keys()) {
         if (r.projects.includes(name)) continue;
-        this.pruneStep('delete', 'project', `resources/${r.name}/projects/${name}`, 'manage-projects', ({ service, actor }) => service.deleteProject(actor, r.name, name), r.name);
+        this.pruneStep('delete', 'project', `resources/${r.name}/projects/${name}`, 'manage-projects', ({ service, actor }) => service.projects.delete(actor, r.name, name), r.name);
       }
     }
   }
@@ -149,7 +151,7 @@ class Planner {
     const hasKey = key === undefined ? (existing?.upstreamApiKeySealed ?? null) !== null : key !== null;
     const provider = this.options.providers.get(desired.provider);
     const problem = provider
-      ? provider.validate({ ...desired, hasUpstreamApiKey: hasKey })
+      ? provider.validate({ ...desired, hasUpstreamApiKey: hasKey })?.message
       : `provider "${desired.provider}" is not available`;
     if (problem) this.problems.push(`resource "${resource}", deployment "${d.name}": ${problem}`);
     if (desired.upstreamUrl !== null && isRedactedUrl(desired.upstreamUrl) && (!existing || !this.sameUrl(existing, desired.upstreamUrl))) {
@@ -158,7 +160,7 @@ class Planner {
 
     if (!existing) {
       this.step('create', 'deployment', target, 'manage-resources', ({ service, actor }) =>
-        service.createDeployment(actor, resource, { name: d.name, ...desired, upstreamApiKey: key ?? null }),
+        service.deployments.create(actor, resource, { name: d.name, ...desired, upstreamApiKey: key ?? null }),
       );
       return;
     }
@@ -169,7 +171,7 @@ class Planner {
     }
     if (key !== undefined && !this.sameKey(existing.upstreamApiKeySealed, key)) patch.upstreamApiKey = key;
     const fields = Object.keys(patch);
-    if (fields.length > 0) this.step('update', 'deployment', target, 'manage-resources', ({ service, actor }) => service.updateDeployment(actor, resource, d.name, patch), fields);
+    if (fields.length > 0) this.step('update', 'deployment', target, 'manage-resources', ({ service, actor }) => service.deployments.update(actor, resource, d.name, patch), fields);
   }
 
   /** The stored URL as shown (credentials redacted, as exported) or as it is. */
@@ -212,7 +214,7 @@ class Planner {
         if (!isDeepStrictEqual(existing.gateway[field], desired[field])) Object.assign(patch, { [field]: desired[field] });
       }
       const fields = Object.keys(patch);
-      if (fields.length > 0) this.step('update', 'gateway', `gateways/${g.name}`, 'manage-gateways', ({ service, actor }) => service.updateGateway(actor, g.name, patch), fields);
+      if (fields.length > 0) this.step('update', 'gateway', `gateways/${g.name}`, 'manage-gateways', ({ service, actor }) => service.gateways.update(actor, g.name, patch), fields);
     } else {
       const holder = this.current.resources.get(g.resource)?.gateway;
       if (holder) this.problems.push(`${at}: resource "${g.resource}" already has gateway "${holder}" (a resource has at most one)`);
@@ -229,14 +231,14 @@ class Planner {
     const enabledNow = (name: string) => (existing ? this.current.resources.get(g.resource)?.projects.get(name)?.gatewayStatus === 'enabled' : false);
     for (const name of g.projects) {
       if (!resource.projects.has(name)) {
-        this.problems.push(`${at}: project "${name}" does not exist in resource "${g.resource}"`);
+        this.problems.push(`${at}: ${notInResource('project', name, g.resource)}`);
         continue;
       }
       // A project created while its resource has a gateway joins it: nothing to enable then.
       const joinsOnCreation = existing !== undefined && !this.current.resources.get(g.resource)?.projects.has(name);
       if (enabledNow(name) || joinsOnCreation) continue;
       this.step('enable', 'gateway-project', `gateways/${g.name}/projects/${name}`, 'manage-gateways', ({ service, actor }) =>
-        service.setProjectGatewayStatus(actor, g.name, name, 'enabled').then(() => undefined),
+        service.gatewayProjects.setStatus(actor, g.name, name, 'enabled').then(() => undefined),
       );
     }
     if (this.options.prune && existing) {
@@ -245,7 +247,7 @@ class Planner {
         const createdHere = !this.current.resources.get(g.resource)?.projects.has(name);
         if (!enabledNow(name) && !createdHere) continue;
         this.pruneStep('disable', 'gateway-project', `gateways/${g.name}/projects/${name}`, 'manage-gateways', ({ service, actor }) =>
-          service.setProjectGatewayStatus(actor, g.name, name, 'disabled').then(() => undefined),
+          service.gatewayProjects.setStatus(actor, g.name, name, 'disabled').then(() => undefined),
         );
       }
     }
@@ -261,14 +263,14 @@ class Planner {
       if (user) this.problems.push(`gateway "${g.name}": instance "${g.instance}" already serves gateway "${user.gateway.name}"`);
       if (!existingInstance && !instancesClaimed.has(g.instance)) {
         const name = g.instance;
-        this.step('create', 'instance', `instances/${name}`, 'manage-gateways', ({ service, actor }) => service.createInstance(actor, name));
+        this.step('create', 'instance', `instances/${name}`, 'manage-gateways', ({ service, actor }) => service.instances.create(actor, name));
       }
       instance = { mode: 'existing', name: g.instance };
     }
     const { defaultProjectLimit, corsOrigins } = gatewaySettings(g);
     this.step('create', 'gateway', `gateways/${g.name}`, 'manage-gateways', async ({ service, actor }) => {
-      await service.createGateway(actor, { name: g.name, resource: g.resource, instance, defaultProjectLimit, corsOrigins });
-      if (g.logContent) await service.updateGateway(actor, g.name, { logContent: true });
+      await service.gateways.create(actor, { name: g.name, resource: g.resource, instance, defaultProjectLimit, corsOrigins });
+      if (g.logContent) await service.gateways.update(actor, g.name, { logContent: true });
     });
   }
 
@@ -279,8 +281,8 @@ class Planner {
       const at = `gateway "${g.name}", limit for project "${l.project}" on ${l.deployment ? `deployment "${l.deployment}"` : 'all deployments'}`;
       if (seen.has(key)) this.problems.push(`${at}: named twice (one limit per project and deployment)`);
       seen.add(key);
-      if (!resource.projects.has(l.project)) this.problems.push(`${at}: project "${l.project}" does not exist in resource "${g.resource}"`);
-      if (l.deployment && !resource.deployments.has(l.deployment)) this.problems.push(`${at}: deployment "${l.deployment}" does not exist in resource "${g.resource}"`);
+      if (!resource.projects.has(l.project)) this.problems.push(`${at}: ${notInResource('project', l.project, g.resource)}`);
+      if (l.deployment && !resource.deployments.has(l.deployment)) this.problems.push(`${at}: ${notInResource('deployment', l.deployment, g.resource)}`);
       const problem = limitValuesProblem(l);
       if (problem) this.problems.push(`${at}: ${problem}`);
 
@@ -289,7 +291,7 @@ class Planner {
       const target = `gateways/${g.name}/limits/${key}`;
       if (!current) {
         this.step('create', 'limit', target, 'manage-gateways', ({ service, actor }) =>
-          service.createLimit(actor, g.name, { project: l.project, deployment: l.deployment ?? null, ...values }),
+          service.limits.create(actor, g.name, { project: l.project, deployment: l.deployment ?? null, ...values }),
         );
         continue;
       }
@@ -299,13 +301,13 @@ class Planner {
       }
       const fields = Object.keys(patch);
       const id = current.limit.id;
-      if (fields.length > 0) this.step('update', 'limit', target, 'manage-gateways', ({ service, actor }) => service.updateLimit(actor, g.name, id, patch), fields);
+      if (fields.length > 0) this.step('update', 'limit', target, 'manage-gateways', ({ service, actor }) => service.limits.update(actor, g.name, id, patch), fields);
     }
     if (this.options.prune && existing) {
       for (const [key, current] of existing) {
         if (seen.has(key)) continue;
         const id = current.limit.id;
-        this.pruneStep('delete', 'limit', `gateways/${g.name}/limits/${key}`, 'manage-gateways', ({ service, actor }) => service.deleteLimit(actor, g.name, id));
+        this.pruneStep('delete', 'limit', `gateways/${g.name}/limits/${key}`, 'manage-gateways', ({ service, actor }) => service.limits.delete(actor, g.name, id));
       }
     }
   }
@@ -319,14 +321,14 @@ class Planner {
       for (const p of this.current.resources.get(g.resource)?.projects.values() ?? []) {
         if (p.gatewayStatus !== 'enabled') continue;
         this.pruneStep('disable', 'gateway-project', `gateways/${name}/projects/${p.name}`, 'manage-gateways', ({ service, actor }) =>
-          service.setProjectGatewayStatus(actor, name, p.name, 'disabled').then(() => undefined),
+          service.gatewayProjects.setStatus(actor, name, p.name, 'disabled').then(() => undefined),
         );
       }
-      this.pruneStep('delete', 'gateway', `gateways/${name}`, 'manage-gateways', ({ service, actor }) => service.deleteGateway(actor, name));
+      this.pruneStep('delete', 'gateway', `gateways/${name}`, 'manage-gateways', ({ service, actor }) => service.gateways.delete(actor, name));
     }
     for (const name of this.current.resources.keys()) {
       if (this.doc.resources.some((r) => r.name === name)) continue;
-      this.pruneStep('delete', 'resource', `resources/${name}`, 'manage-resources', ({ service, actor }) => service.deleteResource(actor, name));
+      this.pruneStep('delete', 'resource', `resources/${name}`, 'manage-resources', ({ service, actor }) => service.resources.delete(actor, name));
     }
   }
 
@@ -406,11 +408,5 @@ function gatewaySettings(g: GatewayDoc): Pick<Gateway, 'logContent' | 'defaultPr
 
 /** The admin API's rules for a limit's values (a limit's or a gateway default's), checked before anything is changed. */
 function limitValuesProblem(l: LimitValuesDoc): string | null {
-  const tpm = l.tokensPerMinute ?? null;
-  const quota = l.tokenQuota ?? null;
-  const period = l.quotaPeriod ?? null;
-  if (tpm === null && quota === null) return 'a limit needs tokensPerMinute, tokenQuota, or both';
-  if (quota !== null && period === null) return 'quotaPeriod is required with tokenQuota (hourly, daily, weekly, monthly or yearly)';
-  if (quota === null && period !== null) return 'quotaPeriod only makes sense with tokenQuota';
-  return null;
+  return valuesProblem({ tokensPerMinute: l.tokensPerMinute ?? null, tokenQuota: l.tokenQuota ?? null, quotaPeriod: l.quotaPeriod ?? null })?.message ?? null;
 }

@@ -1,7 +1,7 @@
 import type { ProviderName } from '../../domain/model.js';
 import { HttpProvider, joinUrl, validateHttpUrl, type UpstreamTarget } from '../http/http-provider.js';
 import { operationSpec, operationsWhere } from '../../operations/registry.js';
-import type { DeploymentSettings, Operation, UpstreamCall } from '../provider.js';
+import type { DeploymentSettings, Operation, SettingProblem, UpstreamCall } from '../provider.js';
 
 export const ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
 
@@ -19,8 +19,8 @@ export class AnthropicProvider extends HttpProvider {
   readonly name: ProviderName = 'anthropic';
   readonly operations: ReadonlySet<Operation> = operationsWhere((spec) => spec.dialect === 'anthropic');
 
-  validate(settings: DeploymentSettings): string | null {
-    if (settings.upstreamUrl === null) return settings.hasUpstreamApiKey ? null : 'upstreamApiKey is required for provider anthropic';
+  validate(settings: DeploymentSettings): SettingProblem | null {
+    if (settings.upstreamUrl === null) return settings.hasUpstreamApiKey ? null : { field: 'upstreamApiKey', message: 'upstreamApiKey is required for provider anthropic' };
     return validateHttpUrl(settings.upstreamUrl);
   }
 

@@ -1,7 +1,7 @@
 import type { ProviderName } from '../../domain/model.js';
 import { operationSpec, operationsWhere } from '../../operations/registry.js';
 import { HttpProvider, joinUrl, withParam, validateHttpUrl, type UpstreamTarget } from '../http/http-provider.js';
-import type { DeploymentSettings, Operation, UpstreamCall } from '../provider.js';
+import type { DeploymentSettings, Operation, SettingProblem, UpstreamCall } from '../provider.js';
 
 /** Used when neither the deployment nor the client names an api-version. */
 export const DEFAULT_AZURE_API_VERSION = '2024-10-21';
@@ -16,7 +16,7 @@ export class AzureOpenAIProvider extends HttpProvider {
   readonly name: ProviderName = 'azure-openai';
   readonly operations: ReadonlySet<Operation> = operationsWhere((spec) => spec.azureUpstream !== null);
 
-  validate(settings: DeploymentSettings): string | null {
+  validate(settings: DeploymentSettings): SettingProblem | null {
     return validateHttpUrl(settings.upstreamUrl);
   }
 

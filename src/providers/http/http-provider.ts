@@ -5,6 +5,7 @@ import {
   type DeploymentSettings,
   type Operation,
   type Provider,
+  type SettingProblem,
   type UpstreamCall,
   type UpstreamResponse,
 } from '../provider.js';
@@ -32,7 +33,7 @@ export abstract class HttpProvider implements Provider {
 
   constructor(protected readonly deps: HttpProviderDeps) {}
 
-  abstract validate(settings: DeploymentSettings): string | null;
+  abstract validate(settings: DeploymentSettings): SettingProblem | null;
   protected abstract target(call: UpstreamCall): UpstreamTarget;
 
   /**
@@ -110,13 +111,13 @@ function safeOrigin(url: string): string {
   }
 }
 
-export function validateHttpUrl(value: string | null, field = 'upstreamUrl'): string | null {
-  if (value === null) return `${field} is required for this provider`;
+export function validateHttpUrl(value: string | null, field = 'upstreamUrl'): SettingProblem | null {
+  if (value === null) return { field, message: `${field} is required for this provider` };
   try {
     const url = new URL(value);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return `${field} must be an http(s) URL`;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return { field, message: `${field} must be an http(s) URL` };
   } catch {
-    return `${field} must be an absolute http(s) URL, e.g. https://api.openai.com/v1`;
+    return { field, message: `${field} must be an absolute http(s) URL, e.g. https://api.openai.com/v1` };
   }
   return null;
 }

@@ -1,7 +1,7 @@
 import type { ProviderName } from '../../domain/model.js';
 import { HttpProvider, joinUrl, validateHttpUrl, type UpstreamTarget } from '../http/http-provider.js';
 import { operationSpec, operationsWhere } from '../../operations/registry.js';
-import type { DeploymentSettings, Operation, UpstreamCall } from '../provider.js';
+import type { DeploymentSettings, Operation, SettingProblem, UpstreamCall } from '../provider.js';
 
 /** Every OpenAI-dialect operation, at its spec's upstream path below the base URL. */
 const OPERATIONS = operationsWhere((spec) => spec.dialect === 'openai');
@@ -11,7 +11,7 @@ export class OpenAICompatibleProvider extends HttpProvider {
   readonly name: ProviderName = 'openai-compatible';
   readonly operations: ReadonlySet<Operation> = OPERATIONS;
 
-  validate(settings: DeploymentSettings): string | null {
+  validate(settings: DeploymentSettings): SettingProblem | null {
     return validateHttpUrl(settings.upstreamUrl);
   }
 

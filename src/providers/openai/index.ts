@@ -1,7 +1,7 @@
 import type { ProviderName } from '../../domain/model.js';
 import { validateHttpUrl } from '../http/http-provider.js';
 import { OpenAICompatibleProvider } from '../openai-compatible/index.js';
-import type { DeploymentSettings, UpstreamCall } from '../provider.js';
+import type { DeploymentSettings, SettingProblem, UpstreamCall } from '../provider.js';
 
 export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
@@ -9,8 +9,8 @@ export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 export class OpenAIProvider extends OpenAICompatibleProvider {
   override readonly name: ProviderName = 'openai';
 
-  override validate(settings: DeploymentSettings): string | null {
-    if (!settings.hasUpstreamApiKey) return 'upstreamApiKey is required for provider openai';
+  override validate(settings: DeploymentSettings): SettingProblem | null {
+    if (!settings.hasUpstreamApiKey) return { field: 'upstreamApiKey', message: 'upstreamApiKey is required for provider openai' };
     return settings.upstreamUrl === null ? null : validateHttpUrl(settings.upstreamUrl);
   }
 

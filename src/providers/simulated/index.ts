@@ -66,7 +66,7 @@ export function createSimulatedProvider(): Provider {
     operations: new Set<Operation>(HANDLERS.keys()),
     validate(settings) {
       const parsed = parseOptions(settings.options);
-      return parsed.ok ? null : parsed.message;
+      return parsed.ok ? null : { field: parsed.field, message: parsed.message };
     },
     send,
   };

@@ -21,21 +21,23 @@ const schema = z.strictObject({
 
 export type SimulatedOptions = z.output<typeof schema>;
 
-export type OptionsResult = { ok: true; options: SimulatedOptions } | { ok: false; message: string };
+export type OptionsResult = { ok: true; options: SimulatedOptions } | { ok: false; field: string; message: string };
 
 export function parseOptions(raw: unknown): OptionsResult {
   const parsed = schema.safeParse(raw ?? {});
   if (parsed.success) return { ok: true, options: parsed.data };
   const issue = parsed.error.issues[0];
   if (issue?.code === 'unrecognized_keys') {
+    const field = `options.${issue.keys[0] ?? '?'}`;
     return {
       ok: false,
-      message: `options.${issue.keys[0] ?? '?'} is not a simulated option (allowed: ${Object.keys(RULES).join(', ')})`,
+      field,
+      message: `${field} is not a simulated option (allowed: ${Object.keys(RULES).join(', ')})`,
     };
   }
   const key = issue?.path[0];
   if (typeof key === 'string' && key in RULES) {
-    return { ok: false, message: `options.${key} must be ${RULES[key as OptionKey]}` };
+    return { ok: false, field: `options.${key}`, message: `options.${key} must be ${RULES[key as OptionKey]}` };
   }
-  return { ok: false, message: 'options must be an object' };
+  return { ok: false, field: 'options', message: 'options must be an object' };
 }

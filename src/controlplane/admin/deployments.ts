@@ -1,0 +1,130 @@
+import { newId } from '../../domain/ids.js';
+import type { Deployment, ProviderName } from '../../domain/model.js';
+import { hasUrlSecrets, isRedactedUrl, redactUrl } from '../../security/url-secrets.js';
+import { conflict, invalid } from '../admin-errors.js';
+import type { Principal } from '../permissions.js';
+import { deploymentView } from '../views.js';
+import { now } from './change.js';
+import type { AdminContext } from './context.js';
+
+export interface DeploymentInput {
+  name: string;
+  provider: ProviderName;
+  upstreamUrl?: string | null;
+  upstreamModel?: string | null;
+  upstreamApiKey?: string | null;
+  apiVersion?: string | null;
+  defaultCompletionReservation?: number | null;
+  options?: Record<string, unknown>;
+}
+export type DeploymentUpdate = Partial<Omit<DeploymentInput, 'name'>>;
+
+/** Deployments: named model endpoints of a resource; their credentials are sealed and write-only. */
+export class DeploymentAdmin {
+  constructor(private readonly ctx: AdminContext) {}
+
+  async list(resourceName: string) {
+    const resource = await this.ctx.find.resource(resourceName);
+    return (await this.ctx.store.listDeployments(resource.id)).map((d) => deploymentView(d, resource.name));
+  }
+
+  async get(resourceName: string, name: string) {
+    const resource = await this.ctx.find.resource(resourceName);
+    return deploymentView(await this.ctx.find.deployment(resource, name), resource.name);
+  }
+
+  async create(actor: Principal, resourceName: string, input: DeploymentInput) {
+    const resource = await this.ctx.find.resource(resourceName);
+    if (await this.ctx.store.findDeployment(resource.id, input.name)) {
+      throw conflict(`deployment "${input.name}" already exists in resource "${resourceName}"`);
+    }
+    const at = now();
+    const deployment: Deployment = {
+      id: newId('dep'),
+      resourceId: resource.id,
+      name: input.name,
+      provider: input.provider,
+      ...this.protectedUrl(input.upstreamUrl ?? null),
+      upstreamModel: input.upstreamModel ?? null,
+      upstreamApiKeySealed: input.upstreamApiKey ? this.ctx.secrets.seal(input.upstreamApiKey) : null,
+      apiVersion: input.apiVersion ?? null,
+      defaultCompletionReservation: input.defaultCompletionReservation ?? null,
+      options: input.options ?? {},
+      createdAt: at,
+      updatedAt: at,
+    };
+    this.validate(deployment);
+    await this.ctx.changes.change(actor, 'deployment.create', `resources/${resourceName}/deployments/${input.name}`, redactDeployment(input), (tx) =>
+      tx.insertDeployment(deployment),
+    );
+    return deploymentView(deployment, resource.name);
+  }
+
+  async update(actor: Principal, resourceName: string, name: string, patch: DeploymentUpdate) {
+    const resource = await this.ctx.find.resource(resourceName);
+    const current = await this.ctx.find.deployment(resource, name);
+    const updated: Deployment = {
+      ...current,
+      provider: patch.provider ?? current.provider,
+      // The URL as shown (credentials redacted) given back unchanged keeps the sealed one.
+      ...(patch.upstreamUrl === undefined || patch.upstreamUrl === current.upstreamUrl
+        ? { upstreamUrl: current.upstreamUrl, upstreamUrlSealed: current.upstreamUrlSealed }
+        : this.protectedUrl(patch.upstreamUrl)),
+      upstreamModel: patch.upstreamModel !== undefined ? patch.upstreamModel : current.upstreamModel,
+      upstreamApiKeySealed:
+        patch.upstreamApiKey === undefined
+          ? current.upstreamApiKeySealed
+          : patch.upstreamApiKey === null || patch.upstreamApiKey === ''
+            ? null
+            : this.ctx.secrets.seal(patch.upstreamApiKey),
+      apiVersion: patch.apiVersion !== undefined ? patch.apiVersion : current.apiVersion,
+      defaultCompletionReservation:
+        patch.defaultCompletionReservation !== undefined ? patch.defaultCompletionReservation : current.defaultCompletionReservation,
+      options: patch.options ?? current.options,
+      updatedAt: now(),
+    };
+    this.validate(updated);
+    await this.ctx.changes.change(actor, 'deployment.update', `resources/${resourceName}/deployments/${name}`, redactDeployment(patch), (tx) =>
+      tx.updateDeployment(current.id, updated),
+    );
+    return deploymentView(updated, resource.name);
+  }
+
+  async delete(actor: Principal, resourceName: string, name: string) {
+    const resource = await this.ctx.find.resource(resourceName);
+    const deployment = await this.ctx.find.deployment(resource, name);
+    await this.ctx.changes.change(actor, 'deployment.delete', `resources/${resourceName}/deployments/${name}`, null, (tx) =>
+      tx.deleteDeployment(deployment.id),
+    );
+  }
+
+  /** A URL with credentials is sealed and shown redacted; a redacted one cannot be stored as a URL. */
+  private protectedUrl(url: string | null): { upstreamUrl: string | null; upstreamUrlSealed: string | null } {
+    if (url === null || !hasUrlSecrets(url)) return { upstreamUrl: url, upstreamUrlSealed: null };
+    if (isRedactedUrl(url)) {
+      throw invalid('upstreamUrl carries redacted credentials (***): give the URL with its real credentials', 'upstreamUrl');
+    }
+    return { upstreamUrl: redactUrl(url), upstreamUrlSealed: this.ctx.secrets.seal(url) };
+  }
+
+  /** The deployment's provider judges its settings; its problem names the field at fault. */
+  private validate(d: Deployment): void {
+    const provider = this.ctx.providers.get(d.provider);
+    if (!provider) throw invalid(`provider "${d.provider}" is not available`, 'provider');
+    const problem = provider.validate({
+      upstreamUrl: d.upstreamUrlSealed === null ? d.upstreamUrl : this.ctx.secrets.open(d.upstreamUrlSealed),
+      upstreamModel: d.upstreamModel,
+      hasUpstreamApiKey: d.upstreamApiKeySealed !== null,
+      apiVersion: d.apiVersion,
+      options: d.options,
+    });
+    if (problem) throw invalid(problem.message, problem.field);
+  }
+}
+
+/** A deployment change as the audit log keeps it: no credentials. */
+function redactDeployment(input: DeploymentUpdate | DeploymentInput): Record<string, unknown> {
+  const { upstreamApiKey, ...rest } = input;
+  if (typeof rest.upstreamUrl === 'string') rest.upstreamUrl = redactUrl(rest.upstreamUrl);
+  return upstreamApiKey === undefined ? rest : { ...rest, upstreamApiKey: upstreamApiKey ? '(set)' : '(cleared)' };
+}

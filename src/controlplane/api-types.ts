@@ -1,0 +1,215 @@
+import type { AuditEntry, GatewayStatus, KeySlot, LimitValues, ProjectGatewayStatus, ProviderName, QuotaPeriod, Role } from '../domain/model.js';
+
+/**
+ * The JSON the admin API answers, declared once (a public contract: extend, don't rename).
+ * The views build these shapes (views.ts, usage-routes.ts, admin/*.ts) and the compiler holds
+ * them to it; the console and the CLI import them as types. Types only, importing nothing but
+ * the domain's types: the console's bundle takes nothing from the server. Secrets never appear.
+ */
+
+export type { AuditEntry, KeySlot, LimitValues, ProviderName, QuotaPeriod, Role };
+
+/** How a ledger row ended (src/usage/ledger.ts OUTCOMES; usage-routes.ts checks the two agree). */
+export type Outcome = 'ok' | 'rate_limited' | 'quota_exceeded' | 'rejected' | 'upstream_error' | 'client_aborted';
+
+export interface List<T> {
+  items: T[];
+}
+
+/** A page of a newest-first list; `nextCursor` is null on the last page. */
+export interface Page<T> extends List<T> {
+  nextCursor: string | null;
+}
+
+export interface WhoAmI {
+  name: string;
+  role: Role;
+  /** Resources a project-admin is limited to; null: all. */
+  resources: readonly string[] | null;
+}
+
+export interface InstanceView {
+  name: string;
+  gateway: string | null;
+  /** Whether a new gateway may use it (it backs none). */
+  eligible: boolean;
+  createdAt: string;
+}
+
+/** A gateway node that reported in. */
+export interface NodeView {
+  id: string;
+  /** The instance it serves; `*` for a node serving every instance. */
+  instance: string;
+  address: string;
+  version: string;
+  configVersion: number;
+  /** Whether it serves the latest configuration. */
+  configCurrent: boolean;
+  status: 'live' | 'stale';
+  startedAt: string;
+  heartbeatAt: string;
+}
+
+export interface ResourceView {
+  name: string;
+  description: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface DeploymentView {
+  name: string;
+  resource: string;
+  provider: ProviderName;
+  upstreamUrl: string | null;
+  upstreamModel: string | null;
+  apiVersion: string | null;
+  /** The key itself is write-only. */
+  hasUpstreamApiKey: boolean;
+  defaultCompletionReservation: number | null;
+  options: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ProjectView {
+  name: string;
+  resource: string;
+  gatewayStatus: ProjectGatewayStatus;
+  keyHints: { primary: string; secondary: string };
+  createdAt: string;
+}
+
+/** A created project: its keys are shown this once. */
+export interface CreatedProject extends ProjectView {
+  keys: { primary: string; secondary: string };
+}
+
+export interface RegeneratedKey {
+  name: string;
+  resource: string;
+  slot: KeySlot;
+  key: string;
+  hint: string;
+}
+
+export interface GatewayView {
+  name: string;
+  resource: string;
+  instance: string;
+  status: GatewayStatus;
+  logContent: boolean;
+  /** Caps every enabled project without a project-wide limit of its own; null: none. */
+  defaultProjectLimit: LimitValues | null;
+  /** Browser origins allowed to call the data plane (CORS); empty: none. */
+  corsOrigins: string[];
+  createdAt: string;
+}
+
+/**
+ * The project-wide limit a project runs under on a gateway: its own (`source: "project"`, `id` the
+ * limit's), the gateway's default (`"gateway-default"`, `id` = `default:<project>`, which
+ * `.../limits/{id}/status` accepts), or null: none.
+ */
+export interface ProjectLimitView extends LimitValues {
+  source: 'project' | 'gateway-default';
+  id: string;
+}
+
+export interface GatewayProjectView {
+  name: string;
+  gatewayStatus: ProjectGatewayStatus;
+  limit: ProjectLimitView | null;
+}
+
+export interface LimitView extends LimitValues {
+  id: string;
+  project: string;
+  deployment: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A limit's live standing (`.../limits/{id}/status`). */
+export interface LimitStatusView {
+  id: string;
+  project: string;
+  deployment: string | null;
+  source: 'project' | 'gateway-default';
+  tpm: { limit: number; used: number; remaining: number; resetAt: string } | null;
+  quota: { limit: number; used: number; remaining: number; period: QuotaPeriod; periodStart: string; resetAt: string } | null;
+}
+
+export interface AdminTokenView {
+  id: string;
+  name: string;
+  role: Role;
+  resources: string[] | null;
+  hint: string;
+  createdAt: string;
+}
+
+/** A created admin token: the secret is shown this once. */
+export interface CreatedAdminToken extends AdminTokenView {
+  token: string;
+}
+
+export type AuditView = AuditEntry;
+
+export type RequestCounts = Record<Outcome, number> & { total: number };
+export interface TokenCounts {
+  prompt: number;
+  completion: number;
+  total: number;
+}
+
+export interface UsagePointView {
+  t: string;
+  requests: RequestCounts;
+  tokens: TokenCounts;
+  avgLatencyMs: number;
+}
+
+export type UsageInterval = 'minute' | 'hour' | 'day';
+export type UsageGroupBy = 'project' | 'deployment';
+
+/** One series when not grouped; one per project or deployment (null: refused before one was known). */
+export interface UsageSeriesView {
+  group?: string | null;
+  project?: string | null;
+  deployment?: string | null;
+  points: UsagePointView[];
+}
+
+export interface UsageReport {
+  gateway: string;
+  from: string;
+  to: string;
+  interval: UsageInterval;
+  groupBy: UsageGroupBy | null;
+  series: UsageSeriesView[];
+  totals: { requests: RequestCounts; tokens: TokenCounts };
+}
+
+export interface LogView {
+  id: string;
+  time: string;
+  startedAt: string;
+  requestId: string;
+  project: string;
+  deployment: string | null;
+  operation: string;
+  stream: boolean;
+  status: number;
+  outcome: Outcome;
+  errorCode: string | null;
+  upstreamStatus: number | null;
+  tokens: TokenCounts;
+  latencyMs: number;
+  upstreamMs: number | null;
+  overheadMs: number | null;
+  content: unknown;
+}
+
+export type LogPage = Page<LogView>;
