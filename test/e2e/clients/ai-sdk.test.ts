@@ -1,4 +1,4 @@
-import { API_VERSION, COMPLETION, QUESTION, REFUSED_MAX_TOKENS, SIM, STRUCTURED, TOOLS, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
+import { API_VERSION, COMPLETION, QUESTION, NEVER_FITS_MAX_TOKENS, REFUSED_MAX_TOKENS, SIM, expectNeverFits, STRUCTURED, TOOLS, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createAzure } from '@ai-sdk/azure';
 import { createOpenAI } from '@ai-sdk/openai';
@@ -138,6 +138,17 @@ describe('Vercel AI SDK', () => {
       expect(error.isRetryable).toBe(true);
       expect(await limited.attempts()).toBe(1);
     }
+  });
+
+  // The AI SDK 6 ignores `x-should-retry: false` (its retry decision reads only the status and
+  // Retry-After): with maxRetries 1 it sends a request that can never fit twice, 2 s apart. Not a
+  // gateway bug (Tollgate says it will never fit); AI SDK users should keep max tokens within the limit.
+  it('429 that can never succeed: x-should-retry false, which the AI SDK does not read (maxRetries 1: sent twice)', async () => {
+    const limited = await tg.neverFits();
+    const error = await generateText({ model: providers(limited.key).anthropic(SIM), prompt: QUESTION, maxOutputTokens: NEVER_FITS_MAX_TOKENS, maxRetries: 1 }).catch((e: unknown) => e);
+    const last = APICallError.isInstance(error) ? error : ((error as { lastError?: unknown }).lastError as APICallError);
+    expectNeverFits(last, last.responseHeaders);
+    expect(await limited.attempts()).toBe(2);
   });
 
   it('403: a spent quota is an APICallError that is not retryable', async () => {

@@ -1,4 +1,4 @@
-import { ANTHROPIC_TOOL, COMPLETION, QUESTION, REFUSED_MAX_TOKENS, SIM, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
+import { ANTHROPIC_TOOL, COMPLETION, QUESTION, NEVER_FITS_MAX_TOKENS, REFUSED_MAX_TOKENS, SIM, expectNeverFits, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -56,6 +56,15 @@ describe('@anthropic-ai/sdk', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Anthropic.RateLimitError);
     expectRefusal(error, 429, (error as InstanceType<typeof Anthropic.APIError>).headers);
+    expect(await limited.attempts()).toBe(1);
+  });
+
+  it('429 that can never succeed: x-should-retry false, not retried even with maxRetries 2', async () => {
+    const limited = await tg.neverFits();
+    const retrying = new Anthropic({ baseURL: `${tg.url}/anthropic`, apiKey: limited.key, maxRetries: 2 });
+    const error = await retrying.messages.create({ model: SIM, max_tokens: NEVER_FITS_MAX_TOKENS, messages }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.RateLimitError);
+    expectNeverFits(error, (error as InstanceType<typeof Anthropic.APIError>).headers);
     expect(await limited.attempts()).toBe(1);
   });
 

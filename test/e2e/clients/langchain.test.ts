@@ -1,4 +1,4 @@
-import { API_VERSION, COMPLETION, QUESTION, REFUSED_MAX_TOKENS, SIM, STRUCTURED, TOOLS, ANTHROPIC_TOOL, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
+import { API_VERSION, COMPLETION, QUESTION, NEVER_FITS_MAX_TOKENS, REFUSED_MAX_TOKENS, SIM, expectNeverFits, STRUCTURED, TOOLS, ANTHROPIC_TOOL, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
 import { ChatAnthropic } from '@langchain/anthropic';
 import { AIMessage, HumanMessage, ToolMessage, type AIMessageChunk } from '@langchain/core/messages';
 import { AzureChatOpenAI, AzureOpenAIEmbeddings, ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
@@ -123,6 +123,17 @@ describe('LangChain', () => {
         .catch((e: unknown) => e);
       expectRefusal(error, 429, (error as { headers?: Headers }).headers);
       expect((error as { lc_error_code?: string }).lc_error_code).toBe('MODEL_RATE_LIMIT');
+      expect(await limited.attempts()).toBe(1);
+    }
+  });
+
+  it('429 that can never succeed: x-should-retry false, not retried with maxRetries 1', async () => {
+    for (const make of [(key: string) => chatOpenAI(key, { maxTokens: NEVER_FITS_MAX_TOKENS, maxRetries: 1 }), (key: string) => new ChatAnthropic({ model: SIM, apiKey: key, anthropicApiUrl: `${tg.url}/anthropic`, maxRetries: 1, maxTokens: NEVER_FITS_MAX_TOKENS })]) {
+      const limited = await tg.neverFits();
+      const error = await make(limited.key)
+        .invoke([new HumanMessage(QUESTION)])
+        .catch((e: unknown) => e);
+      expectNeverFits(error, (error as { headers?: Headers }).headers);
       expect(await limited.attempts()).toBe(1);
     }
   });

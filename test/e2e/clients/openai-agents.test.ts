@@ -1,4 +1,4 @@
-import { COMPLETION, QUESTION, REFUSED_MAX_TOKENS, SIM, STRUCTURED, TOOLS, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
+import { COMPLETION, QUESTION, NEVER_FITS_MAX_TOKENS, REFUSED_MAX_TOKENS, SIM, expectNeverFits, STRUCTURED, TOOLS, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
 import { Agent, OpenAIChatCompletionsModel, OpenAIResponsesModel, run, setTracingDisabled, tool, type Model } from '@openai/agents';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +70,15 @@ describe('OpenAI Agents SDK', () => {
       },
     });
     expect((await run(agent, 'Which city?')).finalOutput).toEqual({ city: 'San Francisco', units: 'c' });
+  });
+
+  it('429 that can never succeed: x-should-retry false, not retried by a client with maxRetries 2', async () => {
+    const limited = await tg.neverFits();
+    const model = new OpenAIChatCompletionsModel(new OpenAI({ baseURL: `${tg.url}/openai/v1`, apiKey: limited.key, maxRetries: 2 }), SIM);
+    const agent = new Agent({ name: 'greeter', instructions: 'Greet.', model, modelSettings: { maxTokens: NEVER_FITS_MAX_TOKENS } });
+    const error = await run(agent, QUESTION).catch((e: unknown) => e);
+    expectNeverFits(error, (error as { headers?: Headers }).headers);
+    expect(await limited.attempts()).toBe(1);
   });
 
   it('429 and 403 surface as the openai SDK errors, sent once', async () => {

@@ -1,4 +1,4 @@
-import { API_VERSION, COMPLETION, QUESTION, REFUSED_MAX_TOKENS, SIM, STRUCTURED, TOOLS, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
+import { API_VERSION, COMPLETION, QUESTION, NEVER_FITS_MAX_TOKENS, REFUSED_MAX_TOKENS, SIM, expectNeverFits, STRUCTURED, TOOLS, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
 import OpenAI, { APIError, AzureOpenAI } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -106,6 +106,17 @@ describe.each([
     expect(error).toBeInstanceOf(OpenAI.RateLimitError);
     expect((error as APIError).code).toBe('token_rate_limit_exceeded');
     expectRefusal(error, 429, (error as APIError).headers);
+    expect(await limited.attempts()).toBe(1);
+  });
+
+  it('429 that can never succeed: x-should-retry false, not retried even with maxRetries 2', async () => {
+    const limited = await tg.neverFits();
+    const retrying = azure
+      ? new AzureOpenAI({ endpoint: tg.url, apiKey: limited.key, apiVersion: API_VERSION, maxRetries: 2 })
+      : new OpenAI({ baseURL: `${tg.url}/openai/v1`, apiKey: limited.key, maxRetries: 2 });
+    const error = await retrying.chat.completions.create({ model: SIM, messages, max_tokens: NEVER_FITS_MAX_TOKENS }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+    expectNeverFits(error, (error as APIError).headers);
     expect(await limited.attempts()).toBe(1);
   });
 

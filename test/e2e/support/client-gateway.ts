@@ -24,6 +24,9 @@ export const API_VERSION = '2024-10-21';
 /** What a client sends as max tokens in the 429 and 403 cases: fits the limit, not what is left of it. */
 export const REFUSED_MAX_TOKENS = 100;
 
+/** More than a whole limit: a request asking this much is refused for good. */
+export const NEVER_FITS_MAX_TOKENS = 2000;
+
 /** The tokens each refusing project may use, and how much of it is spent before the client's request. */
 const LIMIT = 1000;
 const SPENT_COMPLETION = 900;
@@ -44,6 +47,11 @@ export interface ClientGateway {
   rateLimited(): Promise<Refusing>;
   /** A project whose monthly quota (1000) is spent but 100 tokens. */
   quotaSpent(): Promise<Refusing>;
+  /**
+   * A project with an unspent TPM limit of 1000: a request asking for NEVER_FITS_MAX_TOKENS can
+   * never fit, so Tollgate answers 429 with `x-should-retry: false` and no Retry-After.
+   */
+  neverFits(): Promise<Refusing>;
   /** Requests some library tried to send off this machine (blocked). */
   outside: string[];
   close(): Promise<void>;
@@ -82,22 +90,23 @@ export async function startClientGateway(): Promise<ClientGateway> {
   const key: string = ok(await gw.admin('POST', '/resources/r1/projects', { name: 'p1' }), 'project').keys.primary;
 
   let projects = 0;
-  async function refusing(limit: Record<string, unknown>): Promise<Refusing> {
+  async function refusing(limit: Record<string, unknown>, spend = true): Promise<Refusing> {
     const project = `p${++projects}-limited`;
     const projectKey: string = ok(await gw.admin('POST', '/resources/r1/projects', { name: project }), project).keys.primary;
     ok(await gw.admin('POST', '/gateways/gw1/limits', { project, ...limit }), `limit of ${project}`);
-    // Spend all but ~90 tokens of the limit: prompt + 900 generated.
-    const spend = await fetch(`${gw.url}/openai/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${projectKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'sim-long', max_tokens: SPENT_COMPLETION, messages: [{ role: 'user', content: 'spend' }] }),
-    });
-    expect(spend.status, await spend.text()).toBe(200);
     const rows = async () => {
       await gw.tollgate.ledger!.flush();
       const logs = await gw.admin('GET', `/gateways/gw1/logs?project=${project}&limit=500`);
       return (logs.body.items as unknown[]).length;
     };
+    if (!spend) return { key: projectKey, project, attempts: rows };
+    // Spend all but ~90 tokens of the limit: prompt + 900 generated.
+    const spent = await fetch(`${gw.url}/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${projectKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'sim-long', max_tokens: SPENT_COMPLETION, messages: [{ role: 'user', content: 'spend' }] }),
+    });
+    expect(spent.status, await spent.text()).toBe(200);
     return { key: projectKey, project, attempts: async () => (await rows()) - 1 };
   }
 
@@ -107,6 +116,7 @@ export async function startClientGateway(): Promise<ClientGateway> {
     key,
     rateLimited: () => refusing({ tokensPerMinute: LIMIT }),
     quotaSpent: () => refusing({ tokenQuota: LIMIT, quotaPeriod: 'monthly' }),
+    neverFits: () => refusing({ tokensPerMinute: LIMIT }, false),
     outside,
     async close() {
       await gw.close();
@@ -144,5 +154,16 @@ export function expectRefusal(error: unknown, status: 429 | 403, headers?: Heade
     expect(Number(get('retry-after'))).toBeGreaterThan(0);
     expect(Number(get('retry-after-ms'))).toBeGreaterThan(0);
     expect(get('x-should-retry')).toBeFalsy(); // it can succeed later
+  }
+}
+
+/** Asserts an error is the refusal of a request that can never fit: 429, `x-should-retry: false`, no Retry-After. */
+export function expectNeverFits(error: unknown, headers?: Headers | Record<string, string | undefined> | null): void {
+  expect(error, 'the library surfaced no error').toBeDefined();
+  expect((error as { status?: number }).status ?? (error as { statusCode?: number }).statusCode).toBe(429);
+  if (headers) {
+    const get = (name: string) => (headers instanceof Headers ? headers.get(name) : headers[name]);
+    expect(get('x-should-retry')).toBe('false');
+    expect(get('retry-after')).toBeFalsy();
   }
 }
