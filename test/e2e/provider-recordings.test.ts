@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type TestGateway } from '../support/harness.js';
-import { ledgerUsage, loadCatalog, recordedBody, startReplayUpstream, withoutUsageChunk, type Recording, type ReplayUpstream } from './support/recordings.js';
+import type { TestGateway } from '../support/harness.js';
+import { ledgerUsage, loadCatalog, providerOf, recordedBody, startReplayGateway, withoutUsageChunk, type Recording, type ReplayUpstream } from './support/recordings.js';
 
 /**
  * Every real provider recording (test/fixtures/provider-recordings, from ../shared), replayed by a
@@ -8,9 +8,6 @@ import { ledgerUsage, loadCatalog, recordedBody, startReplayUpstream, withoutUsa
  * client gets the recorded bytes, and the ledger records the usage the recording states.
  */
 const CATALOG = loadCatalog();
-
-type Provider = 'openai-compatible' | 'azure-openai' | 'anthropic';
-const providerOf = (r: Recording): Provider => (r.id.startsWith('az-') ? 'azure-openai' : r.id.startsWith('ant-') ? 'anthropic' : 'openai-compatible');
 
 const OPENAI_PATHS: Record<Exclude<Recording['endpoint'], 'messages'>, string> = {
   'chat.completions': '/chat/completions',
@@ -41,36 +38,14 @@ describe('provider recordings replayed through Tollgate', () => {
   let upstream: ReplayUpstream;
   let gw: TestGateway;
   let key = '';
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    upstream = await startReplayUpstream(CATALOG);
-    gw = await startGateway({ ledgerFlushMs: 20 });
-    const ok = (res: { status: number; body: any }, what: string) => {
-      if (res.status >= 300) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body)}`);
-      return res.body;
-    };
-    ok(await gw.admin('POST', '/resources', { name: 'r1' }), 'resource');
-    for (const r of CATALOG) {
-      const provider = providerOf(r);
-      const base = `${upstream.url}/rec/${r.id}`;
-      ok(
-        await gw.admin('POST', '/resources/r1/deployments', {
-          name: r.id,
-          provider,
-          upstreamUrl: provider === 'openai-compatible' ? `${base}/v1` : base,
-          upstreamModel: r.id,
-          upstreamApiKey: 'upstream-secret',
-        }),
-        `deployment ${r.id}`,
-      );
-    }
-    ok(await gw.admin('POST', '/gateways', { name: 'gw1', resource: 'r1', instance: { mode: 'new' } }), 'gateway');
-    key = ok(await gw.admin('POST', '/resources/r1/projects', { name: 'p1' }), 'project').keys.primary;
+    const replay = await startReplayGateway(CATALOG);
+    ({ gw, upstream, key } = replay);
+    close = () => replay.close();
   });
-  afterAll(async () => {
-    await gw?.close();
-    await upstream?.close();
-  });
+  afterAll(() => close?.());
 
   /** Calls Tollgate the way the recording's client would, and answers status, headers and the exact bytes. */
   async function call(r: Recording, requestId: string, path: string, body: Record<string, unknown>) {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { startGateway, type TestGateway } from '../../support/harness.js';
 
 /** The recordings copied from ../shared/fixtures/provider-recordings (see their README). */
 export const RECORDINGS_DIR = new URL('../../fixtures/provider-recordings/', import.meta.url);
@@ -131,4 +132,54 @@ export function ledgerUsage(stated: Recording['expect']): { prompt: number; comp
   const completion = stated.completion ?? 0;
   const total = Math.max(stated.total ?? 0, prompt + completion);
   return { prompt, completion: total - prompt, total };
+}
+
+export type RecordedProvider = 'openai-compatible' | 'azure-openai' | 'anthropic';
+
+/** The deployment's provider a recording is replayed behind: az-* Azure OpenAI, ant-* Anthropic, the rest OpenAI-compatible. */
+export const providerOf = (r: Recording): RecordedProvider =>
+  r.id.startsWith('az-') ? 'azure-openai' : r.id.startsWith('ant-') ? 'anthropic' : 'openai-compatible';
+
+export interface ReplayGateway {
+  gw: TestGateway;
+  upstream: ReplayUpstream;
+  /** Key of project p1 (no limit). */
+  key: string;
+  close(): Promise<void>;
+}
+
+/** A gateway with one deployment per recording (named as the recording) on its replay upstream. */
+export async function startReplayGateway(recordings: Recording[]): Promise<ReplayGateway> {
+  const upstream = await startReplayUpstream(recordings);
+  const gw = await startGateway({ ledgerFlushMs: 20 });
+  const ok = (res: { status: number; body: any }, what: string) => {
+    if (res.status >= 300) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  };
+  ok(await gw.admin('POST', '/resources', { name: 'r1' }), 'resource');
+  for (const r of recordings) {
+    const provider = providerOf(r);
+    const base = `${upstream.url}/rec/${r.id}`;
+    ok(
+      await gw.admin('POST', '/resources/r1/deployments', {
+        name: r.id,
+        provider,
+        upstreamUrl: provider === 'openai-compatible' ? `${base}/v1` : base,
+        upstreamModel: r.id,
+        upstreamApiKey: 'upstream-secret',
+      }),
+      `deployment ${r.id}`,
+    );
+  }
+  ok(await gw.admin('POST', '/gateways', { name: 'gw1', resource: 'r1', instance: { mode: 'new' } }), 'gateway');
+  const key: string = ok(await gw.admin('POST', '/resources/r1/projects', { name: 'p1' }), 'project').keys.primary;
+  return {
+    gw,
+    upstream,
+    key,
+    async close() {
+      await gw.close();
+      await upstream.close();
+    },
+  };
 }
