@@ -13,6 +13,9 @@ import { expect } from 'vitest';
 import { startGateway, type TestGateway } from '../../support/harness.js';
 import { loadCatalog, startReplayUpstream, type ReplayUpstream } from './recordings.js';
 
+/** Requests some library tried to send off this machine (refused). */
+const outside = guardNetwork();
+
 /** The simulated deployment every library talks to; it answers COMPLETION tokens of text. */
 export const SIM = 'sim-chat';
 export const COMPLETION = 12;
@@ -63,7 +66,6 @@ export interface ClientGateway {
  * anything but this machine is refused and remembered, so a library that phones home fails.
  */
 export async function startClientGateway(): Promise<ClientGateway> {
-  const outside = guardNetwork();
   const replay: ReplayUpstream = await startReplayUpstream(loadCatalog().filter((r) => [TOOLS, STRUCTURED, ANTHROPIC_TOOL].includes(r.id)));
   const gw = await startGateway({ ledgerFlushMs: 20 });
   const ok = (res: { status: number; body: any }, what: string) => {
@@ -128,6 +130,7 @@ export async function startClientGateway(): Promise<ClientGateway> {
 
 /** Refuses (and records) every fetch that leaves 127.0.0.1. */
 function guardNetwork(): string[] {
+  // Installed once per test file (a fork), before the libraries are imported, so none keeps the unguarded fetch.
   const outside: string[] = [];
   const original = globalThis.fetch;
   globalThis.fetch = (input: string | URL | Request, init?: RequestInit) => {
