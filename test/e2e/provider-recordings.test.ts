@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countTextTokens } from '../../src/accounting/count.js';
 import type { TestGateway } from '../support/harness.js';
-import { ledgerUsage, loadCatalog, providerOf, recordedBody, startReplayGateway, withoutUsageChunk, type Recording, type ReplayUpstream } from './support/recordings.js';
+import { ledgerUsage, loadCatalog, providerOf, recordedBody, sseEvents, startReplayGateway, withoutUsageChunk, type Recording, type ReplayUpstream } from './support/recordings.js';
 
 /**
  * Every real provider recording (test/fixtures/provider-recordings, from ../shared), replayed by a
@@ -17,6 +18,16 @@ const OPENAI_PATHS: Record<Exclude<Recording['endpoint'], 'messages'>, string> =
 };
 
 const PROMPT = 'Replay the recording, please.';
+
+/** The text a chat or completions stream generated, as its events hold it. */
+function streamedText(r: Recording): string {
+  return sseEvents(recordedBody(r))
+    .map((event) => /^data:(.*)$/m.exec(event)?.[1]?.trim())
+    .filter((data): data is string => data !== undefined && data !== '[DONE]')
+    .map((data) => JSON.parse(data) as { choices?: Array<{ text?: string; delta?: { content?: string | null } }> })
+    .map((chunk) => chunk.choices?.[0]?.delta?.content ?? chunk.choices?.[0]?.text ?? '')
+    .join('');
+}
 
 function requestBody(r: Recording, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const stream = r.stream ? { stream: true } : {};
@@ -74,12 +85,19 @@ describe('provider recordings replayed through Tollgate', () => {
     const row = await ledgerRow(requestId);
     expect(row, `ledger row of ${requestId}`).toBeDefined();
     expect(row.tokens.prompt + row.tokens.completion).toBe(row.tokens.total);
+    expect({ outcome: row.outcome, status: row.status, stream: row.stream, deployment: row.deployment }).toEqual({
+      outcome: r.status >= 400 ? 'upstream_error' : 'ok',
+      status: r.status,
+      stream: r.stream,
+      deployment: r.id,
+    });
     if (r.status >= 400) {
       expect(row.tokens.total).toBe(0); // a failed call is charged nothing
     } else if (r.expect.total === undefined) {
       // No usage in the recording: the prompt is estimated and the streamed text counted.
       expect(row.tokens.prompt).toBeGreaterThan(0);
       expect(row.tokens.completion).toBeGreaterThan(0);
+      expect(row.tokens.completion).toBe(countTextTokens(streamedText(r)));
     } else {
       expect(row.tokens).toEqual(ledgerUsage(r.expect));
     }
