@@ -1,4 +1,4 @@
-import { API_VERSION, COMPLETION, QUESTION, NEVER_FITS_MAX_TOKENS, REFUSED_MAX_TOKENS, SIM, expectNeverFits, STRUCTURED, TOOLS, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
+import { API_VERSION, COMPLETION, QUESTION, NEVER_FITS_MAX_TOKENS, REFUSED_MAX_TOKENS, SIM, expectNeverFits, expectRetryAfterHonoured, STRUCTURED, TOOLS, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createAzure } from '@ai-sdk/azure';
 import { createOpenAI } from '@ai-sdk/openai';
@@ -137,6 +137,12 @@ describe('Vercel AI SDK', () => {
       expectRefusal(error, 429, error.responseHeaders);
       expect(error.isRetryable).toBe(true);
       expect(await limited.attempts()).toBe(1);
+    }
+  });
+
+  it('429 with one retry allowed: generateText waits Retry-After (retry-after-ms), then succeeds', async () => {
+    for (const make of [(q: ReturnType<typeof providers>) => q.openai.chat(SIM), (q: ReturnType<typeof providers>) => q.anthropic(SIM)]) {
+      await expectRetryAfterHonoured(tg, (apiKey) => generateText({ model: make(providers(apiKey)), prompt: QUESTION, maxOutputTokens: REFUSED_MAX_TOKENS, maxRetries: 1 }));
     }
   });
 

@@ -1,4 +1,4 @@
-import { ANTHROPIC_TOOL, COMPLETION, QUESTION, NEVER_FITS_MAX_TOKENS, REFUSED_MAX_TOKENS, SIM, expectNeverFits, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
+import { ANTHROPIC_TOOL, COMPLETION, QUESTION, NEVER_FITS_MAX_TOKENS, REFUSED_MAX_TOKENS, SIM, expectNeverFits, expectRetryAfterHonoured, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -57,6 +57,12 @@ describe('@anthropic-ai/sdk', () => {
     expect(error).toBeInstanceOf(Anthropic.RateLimitError);
     expectRefusal(error, 429, (error as InstanceType<typeof Anthropic.APIError>).headers);
     expect(await limited.attempts()).toBe(1);
+  });
+
+  it('429 with one retry allowed: the SDK waits Retry-After, then succeeds', async () => {
+    await expectRetryAfterHonoured(tg, (apiKey) =>
+      new Anthropic({ baseURL: `${tg.url}/anthropic`, apiKey, maxRetries: 1 }).messages.create({ model: SIM, max_tokens: REFUSED_MAX_TOKENS, messages }),
+    );
   });
 
   it('429 that can never succeed: x-should-retry false, not retried even with maxRetries 2', async () => {

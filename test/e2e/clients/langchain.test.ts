@@ -1,4 +1,4 @@
-import { API_VERSION, COMPLETION, QUESTION, NEVER_FITS_MAX_TOKENS, REFUSED_MAX_TOKENS, SIM, expectNeverFits, STRUCTURED, TOOLS, ANTHROPIC_TOOL, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
+import { API_VERSION, COMPLETION, QUESTION, NEVER_FITS_MAX_TOKENS, REFUSED_MAX_TOKENS, SIM, expectNeverFits, expectRetryAfterHonoured, STRUCTURED, TOOLS, ANTHROPIC_TOOL, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
 import { ChatAnthropic } from '@langchain/anthropic';
 import { AIMessage, HumanMessage, ToolMessage, type AIMessageChunk } from '@langchain/core/messages';
 import { AzureChatOpenAI, AzureOpenAIEmbeddings, ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
@@ -125,6 +125,13 @@ describe('LangChain', () => {
       expect((error as { lc_error_code?: string }).lc_error_code).toBe('MODEL_RATE_LIMIT');
       expect(await limited.attempts()).toBe(1);
     }
+  });
+
+  it('429 with one retry allowed: ChatOpenAI and ChatAnthropic wait Retry-After, then succeed', async () => {
+    await expectRetryAfterHonoured(tg, (key) => chatOpenAI(key, { maxTokens: REFUSED_MAX_TOKENS, maxRetries: 1 }).invoke([new HumanMessage(QUESTION)]));
+    await expectRetryAfterHonoured(tg, (key) =>
+      new ChatAnthropic({ model: SIM, apiKey: key, anthropicApiUrl: `${tg.url}/anthropic`, maxRetries: 1, maxTokens: REFUSED_MAX_TOKENS }).invoke([new HumanMessage(QUESTION)]),
+    );
   });
 
   it('429 that can never succeed: x-should-retry false, not retried with maxRetries 1', async () => {

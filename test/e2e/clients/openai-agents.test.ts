@@ -1,4 +1,4 @@
-import { COMPLETION, QUESTION, NEVER_FITS_MAX_TOKENS, REFUSED_MAX_TOKENS, SIM, expectNeverFits, STRUCTURED, TOOLS, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
+import { COMPLETION, QUESTION, NEVER_FITS_MAX_TOKENS, REFUSED_MAX_TOKENS, SIM, expectNeverFits, expectRetryAfterHonoured, STRUCTURED, TOOLS, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
 import { Agent, OpenAIChatCompletionsModel, OpenAIResponsesModel, run, setTracingDisabled, tool, type Model } from '@openai/agents';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +70,13 @@ describe('OpenAI Agents SDK', () => {
       },
     });
     expect((await run(agent, 'Which city?')).finalOutput).toEqual({ city: 'San Francisco', units: 'c' });
+  });
+
+  it('429 with a client allowing one retry: the run waits Retry-After, then succeeds', async () => {
+    await expectRetryAfterHonoured(tg, (apiKey) => {
+      const model = new OpenAIChatCompletionsModel(new OpenAI({ baseURL: `${tg.url}/openai/v1`, apiKey, maxRetries: 1 }), SIM);
+      return run(new Agent({ name: 'greeter', instructions: 'Greet.', model, modelSettings: { maxTokens: REFUSED_MAX_TOKENS } }), QUESTION);
+    });
   });
 
   it('429 that can never succeed: x-should-retry false, not retried by a client with maxRetries 2', async () => {

@@ -1,4 +1,4 @@
-import { API_VERSION, COMPLETION, QUESTION, NEVER_FITS_MAX_TOKENS, REFUSED_MAX_TOKENS, SIM, expectNeverFits, STRUCTURED, TOOLS, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
+import { API_VERSION, COMPLETION, QUESTION, NEVER_FITS_MAX_TOKENS, REFUSED_MAX_TOKENS, SIM, expectNeverFits, expectRetryAfterHonoured, STRUCTURED, TOOLS, expectRefusal, startClientGateway, type ClientGateway } from '../support/client-gateway.js';
 import OpenAI, { APIError, AzureOpenAI } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -107,6 +107,15 @@ describe.each([
     expect((error as APIError).code).toBe('token_rate_limit_exceeded');
     expectRefusal(error, 429, (error as APIError).headers);
     expect(await limited.attempts()).toBe(1);
+  });
+
+  it('429 with one retry allowed: the SDK waits Retry-After, then succeeds', async () => {
+    await expectRetryAfterHonoured(tg, (apiKey) => {
+      const retrying = azure
+        ? new AzureOpenAI({ endpoint: tg.url, apiKey, apiVersion: API_VERSION, maxRetries: 1 })
+        : new OpenAI({ baseURL: `${tg.url}/openai/v1`, apiKey, maxRetries: 1 });
+      return retrying.chat.completions.create({ model: SIM, messages, max_tokens: REFUSED_MAX_TOKENS });
+    });
   });
 
   it('429 that can never succeed: x-should-retry false, not retried even with maxRetries 2', async () => {

@@ -10,11 +10,24 @@ delete process.env.OPENAI_API_KEY;
 delete process.env.ANTHROPIC_API_KEY;
 
 import { expect } from 'vitest';
+import { MemoryLimiter } from '../../../src/limits/memory-limiter.js';
 import { startGateway, type TestGateway } from '../../support/harness.js';
 import { loadCatalog, startReplayUpstream, type ReplayUpstream } from './recordings.js';
 
 /** Requests some library tried to send off this machine (refused). */
-const outside = guardNetwork();
+const outside: string[] = [];
+/** Every data-plane exchange made through fetch on this machine, in order. */
+const exchanges: Exchange[] = [];
+guardNetwork();
+
+/** One request to the gateway seen by the fetch guard: when it left, when its answer came, what it said. */
+export interface Exchange {
+  path: string;
+  sentAt: number;
+  answeredAt: number;
+  status: number;
+  retryAfterMs: number | null;
+}
 
 /** The simulated deployment every library talks to; it answers COMPLETION tokens of text. */
 export const SIM = 'sim-chat';
@@ -55,8 +68,15 @@ export interface ClientGateway {
    * never fit, so Tollgate answers 429 with `x-should-retry: false` and no Retry-After.
    */
   neverFits(): Promise<Refusing>;
+  /**
+   * Like rateLimited, but the spent tokens leave the window ~2 s from now (the limiter's clock is
+   * moved on 58 s): a client that honours Retry-After succeeds on its one retry.
+   */
+  freeingSoon(): Promise<Refusing>;
   /** Requests some library tried to send off this machine (blocked). */
   outside: string[];
+  /** Data-plane requests made through fetch (the harness's own included), in order. */
+  exchanges: Exchange[];
   close(): Promise<void>;
 }
 
@@ -67,7 +87,9 @@ export interface ClientGateway {
  */
 export async function startClientGateway(): Promise<ClientGateway> {
   const replay: ReplayUpstream = await startReplayUpstream(loadCatalog().filter((r) => [TOOLS, STRUCTURED, ANTHROPIC_TOOL].includes(r.id)));
-  const gw = await startGateway({ ledgerFlushMs: 20 });
+  // The limiter's clock can be moved on, so a spent minute can be made to end in ~2 s (see freeingSoon).
+  let skewMs = 0;
+  const gw = await startGateway({ ledgerFlushMs: 20 }, { limiter: new MemoryLimiter({ clock: () => Date.now() + skewMs }) });
   const ok = (res: { status: number; body: any }, what: string) => {
     if (res.status >= 300) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body;
@@ -119,7 +141,14 @@ export async function startClientGateway(): Promise<ClientGateway> {
     rateLimited: () => refusing({ tokensPerMinute: LIMIT }),
     quotaSpent: () => refusing({ tokenQuota: LIMIT, quotaPeriod: 'monthly' }),
     neverFits: () => refusing({ tokensPerMinute: LIMIT }, false),
+    async freeingSoon() {
+      const limited = await refusing({ tokensPerMinute: LIMIT });
+      // The limiter now sees the spend as 58 s old: the window frees it (Retry-After) in about 2 s.
+      skewMs += 58_000;
+      return limited;
+    },
     outside,
+    exchanges,
     async close() {
       await gw.close();
       await replay.close();
@@ -129,9 +158,8 @@ export async function startClientGateway(): Promise<ClientGateway> {
 }
 
 /** Refuses (and records) every fetch that leaves 127.0.0.1. */
-function guardNetwork(): string[] {
+function guardNetwork(): void {
   // Installed once per test file (a fork), before the libraries are imported, so none keeps the unguarded fetch.
-  const outside: string[] = [];
   const original = globalThis.fetch;
   globalThis.fetch = (input: string | URL | Request, init?: RequestInit) => {
     const href = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
@@ -140,9 +168,16 @@ function guardNetwork(): string[] {
       outside.push(href);
       return Promise.reject(new Error(`test: no network, refused ${href}`));
     }
-    return original(input, init);
+    const sentAt = performance.now();
+    return original(input, init).then((res) => {
+      const path = new URL(href).pathname;
+      if (!path.startsWith('/admin/')) {
+        const ms = res.headers.get('retry-after-ms');
+        exchanges.push({ path, sentAt, answeredAt: performance.now(), status: res.status, retryAfterMs: ms === null ? null : Number(ms) });
+      }
+      return res;
+    });
   };
-  return outside;
 }
 
 /** The messages every library sends. */
@@ -158,6 +193,24 @@ export function expectRefusal(error: unknown, status: 429 | 403, headers?: Heade
     expect(Number(get('retry-after-ms'))).toBeGreaterThan(0);
     expect(get('x-should-retry')).toBeFalsy(); // it can succeed later
   }
+}
+
+/**
+ * Runs `call` against a freeingSoon project and asserts the library honoured Retry-After: one
+ * refusal (429 with retry-after-ms of a few seconds), then one retry no sooner than it said, which
+ * succeeds.
+ */
+export async function expectRetryAfterHonoured(tg: ClientGateway, call: (key: string) => Promise<unknown>): Promise<void> {
+  const limited = await tg.freeingSoon();
+  const from = tg.exchanges.length;
+  await call(limited.key);
+  const seen = tg.exchanges.slice(from);
+  expect(seen.map((e) => e.status)).toEqual([429, 200]);
+  const wait = seen[0]!.retryAfterMs!;
+  expect(wait).toBeGreaterThan(0);
+  expect(wait).toBeLessThanOrEqual(3000);
+  expect(seen[1]!.sentAt - seen[0]!.answeredAt).toBeGreaterThanOrEqual(wait - 20);
+  expect(await limited.attempts()).toBe(2);
 }
 
 /** Asserts an error is the refusal of a request that can never fit: 429, `x-should-retry: false`, no Retry-After. */
