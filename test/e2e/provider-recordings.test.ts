@@ -118,11 +118,7 @@ describe('provider recordings replayed through Tollgate', () => {
   });
 
   for (const { r, label } of replays) {
-    const azureResponses = providerOf(r) === 'azure-openai' && r.endpoint === 'responses';
-    // needs Azure Responses routes (issue 16 5a): azure-openai deployments do not serve the Responses
-    // API today, so /openai/v1/responses answers 400 for them (and /openai/deployments/{d}/responses is not routed).
-    const test = azureResponses ? it.fails : it;
-    test(`${label}: the client gets the recorded bytes, the ledger the recorded usage`, async () => {
+    it(`${label}: the client gets the recorded bytes, the ledger the recorded usage`, async () => {
       const requestId = `replay-${r.id}`;
       const res = await call(r, requestId, pathOf(r), requestBody(r));
       expect(res.status).toBe(r.status);

@@ -78,23 +78,20 @@ describe('Vercel AI SDK', () => {
     });
   }
 
-  // needs Azure Responses routes (issue 16 5a): with deployment URLs, @ai-sdk/azure's Responses model
-  // posts to /openai/deployments/{d}/responses, not routed today (404).
-  it.fails('@ai-sdk/azure Responses (deployment URLs)', async () => {
+  // With deployment URLs, @ai-sdk/azure's Responses model posts to /openai/deployments/{d}/responses.
+  it('@ai-sdk/azure Responses (deployment URLs)', async () => {
     const res = await generateText({ model: p.azureByDeployment(SIM), prompt: QUESTION, maxOutputTokens: 50, maxRetries: 0 });
     expect(res.text).toMatch(/^Hello/);
   });
 
-  // needs Azure Responses routes (issue 16 5a): with the Azure-style baseURL `{gateway}/openai`, @ai-sdk/azure
-  // posts to /openai/chat/completions and /openai/responses (404 today). Note: it sends no api-version
-  // to a host that is not Azure's, so the new routes must not require one.
-  it.fails('@ai-sdk/azure chat (baseURL /openai)', async () => {
+  // With the Azure-style baseURL `{gateway}/openai`, @ai-sdk/azure posts to /openai/chat/completions and
+  // /openai/responses — with no api-version to a host that is not Azure's: the routes must not need one.
+  it('@ai-sdk/azure chat (baseURL /openai)', async () => {
     const res = await generateText({ model: p.azureAtOpenAI.chat(SIM), prompt: QUESTION, maxOutputTokens: 50, maxRetries: 0 });
     expect(res.text).toMatch(/^Hello/);
   });
 
-  // needs Azure Responses routes (issue 16 5a): see above, /openai/responses.
-  it.fails('@ai-sdk/azure Responses (its default model, baseURL /openai)', async () => {
+  it('@ai-sdk/azure Responses (its default model, baseURL /openai)', async () => {
     const res = await generateText({ model: p.azureAtOpenAI(SIM), prompt: QUESTION, maxOutputTokens: 50, maxRetries: 0 });
     expect(res.text).toMatch(/^Hello/);
   });

@@ -66,9 +66,8 @@ describe('LangChain', () => {
     });
   }
 
-  // needs Azure Responses routes (issue 16 5a): AzureChatOpenAI with the Responses API posts to
-  // /openai/deployments/{d}/responses, not routed today (404).
-  it.fails('AzureChatOpenAI with the Responses API', async () => {
+  // AzureChatOpenAI with the Responses API posts to /openai/deployments/{d}/responses.
+  it('AzureChatOpenAI with the Responses API', async () => {
     const reply = await azureChat(tg.key, { useResponsesApi: true }).invoke([new HumanMessage(QUESTION)]);
     expect(textOf(reply)).toMatch(/^Hello/);
   });
