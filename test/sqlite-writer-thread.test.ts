@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../src/store/open-store.js';
 import { toRow } from '../src/store/kysely-usage-store.js';
-import { LEDGER_SQL, type LedgerWrite } from '../src/store/sqlite-usage-store.js';
+import { LEDGER_SQL, type LedgerWrite } from '../src/store/sqlite-ledger-sql.js';
 import { SqliteWriterThread } from '../src/store/sqlite-writer-thread.js';
 import type { LedgerEntry } from '../src/usage/ledger.js';
 import { writeFailureOf } from '../src/usage/write-failure.js';

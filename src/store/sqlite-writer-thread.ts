@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { ledgerTransaction, type LedgerOutcome, type LedgerSql, type LedgerWrite } from './sqlite-usage-store.js';
+import { ledgerTransaction, type LedgerOutcome, type LedgerSql, type LedgerWrite } from './sqlite-ledger-sql.js';
 
 /**
  * The thread's code: its own connection to the database; ledger writes as they come (one
