@@ -90,7 +90,7 @@ class PostgresKyselyStore extends KyselyStore implements PostgresStore {
  * them in one transaction (PostgreSQL has transactional DDL). Its own bookkeeping tables are
  * created before the lock with `if not exists`, and it tolerates losing that race (it re-checks
  * that the table exists and ignores the error). So one node migrates; the others wait for the
- * lock, then find nothing pending. test/store-postgres.test.ts starts four at once.
+ * lock, then find nothing pending. test/store/store-postgres.test.ts starts four at once.
  */
 export function openPostgresStore(databaseUrl: string, options: PostgresStoreOptions = {}): PostgresStore {
   const onError = options.onError ?? (() => {});

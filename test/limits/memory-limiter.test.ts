@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LimitRule } from '../../src/limits/limiter.js';
 import { MemoryLimiter } from '../../src/limits/memory-limiter.js';
-import { limiterContract } from './limiter-contract.js';
+import { limiterContract } from '../contracts/limiter-contract.js';
 
 limiterContract('MemoryLimiter', async (clock, options) => new MemoryLimiter({ clock, reservationTtlMs: options.reservationTtlMs }));
 

@@ -10,7 +10,7 @@ import type { QuotaPeriod } from '../../src/domain/model.js';
 import type { LimitRule, Reservation } from '../../src/limits/limiter.js';
 import { periodEnd, periodStart } from '../../src/limits/quota-period.js';
 import { RedisLimiter } from '../../src/limits/redis-limiter.js';
-import { limiterContract, prng, uniqueRuleId } from './limiter-contract.js';
+import { limiterContract, prng, uniqueRuleId } from '../contracts/limiter-contract.js';
 
 const RUN_PREFIX = `tollgate-test:${randomBytes(4).toString('hex')}:`;
 let prefixSeq = 0;

@@ -15,7 +15,7 @@ import type { LimitRule, LimitStatus, Limiter, Reservation, ReserveResult } from
 import { MemoryLimiter } from '../../src/limits/memory-limiter.js';
 import { RedisLimiter } from '../../src/limits/redis-limiter.js';
 import { LIMITER_UNAVAILABLE_MESSAGE, ResilientLimiter, type LimiterState } from '../../src/limits/resilient-limiter.js';
-import { uniqueRuleId } from './limiter-contract.js';
+import { uniqueRuleId } from '../contracts/limiter-contract.js';
 
 const T0 = Date.UTC(2030, 4, 15, 10, 0, 0, 0);
 
