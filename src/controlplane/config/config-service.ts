@@ -60,11 +60,15 @@ export class ConfigService {
       ...(g.gateway.defaultProjectLimit === null ? {} : { defaultProjectLimit: limitValuesDoc(g.gateway.defaultProjectLimit) }),
       ...(g.gateway.corsOrigins.length === 0 ? {} : { corsOrigins: g.gateway.corsOrigins }),
       projects: [...(current.resources.get(g.resource)?.projects.values() ?? [])].filter((p) => p.gatewayStatus === 'enabled').map((p) => p.name),
-      limits: [...g.limits.values()].map(({ limit, project, deployment }): LimitDoc => ({
-        project,
-        ...(deployment === null ? {} : { deployment }),
-        ...limitValuesDoc(limit),
-      })),
+      // By project, then deployment (all deployments first): the order a file is read in, never
+      // the order of creation (limits made in one millisecond would swap from one export to the next).
+      limits: [...g.limits.values()]
+        .sort((a, b) => a.project.localeCompare(b.project) || (a.deployment ?? '').localeCompare(b.deployment ?? ''))
+        .map(({ limit, project, deployment }): LimitDoc => ({
+          project,
+          ...(deployment === null ? {} : { deployment }),
+          ...limitValuesDoc(limit),
+        })),
     }));
     return { version: CONFIG_VERSION, resources, gateways };
   }
