@@ -15,7 +15,7 @@ export interface BreakerStates {
    * once — the half-open probe, whose outcome closes or re-opens it.
    */
   acquire(key: string, nowMs: number): boolean;
-  /** The backend answered with a status its breaker does not count: it closes. */
+  /** The backend answered with a status its breaker does not count: a half-open breaker closes. */
   succeeded(key: string): void;
   /** A counted failure; `retryAfterMs` (the upstream's own wait, when trusted) trips it for exactly that long. */
   failed(key: string, policy: BreakerPolicy, nowMs: number, retryAfterMs: number | null): void;
@@ -58,7 +58,8 @@ export class MemoryBreakerStates implements BreakerStates {
 
   succeeded(key: string): void {
     const s = this.states.get(key);
-    if (s) this.states.delete(key);
+    // A probe's success closes the breaker; a closed one keeps counting failures within its interval.
+    if (s && s.openUntil !== 0) this.states.delete(key);
   }
 
   failed(key: string, policy: BreakerPolicy, nowMs: number, retryAfterMs: number | null): void {
