@@ -24,17 +24,26 @@ export async function sendToPool(
   /** The last retryable answer or failure, given to the client when no backend is left to try. */
   let held: UpstreamResponse | null = null;
   let heldFailure: UpstreamFailure | null = null;
-  while (tried.size < pool.attempts) {
+  let attempts = 0;
+  let unsupported = false;
+  while (attempts < pool.attempts) {
     const backend = picker.pick(pool, tried, Date.now());
     if (!backend) break;
+    tried.add(backend.name);
+    const provider = providerOf(providers, backend.deployment);
+    if (!provider.operations.has(call.operation)) {
+      // Same API family, not every operation (e.g. one Azure lacks): this backend cannot serve it.
+      breakers.abandoned(backend.key);
+      unsupported = true;
+      continue;
+    }
     if (held) discard(held);
     held = heldFailure = null;
-    tried.add(backend.name);
     record.backend = backend.name;
-    record.attempts = tried.size;
+    record.attempts = ++attempts;
     let upstream: UpstreamResponse;
     try {
-      upstream = await providerOf(providers, backend.deployment).send({ ...call, deployment: backend.deployment });
+      upstream = await provider.send({ ...call, deployment: backend.deployment });
     } catch (err) {
       if (err instanceof UpstreamFailure && err.kind !== 'too_large' && !call.cancellation.cancelled) {
         breakers.failed(backend.key, pool.breaker, Date.now(), null);
@@ -53,6 +62,7 @@ export async function sendToPool(
   }
   if (held) return held;
   if (heldFailure) throw heldFailure;
+  if (attempts === 0 && unsupported) throw new TollgateError('invalid_request', `No eligible backend of deployment "${record.deployment ?? ''}" supports ${call.operation}.`);
   throw backendsUnavailable(picker, pool, record.deployment ?? '');
 }
 
