@@ -17,6 +17,7 @@ export const ERROR_CATALOG = {
   upstream_error: { status: 502, type: 'api_error', summary: 'The upstream deployment could not be reached or broke the connection.' },
   upstream_response_too_large: { status: 502, type: 'api_error', summary: 'The upstream answer (or one event of its stream) is larger than the configured limit.' },
   upstream_timeout: { status: 504, type: 'api_error', summary: 'The upstream deployment did not answer in time, or stalled in the middle of its answer.' },
+  backends_unavailable: { status: 503, type: 'api_error', summary: "Every backend of the deployment is tripped by its circuit breaker; see Retry-After (the soonest recovery)." },
   route_not_found: { status: 404, type: 'invalid_request_error', summary: 'No such path or method.' },
   internal_error: { status: 500, type: 'api_error', summary: 'An unexpected error; the message names the request id to look up in the logs.' },
   shutting_down: { status: 503, type: 'api_error', summary: 'The node is shutting down and takes no new requests; retry (on another node).' },

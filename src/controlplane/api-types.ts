@@ -1,4 +1,4 @@
-import type { AuditEntry, GatewayStatus, KeySlot, LimitValues, ProjectGatewayStatus, ProviderName, QuotaPeriod, Role } from '../domain/model.js';
+import type { AuditEntry, CircuitBreakerPolicy, GatewayStatus, KeySlot, LimitValues, ProjectGatewayStatus, ProviderName, QuotaPeriod, RetryPolicy, Role } from '../domain/model.js';
 
 /**
  * The JSON the admin API answers, declared once (a public contract: extend, don't rename).
@@ -69,8 +69,25 @@ export interface DeploymentView {
   hasUpstreamApiKey: boolean;
   defaultCompletionReservation: number | null;
   options: Record<string, unknown>;
+  /** Only on a deployment with backends (docs/backends.md), with its retry and breaker rules as set. */
+  backends?: BackendView[];
+  retry?: RetryPolicy | null;
+  circuitBreaker?: CircuitBreakerPolicy | null;
   createdAt: string;
   updatedAt: string;
+}
+
+export interface BackendView {
+  name: string;
+  provider: ProviderName | null;
+  /** Credentials redacted. */
+  upstreamUrl: string;
+  upstreamModel: string | null;
+  /** The key itself is write-only. */
+  hasUpstreamApiKey: boolean;
+  apiVersion: string | null;
+  priority: number;
+  weight: number;
 }
 
 export interface ProjectView {
@@ -210,6 +227,9 @@ export interface LogView {
   upstreamMs: number | null;
   overheadMs: number | null;
   content: unknown;
+  /** For a deployment with backends: the backend that answered (the last tried) and the upstream calls made. */
+  backend: string | null;
+  attempts: number | null;
 }
 
 export type LogPage = Page<LogView>;

@@ -3,10 +3,13 @@ import { z } from 'zod';
 import {
   DEPLOYMENT_NAME_PATTERN,
   DEPLOYMENT_NAME_RULE,
+  MAX_ATTEMPTS,
+  MAX_BACKENDS,
   NAME_PATTERN,
   NAME_RULE,
   PROVIDERS,
   QUOTA_PERIODS,
+  RETRY_FAILURES,
   ROLES,
 } from '../domain/model.js';
 import { MAX_CORS_ORIGINS, parseOrigin } from '../domain/origin.js';
@@ -24,6 +27,34 @@ export const instanceBody = z.strictObject({ name });
 export const resourceBody = z.strictObject({ name, description: optionalText(500) });
 export const resourcePatch = z.strictObject({ description: optionalText(500) });
 
+const httpStatus = z.number().int('must be a whole number').min(400, 'must be an HTTP error status (400-599)').max(599, 'must be an HTTP error status (400-599)');
+const count = (max: number) => z.number().int('must be a whole number').min(1, 'must be at least 1').max(max, `must be at most ${max}`);
+
+/** One upstream of a deployment's pool (docs/backends.md). */
+export const backendBody = z.strictObject({
+  name,
+  provider: z.enum(PROVIDERS, { message: `must be one of ${PROVIDERS.join(', ')}` }).nullable().optional(),
+  upstreamUrl: z.string().min(1).max(2000),
+  upstreamModel: optionalText(200),
+  upstreamApiKey: optionalText(4000),
+  apiVersion: optionalText(50),
+  priority: count(1000).optional(),
+  weight: count(1000).optional(),
+});
+
+export const retryBody = z.strictObject({
+  attempts: count(MAX_ATTEMPTS).optional(),
+  on: z.array(z.union([httpStatus, z.enum(RETRY_FAILURES)])).max(100).optional(),
+});
+
+export const circuitBreakerBody = z.strictObject({
+  failures: count(1000).optional(),
+  intervalSeconds: count(86_400).optional(),
+  statusCodes: z.array(httpStatus).max(200).optional(),
+  tripSeconds: count(86_400).optional(),
+  acceptRetryAfter: z.boolean().optional(),
+});
+
 export const deploymentFields = {
   provider: z.enum(PROVIDERS, { message: `must be one of ${PROVIDERS.join(', ')}` }),
   upstreamUrl: optionalText(2000),
@@ -32,6 +63,14 @@ export const deploymentFields = {
   apiVersion: optionalText(50),
   defaultCompletionReservation: tokens.nullable().optional(),
   options: z.record(z.string(), z.unknown()).optional(),
+  backends: z
+    .array(backendBody)
+    .min(1, 'must list at least 1 backend (or be null for the one upstream of upstreamUrl)')
+    .max(MAX_BACKENDS, `must list at most ${MAX_BACKENDS} backends`)
+    .nullable()
+    .optional(),
+  retry: retryBody.nullable().optional(),
+  circuitBreaker: circuitBreakerBody.nullable().optional(),
 };
 export const deploymentBody = z.strictObject({ name: deploymentName, ...deploymentFields });
 export const deploymentPatch = z.strictObject({ ...deploymentFields, provider: deploymentFields.provider.optional() });

@@ -157,6 +157,8 @@ function logView(e: LedgerEntry): LogView {
     upstreamMs: e.upstreamMs,
     overheadMs: e.overheadMs,
     content: e.content === null ? null : (JSON.parse(e.content) as unknown),
+    backend: e.backend ?? null,
+    attempts: e.attempts ?? null,
   };
 }
 

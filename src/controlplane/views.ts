@@ -39,6 +39,22 @@ export const deploymentView = (d: Deployment, resourceName: string): DeploymentV
   hasUpstreamApiKey: d.upstreamApiKeySealed !== null,
   defaultCompletionReservation: d.defaultCompletionReservation,
   options: d.options,
+  ...(d.backends && d.backends.length > 0
+    ? {
+        backends: d.backends.map((b) => ({
+          name: b.name,
+          provider: b.provider,
+          upstreamUrl: b.upstreamUrl,
+          upstreamModel: b.upstreamModel,
+          hasUpstreamApiKey: b.upstreamApiKeySealed !== null,
+          apiVersion: b.apiVersion,
+          priority: b.priority,
+          weight: b.weight,
+        })),
+        retry: d.retry ?? null,
+        circuitBreaker: d.circuitBreaker ?? null,
+      }
+    : {}),
   createdAt: d.createdAt,
   updatedAt: d.updatedAt,
 });

@@ -13,6 +13,9 @@ export interface ExchangeRecord {
   stream: boolean;
   status?: number;
   upstreamStatus?: number;
+  /** The backend of a pool that answered (the last one tried), and the upstream calls made. */
+  backend?: string;
+  attempts?: number;
   upstreamMs?: number;
   outcome: Outcome;
   errorCode?: string;

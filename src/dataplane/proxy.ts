@@ -16,6 +16,9 @@ import type { GovernanceSettings } from './governance.js';
 import { isEventStream, readBody, relayStream, sendBuffered, sendError } from './relay.js';
 import { readRequestFacts } from './request-body.js';
 import { reserveTokens, type TokenHold } from './token-hold.js';
+import { BackendPicker } from './backends/backend-picker.js';
+import { MemoryBreakerStates } from './backends/circuit-breaker.js';
+import { sendToPool } from './backends/failover.js';
 
 export interface DataPlaneDeps {
   snapshots: { readonly current: ConfigSnapshot };
@@ -28,6 +31,17 @@ export interface DataPlaneDeps {
   logger: Logger;
   /** An upstream answer (or one event of a stream) larger than this fails with 502 upstream_response_too_large. */
   maxUpstreamBodyBytes: number;
+  /** Chooses among a deployment's backends and keeps their breakers; one per node. */
+  backends?: BackendPicker;
+}
+
+/** For data planes built without one (tests): a picker of their own, with in-memory breakers. */
+const fallbackPickers = new WeakMap<DataPlaneDeps, BackendPicker>();
+function pickerOf(deps: DataPlaneDeps): BackendPicker {
+  if (deps.backends) return deps.backends;
+  let picker = fallbackPickers.get(deps);
+  if (!picker) fallbackPickers.set(deps, (picker = new BackendPicker(new MemoryBreakerStates())));
+  return picker;
 }
 
 /** Content kept in the ledger is cut at this many characters per side. */
@@ -134,9 +148,8 @@ async function forward(
   const { upstreamBody, upstreamText, stripUsageChunk } = withStreamUsage(spec, body, request.text, facts.stream);
   const upstreamStarted = performance.now();
   x.upstreamSent = true;
-  const upstream: UpstreamResponse = await provider.send({
+  const call = {
     operation,
-    deployment,
     body: upstreamBody,
     bodyText: upstreamText,
     stream: facts.stream,
@@ -144,7 +157,11 @@ async function forward(
     requestId: request.id,
     clientHeaders: request.headers,
     cancellation,
-  });
+  };
+  // A pool fails over among its backends before relaying; a single upstream is called once.
+  const upstream: UpstreamResponse = deployment.pool
+    ? await sendToPool(deps.providers, pickerOf(deps), deployment.pool, call, record)
+    : await provider.send({ ...call, deployment });
   record.upstreamStatus = upstream.status;
 
   if (upstream.status < 400 && facts.stream && isEventStream(upstream)) {
@@ -201,7 +218,7 @@ async function fail(err: unknown, x: Exchange, cancellation: Cancellation, res: 
         ? 'rate_limited'
         : error.code === 'token_quota_exceeded'
           ? 'quota_exceeded'
-          : error.code.startsWith('upstream_')
+          : error.code.startsWith('upstream_') || error.code === 'backends_unavailable'
             ? 'upstream_error'
             : 'rejected';
     return error;

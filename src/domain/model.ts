@@ -45,8 +45,53 @@ export interface Deployment {
   defaultCompletionReservation: number | null;
   /** Provider-specific settings (e.g. the simulated model's latency), validated by the provider. */
   options: Record<string, unknown>;
+  /** The deployment's upstreams when it has several (see docs/backends.md); absent: its one upstream above. */
+  backends?: Backend[] | null;
+  retry?: RetryPolicy | null;
+  circuitBreaker?: CircuitBreakerPolicy | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** At most this many backends per deployment. */
+export const MAX_BACKENDS = 30;
+/** retry.attempts is at most this, and defaults to the number of backends up to it. */
+export const MAX_ATTEMPTS = 5;
+
+/** One upstream of a deployment's pool; its URL and key are protected as a deployment's are. */
+export interface Backend {
+  name: string;
+  /** null: the deployment's provider. */
+  provider: ProviderName | null;
+  /** For display: credentials redacted when the URL carries some (then sealed below). */
+  upstreamUrl: string;
+  upstreamUrlSealed: string | null;
+  /** null: the deployment's upstreamModel (or name). */
+  upstreamModel: string | null;
+  upstreamApiKeySealed: string | null;
+  /** null: the deployment's apiVersion. */
+  apiVersion: string | null;
+  /** 1 is the highest; lower priorities take traffic only when every higher backend is tripped. */
+  priority: number;
+  weight: number;
+}
+
+/** A transport failure a request may be retried on, besides the statuses. */
+export const RETRY_FAILURES = ['unreachable', 'timeout'] as const;
+export type RetryFailure = (typeof RETRY_FAILURES)[number];
+export type RetryCondition = number | RetryFailure;
+
+export interface RetryPolicy {
+  attempts?: number;
+  on?: RetryCondition[];
+}
+
+export interface CircuitBreakerPolicy {
+  failures?: number;
+  intervalSeconds?: number;
+  statusCodes?: number[];
+  tripSeconds?: number;
+  acceptRetryAfter?: boolean;
 }
 
 export interface ApiKeyHash {

@@ -29,6 +29,8 @@ import { LedgerRecorder } from '../usage/ledger-recorder.js';
 import { LedgerRetention } from '../usage/ledger-retention.js';
 import { LedgerWriter } from '../usage/ledger-writer.js';
 import { createHttpServer } from './http-server.js';
+import { BackendPicker } from '../dataplane/backends/backend-picker.js';
+import { MemoryBreakerStates } from '../dataplane/backends/circuit-breaker.js';
 import { openLimiterBackend, type LimiterBackend } from './limiter-backend.js';
 
 export interface TollgateOptions {
@@ -121,6 +123,8 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
       observers: ledger ? [metrics, new LedgerRecorder(ledger, ledgerIds)] : [metrics],
       logger,
       maxUpstreamBodyBytes: settings.maxUpstreamBodyBytes,
+      // Breaker state is per node for now (docs/backends.md): a Redis-shared one plugs in here.
+      backends: new BackendPicker(new MemoryBreakerStates()),
     },
     { maxBodyBytes: settings.maxBodyBytes, requestTimeoutMs: settings.requestTimeoutMs, authThrottle, trustProxy: settings.trustProxy, logger },
   );

@@ -1,8 +1,11 @@
 import { defaultLimitIdentity, gatewayDefaultApplies, limitIdentity } from '../domain/default-limit.js';
-import type { Gateway, Limit, Project } from '../domain/model.js';
+import { breakerPolicy, retryAttempts, retryOn } from './backend-policy.js';
+import type { Deployment, Gateway, Limit, Project } from '../domain/model.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { ConfigRecords } from '../store/store.js';
 import type {
+  BackendPool,
+  BackendRuntime,
   ConfigSnapshot,
   DeploymentRuntime,
   GatewayRuntime,
@@ -52,9 +55,7 @@ export function buildSnapshot(records: ConfigRecords, secrets: SecretBox, served
     deploymentNames.set(d.id, d.name);
     let byName = deploymentsByResource.get(d.resourceId);
     if (!byName) deploymentsByResource.set(d.resourceId, (byName = new Map()));
-    byName.set(
-      d.name,
-      Object.freeze({
+    const base: DeploymentRuntime = {
         id: d.id,
         name: d.name,
         resourceName: resourceNames.get(d.resourceId) ?? '',
@@ -65,8 +66,9 @@ export function buildSnapshot(records: ConfigRecords, secrets: SecretBox, served
         apiVersion: d.apiVersion,
         defaultCompletionReservation: d.defaultCompletionReservation,
         options: Object.freeze({ ...d.options }),
-      }),
-    );
+    };
+    const pool = d.backends && d.backends.length > 0 ? backendPool(d, base, secrets) : undefined;
+    byName.set(d.name, Object.freeze(pool ? { ...base, pool } : base));
   }
 
   const projectNames = new Map(records.projects.map((p) => [p.id, p.name]));
@@ -105,6 +107,35 @@ export function buildSnapshot(records: ConfigRecords, secrets: SecretBox, served
   }
 
   return Object.freeze({ version: records.version, builtAt: Date.now(), projectsByKeyHash, gateways, corsOrigins });
+}
+
+/** A deployment's backends, each as a view of the deployment with its own upstream; by priority. */
+function backendPool(d: Deployment, base: DeploymentRuntime, secrets: SecretBox): BackendPool {
+  const backends = (d.backends ?? [])
+    .map((b, order) => ({ b, order }))
+    .sort((x, y) => x.b.priority - y.b.priority || x.order - y.order)
+    .map(({ b }): BackendRuntime =>
+      Object.freeze({
+        name: b.name,
+        priority: b.priority,
+        weight: b.weight,
+        key: `${d.id}/${b.name}`,
+        deployment: Object.freeze({
+          ...base,
+          provider: b.provider ?? base.provider,
+          upstreamUrl: b.upstreamUrlSealed === null ? b.upstreamUrl : secrets.open(b.upstreamUrlSealed),
+          upstreamModel: b.upstreamModel ?? base.upstreamModel,
+          upstreamApiKey: b.upstreamApiKeySealed === null ? null : secrets.open(b.upstreamApiKeySealed),
+          apiVersion: b.apiVersion ?? base.apiVersion,
+        }),
+      }),
+    );
+  return Object.freeze({
+    backends: Object.freeze(backends),
+    attempts: retryAttempts(d.retry, backends.length),
+    retryOn: retryOn(d.retry),
+    breaker: breakerPolicy(d.circuitBreaker),
+  });
 }
 
 function limitRuntime(l: Limit, gatewayName: string, projectName: string, deploymentNames: ReadonlyMap<string, string>): LimitRuntime {

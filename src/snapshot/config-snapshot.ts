@@ -56,6 +56,37 @@ export interface DeploymentRuntime {
   readonly apiVersion: string | null;
   readonly defaultCompletionReservation: number | null;
   readonly options: Readonly<Record<string, unknown>>;
+  /** Set when the deployment has several upstreams; absent: `upstream*` above is its one upstream. */
+  readonly pool?: BackendPool;
+}
+
+/** A deployment's backends and the rules that route among them (defaults already applied). */
+export interface BackendPool {
+  /** Ordered by priority, then as configured. */
+  readonly backends: readonly BackendRuntime[];
+  /** Upstream calls a request may make in all, the first included. */
+  readonly attempts: number;
+  /** Statuses and transport failures a request moves on to the next backend after. */
+  readonly retryOn: ReadonlySet<number | string>;
+  readonly breaker: BreakerPolicy;
+}
+
+export interface BackendRuntime {
+  readonly name: string;
+  readonly priority: number;
+  readonly weight: number;
+  /** The key of its breaker state: the deployment's id and the backend's name. */
+  readonly key: string;
+  /** The deployment as a call to this backend sees it: its provider, URL, model, key and api-version. */
+  readonly deployment: DeploymentRuntime;
+}
+
+export interface BreakerPolicy {
+  readonly failures: number;
+  readonly intervalMs: number;
+  readonly statusCodes: ReadonlySet<number>;
+  readonly tripMs: number;
+  readonly acceptRetryAfter: boolean;
 }
 
 export interface LimitRuntime {

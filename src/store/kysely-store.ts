@@ -2,7 +2,10 @@ import { Migrator, sql, type Kysely, type Selectable, type Transaction } from 'k
 import type {
   AdminToken,
   AuditEntry,
+  Backend,
+  CircuitBreakerPolicy,
   Deployment,
+  RetryPolicy,
   Gateway,
   GatewayStatus,
   Instance,
@@ -42,6 +45,9 @@ const toResource = (r: Row<'resources'>): Resource => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
+/** A pool setting as stored: JSON, or null when unset (an empty pool is no pool). */
+const jsonOrNull = (v: object | null | undefined): string | null =>
+  v === null || v === undefined || (Array.isArray(v) && v.length === 0) ? null : JSON.stringify(v);
 const toDeployment = (r: Row<'deployments'>): Deployment => ({
   id: r.id,
   resourceId: r.resource_id,
@@ -54,6 +60,9 @@ const toDeployment = (r: Row<'deployments'>): Deployment => ({
   apiVersion: r.api_version,
   defaultCompletionReservation: num(r.default_completion_reservation),
   options: JSON.parse(r.options) as Record<string, unknown>,
+  ...(r.backends ? { backends: JSON.parse(r.backends) as Backend[] } : {}),
+  ...(r.retry ? { retry: JSON.parse(r.retry) as RetryPolicy } : {}),
+  ...(r.circuit_breaker ? { circuitBreaker: JSON.parse(r.circuit_breaker) as CircuitBreakerPolicy } : {}),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -229,6 +238,9 @@ export class KyselyStore implements Store {
           api_version: d.apiVersion,
           default_completion_reservation: d.defaultCompletionReservation,
           options: JSON.stringify(d.options),
+          backends: jsonOrNull(d.backends),
+          retry: jsonOrNull(d.retry),
+          circuit_breaker: jsonOrNull(d.circuitBreaker),
           created_at: d.createdAt,
           updated_at: d.updatedAt,
         })
@@ -261,6 +273,9 @@ export class KyselyStore implements Store {
         api_version: p.apiVersion,
         default_completion_reservation: p.defaultCompletionReservation,
         options: p.options === undefined ? undefined : JSON.stringify(p.options),
+        backends: p.backends === undefined ? undefined : jsonOrNull(p.backends),
+        retry: p.retry === undefined ? undefined : jsonOrNull(p.retry),
+        circuit_breaker: p.circuitBreaker === undefined ? undefined : jsonOrNull(p.circuitBreaker),
         updated_at: p.updatedAt,
       })
       .where('id', '=', id)

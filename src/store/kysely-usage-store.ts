@@ -202,6 +202,8 @@ export function toRow(e: LedgerEntry): Database['request_log'] {
     upstream_ms: e.upstreamMs,
     overhead_ms: e.overheadMs,
     content: e.content,
+    backend: e.backend ?? null,
+    attempts: e.attempts ?? null,
   };
 }
 
@@ -227,6 +229,8 @@ export function toRowValues(e: LedgerEntry): unknown[] {
     e.upstreamMs,
     e.overheadMs,
     e.content,
+    e.backend ?? null,
+    e.attempts ?? null,
   ];
 }
 
@@ -251,5 +255,8 @@ function fromRow(r: Selectable<Database['request_log']>): LedgerEntry {
     upstreamMs: r.upstream_ms === null ? null : Number(r.upstream_ms),
     overheadMs: r.overhead_ms === null ? null : Number(r.overhead_ms),
     content: r.content,
+    // Only rows of a pool carry them.
+    ...(r.backend == null ? {} : { backend: r.backend }),
+    ...(r.attempts == null ? {} : { attempts: Number(r.attempts) }),
   };
 }

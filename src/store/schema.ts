@@ -21,6 +21,10 @@ export interface Database {
     api_version: string | null;
     default_completion_reservation: number | null;
     options: string;
+    /** JSON, null: one upstream. */
+    backends?: string | null;
+    retry?: string | null;
+    circuit_breaker?: string | null;
     created_at: string;
     updated_at: string;
   };
@@ -103,6 +107,8 @@ export interface Database {
     upstream_ms: number | null;
     overhead_ms: number | null;
     content: string | null;
+    backend: string | null;
+    attempts: number | null;
   };
   nodes: {
     id: string;

@@ -35,6 +35,9 @@ export type DeploymentPatch = Partial<
     | 'apiVersion'
     | 'defaultCompletionReservation'
     | 'options'
+    | 'backends'
+    | 'retry'
+    | 'circuitBreaker'
     | 'updatedAt'
   >
 >;

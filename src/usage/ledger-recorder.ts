@@ -44,6 +44,8 @@ export class LedgerRecorder implements ExchangeObserver {
       upstreamMs,
       overheadMs: upstreamMs === null ? null : Math.max(0, Math.round((r.durationMs - upstreamMs) * 100) / 100),
       content: r.content ?? null,
+      backend: r.backend ?? null,
+      attempts: r.attempts ?? null,
     });
   }
 }

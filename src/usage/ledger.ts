@@ -30,6 +30,9 @@ export interface LedgerEntry {
   overheadMs: number | null;
   /** Prompt and completion, only where the gateway's logContent setting is on. */
   content: string | null;
+  /** The backend of a pool that answered (the last tried) and the upstream calls made; null without a pool. */
+  backend?: string | null;
+  attempts?: number | null;
 }
 
 export type UsageInterval = 'minute' | 'hour' | 'day';

@@ -226,6 +226,24 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         });
       });
 
+      it('round-trips a pool: backends, retry and circuit breaker; null returns to one upstream', async () => {
+        const r = resource();
+        await store.insertResource(r);
+        const d = deployment(r.id, {
+          backends: [
+            { name: 'east', provider: null, upstreamUrl: 'https://e/v1', upstreamUrlSealed: null, upstreamModel: null, upstreamApiKeySealed: 'v1.a.b.c', apiVersion: null, priority: 1, weight: 2 },
+            { name: 'west', provider: 'openai', upstreamUrl: 'https://***@w/v1', upstreamUrlSealed: 'v1.d.e.f', upstreamModel: 'm', upstreamApiKeySealed: null, apiVersion: '1', priority: 2, weight: 1 },
+          ],
+          retry: { attempts: 2, on: [429, 'timeout'] },
+          circuitBreaker: { failures: 3, tripSeconds: 10 },
+        });
+        await store.insertDeployment(d);
+        expect(await store.findDeployment(r.id, d.name)).toEqual(d);
+        await store.updateDeployment(d.id, { backends: null, retry: null, circuitBreaker: null });
+        const { backends: _b, retry: _r, circuitBreaker: _c, ...single } = d;
+        expect(await store.findDeployment(r.id, d.name)).toEqual(single);
+      });
+
       it('raises UniqueViolationError for a name taken in the same resource; deletes', async () => {
         const r = resource();
         await store.insertResource(r);
@@ -590,6 +608,19 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           overheadMs: null,
           content: null,
         }));
+
+      it('keeps the backend that answered and the attempts of a pool\'s request, and nothing for others', async () => {
+        const w = new SequentialIds(LEDGER_ID_PREFIX);
+        const t0 = Date.UTC(2025, 2, 4);
+        const [pooled, single] = logged(w, 2, t0).map((e) => ({ ...e, gateway: 'gw-pool' }));
+        await store.usage.appendLog([{ ...pooled!, backend: 'east', attempts: 2 }, single!], { writer: w.node, throughId: idBoundAt(LEDGER_ID_PREFIX, t0), seenMs: 1_000 });
+        const rows = await store.usage.logs({ gateway: 'gw-pool', limit: 10 });
+        expect(rows.map((r) => [r.backend ?? null, r.attempts ?? null])).toEqual([
+          [null, null],
+          ['east', 2],
+        ]);
+        await store.usage.releaseMark(w.node);
+      });
 
       it('a log write refreshes the writer\'s mark, or makes it when there is none and answers where it starts', async () => {
         const w = new SequentialIds(LEDGER_ID_PREFIX);

@@ -87,6 +87,8 @@ describe('ledger rows for the SQLite writer', () => {
       upstreamMs: 1.25,
       overheadMs: 0.25,
       content: '{"request":"…"}',
+      backend: 'east',
+      attempts: 2,
     };
     expect(toRowValues(entry)).toEqual(Object.values(toRow(entry)));
     expect(toRowValues(entry)).toHaveLength(Object.keys(entry).length);

@@ -1,10 +1,11 @@
 import { newId } from '../../domain/ids.js';
-import type { Deployment, ProviderName } from '../../domain/model.js';
+import type { CircuitBreakerPolicy, Deployment, ProviderName, RetryPolicy } from '../../domain/model.js';
 import { hasUrlSecrets, isRedactedUrl, redactUrl } from '../../security/url-secrets.js';
 import { conflict, invalid } from '../admin-errors.js';
 import type { Principal } from '../permissions.js';
 import { deploymentView } from '../views.js';
 import { now } from './change.js';
+import { backendProblem, sealBackends, type BackendInput } from './backend-settings.js';
 import type { AdminContext } from './context.js';
 
 export interface DeploymentInput {
@@ -16,6 +17,10 @@ export interface DeploymentInput {
   apiVersion?: string | null;
   defaultCompletionReservation?: number | null;
   options?: Record<string, unknown>;
+  /** Several upstreams instead of one (docs/backends.md); null: back to the one of upstreamUrl. */
+  backends?: BackendInput[] | null;
+  retry?: RetryPolicy | null;
+  circuitBreaker?: CircuitBreakerPolicy | null;
 }
 export type DeploymentUpdate = Partial<Omit<DeploymentInput, 'name'>>;
 
@@ -50,6 +55,7 @@ export class DeploymentAdmin {
       apiVersion: input.apiVersion ?? null,
       defaultCompletionReservation: input.defaultCompletionReservation ?? null,
       options: input.options ?? {},
+      ...this.pool(input, undefined),
       createdAt: at,
       updatedAt: at,
     };
@@ -81,6 +87,7 @@ export class DeploymentAdmin {
       defaultCompletionReservation:
         patch.defaultCompletionReservation !== undefined ? patch.defaultCompletionReservation : current.defaultCompletionReservation,
       options: patch.options ?? current.options,
+      ...this.pool(patch, current),
       updatedAt: now(),
     };
     this.validate(updated);
@@ -107,8 +114,28 @@ export class DeploymentAdmin {
     return { upstreamUrl: redactUrl(url), upstreamUrlSealed: this.ctx.secrets.seal(url) };
   }
 
-  /** The deployment's provider judges its settings; its problem names the field at fault. */
+  /** The pool settings of a create (no `current`) or an update: given ones replace, absent ones stay. */
+  private pool(input: DeploymentUpdate, current: Deployment | undefined): Pick<Deployment, 'backends' | 'retry' | 'circuitBreaker'> {
+    let backends = current?.backends ?? null;
+    if (input.backends !== undefined) {
+      const sealed = input.backends === null ? null : sealBackends(input.backends, current?.backends, this.ctx.secrets);
+      if (sealed !== null && !Array.isArray(sealed)) throw invalid(sealed.message, sealed.field);
+      backends = sealed;
+    }
+    return {
+      backends,
+      retry: input.retry !== undefined ? input.retry : (current?.retry ?? null),
+      circuitBreaker: input.circuitBreaker !== undefined ? input.circuitBreaker : (current?.circuitBreaker ?? null),
+    };
+  }
+
+  /** The deployment's provider judges its settings (each backend's, for a pool); its problem names the field at fault. */
   private validate(d: Deployment): void {
+    if (d.backends && d.backends.length > 0) {
+      const problem = backendProblem(d, this.ctx.providers, this.ctx.secrets);
+      if (problem) throw invalid(problem.message, problem.field);
+      return;
+    }
     const provider = this.ctx.providers.get(d.provider);
     if (!provider) throw invalid(`provider "${d.provider}" is not available`, 'provider');
     const problem = provider.validate({
@@ -126,5 +153,12 @@ export class DeploymentAdmin {
 function redactDeployment(input: DeploymentUpdate | DeploymentInput): Record<string, unknown> {
   const { upstreamApiKey, ...rest } = input;
   if (typeof rest.upstreamUrl === 'string') rest.upstreamUrl = redactUrl(rest.upstreamUrl);
+  if (rest.backends) {
+    rest.backends = rest.backends.map(({ upstreamApiKey: key, ...b }) => ({
+      ...b,
+      upstreamUrl: redactUrl(b.upstreamUrl),
+      ...(key === undefined ? {} : { upstreamApiKey: key ? '(set)' : '(cleared)' }),
+    }));
+  }
   return upstreamApiKey === undefined ? rest : { ...rest, upstreamApiKey: upstreamApiKey ? '(set)' : '(cleared)' };
 }

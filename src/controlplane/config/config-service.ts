@@ -49,6 +49,22 @@ export class ConfigService {
         ...(d.apiVersion === null ? {} : { apiVersion: d.apiVersion }),
         ...(d.defaultCompletionReservation === null ? {} : { defaultCompletionReservation: d.defaultCompletionReservation }),
         ...(Object.keys(d.options).length === 0 ? {} : { options: d.options }),
+        // A pool's backends without their keys (as the deployment's own key is left out).
+        ...(d.backends && d.backends.length > 0
+          ? {
+              backends: d.backends.map((b) => ({
+                name: b.name,
+                ...(b.provider === null ? {} : { provider: b.provider }),
+                upstreamUrl: b.upstreamUrl,
+                ...(b.upstreamModel === null ? {} : { upstreamModel: b.upstreamModel }),
+                ...(b.apiVersion === null ? {} : { apiVersion: b.apiVersion }),
+                priority: b.priority,
+                weight: b.weight,
+              })),
+            }
+          : {}),
+        ...(d.retry ? { retry: d.retry } : {}),
+        ...(d.circuitBreaker ? { circuitBreaker: d.circuitBreaker } : {}),
       })),
       projects: [...r.projects.keys()],
     }));

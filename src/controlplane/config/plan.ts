@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { hasUrlSecrets, isRedactedUrl } from '../../security/url-secrets.js';
-import type { Deployment, Gateway } from '../../domain/model.js';
+import type { Backend, Deployment, Gateway } from '../../domain/model.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
 import { notInResource } from '../admin-errors.js';
 import { limitValuesProblem as valuesProblem } from '../limit-values.js';
@@ -150,9 +150,11 @@ class Planner {
     if (key !== undefined || (desired.upstreamUrl !== null && hasUrlSecrets(desired.upstreamUrl))) this.keyedResources.add(resource);
     const hasKey = key === undefined ? (existing?.upstreamApiKeySealed ?? null) !== null : key !== null;
     const provider = this.options.providers.get(desired.provider);
-    const problem = provider
-      ? provider.validate({ ...desired, hasUpstreamApiKey: hasKey })?.message
-      : `provider "${desired.provider}" is not available`;
+    const problem = !provider
+      ? `provider "${desired.provider}" is not available`
+      : d.backends
+        ? this.backendsProblem(resource, d, existing)
+        : provider.validate({ ...desired, hasUpstreamApiKey: hasKey })?.message;
     if (problem) this.problems.push(`resource "${resource}", deployment "${d.name}": ${problem}`);
     if (desired.upstreamUrl !== null && isRedactedUrl(desired.upstreamUrl) && (!existing || !this.sameUrl(existing, desired.upstreamUrl))) {
       this.problems.push(`resource "${resource}", deployment "${d.name}": upstreamUrl carries redacted credentials (***): give the real URL (e.g. with \${VAR})`);
@@ -160,7 +162,14 @@ class Planner {
 
     if (!existing) {
       this.step('create', 'deployment', target, 'manage-resources', ({ service, actor }) =>
-        service.deployments.create(actor, resource, { name: d.name, ...desired, upstreamApiKey: key ?? null }),
+        service.deployments.create(actor, resource, {
+          name: d.name,
+          ...desired,
+          upstreamApiKey: key ?? null,
+          backends: d.backends ?? null,
+          retry: d.retry ?? null,
+          circuitBreaker: d.circuitBreaker ?? null,
+        }),
       );
       return;
     }
@@ -170,8 +179,65 @@ class Planner {
       if (!same) Object.assign(patch, { [field]: desired[field] });
     }
     if (key !== undefined && !this.sameKey(existing.upstreamApiKeySealed, key)) patch.upstreamApiKey = key;
+    if (!this.sameBackends(existing.backends ?? null, d.backends ?? null)) patch.backends = d.backends ?? null;
+    if (!isDeepStrictEqual(existing.retry ?? null, d.retry ?? null)) patch.retry = d.retry ?? null;
+    if (!isDeepStrictEqual(existing.circuitBreaker ?? null, d.circuitBreaker ?? null)) patch.circuitBreaker = d.circuitBreaker ?? null;
     const fields = Object.keys(patch);
     if (fields.length > 0) this.step('update', 'deployment', target, 'manage-resources', ({ service, actor }) => service.deployments.update(actor, resource, d.name, patch), fields);
+  }
+
+  /**
+   * The first problem with a pool's backends as the document gives them (names, keys, each
+   * backend's provider settings); the admin service checks the API family when it applies.
+   */
+  private backendsProblem(resource: string, d: DeploymentDoc, existing: Deployment | undefined): string | null {
+    const stored = new Map((existing?.backends ?? []).map((b) => [b.name, b]));
+    const names = new Set<string>();
+    for (const [i, b] of (d.backends ?? []).entries()) {
+      if (names.has(b.name)) return `backends[${i}].name "${b.name}" is used by another backend of this deployment: names must be unique`;
+      names.add(b.name);
+      if (b.upstreamApiKey !== undefined || hasUrlSecrets(b.upstreamUrl)) this.keyedResources.add(resource);
+      const providerName = b.provider ?? d.provider;
+      const provider = this.options.providers.get(providerName);
+      if (!provider) return `backends[${i}].provider "${providerName}" is not available`;
+      const hasKey = b.upstreamApiKey === undefined ? (stored.get(b.name)?.upstreamApiKeySealed ?? null) !== null : !!b.upstreamApiKey;
+      const problem = provider.validate({
+        upstreamUrl: b.upstreamUrl,
+        upstreamModel: b.upstreamModel ?? d.upstreamModel ?? null,
+        hasUpstreamApiKey: hasKey,
+        apiVersion: b.apiVersion ?? d.apiVersion ?? null,
+        options: d.options ?? {},
+      });
+      if (problem) return `backends[${i}]: ${problem.message}`;
+      const was = stored.get(b.name);
+      if (isRedactedUrl(b.upstreamUrl) && (!was || !this.sameBackendUrl(was, b.upstreamUrl))) {
+        return `backends[${i}].upstreamUrl carries redacted credentials (***): give the real URL (e.g. with \${VAR})`;
+      }
+    }
+    return null;
+  }
+
+  /** Whether the document's backends are the stored ones: same settings, URLs as shown or as they are, keys when given. */
+  private sameBackends(stored: readonly Backend[] | null, doc: DeploymentDoc['backends'] | null): boolean {
+    if (stored === null || stored.length === 0 || !doc) return (stored === null || stored.length === 0) === !doc;
+    if (stored.length !== doc.length) return false;
+    return doc.every((b, i) => {
+      const s = stored[i]!;
+      return (
+        s.name === b.name &&
+        s.provider === (b.provider ?? null) &&
+        this.sameBackendUrl(s, b.upstreamUrl) &&
+        s.upstreamModel === (b.upstreamModel ?? null) &&
+        s.apiVersion === (b.apiVersion ?? null) &&
+        s.priority === (b.priority ?? 1) &&
+        s.weight === (b.weight ?? 1) &&
+        (b.upstreamApiKey === undefined || this.sameKey(s.upstreamApiKeySealed, b.upstreamApiKey || null))
+      );
+    });
+  }
+
+  private sameBackendUrl(stored: Backend, url: string): boolean {
+    return url === stored.upstreamUrl || (stored.upstreamUrlSealed !== null && this.sameKey(stored.upstreamUrlSealed, url));
   }
 
   /** The stored URL as shown (credentials redacted, as exported) or as it is. */

@@ -7,6 +7,7 @@ import * as m0005 from './0005-rollup-marks.js';
 import * as m0006 from './0006-limiter-checkpoint.js';
 import * as m0007 from './0007-gateway-defaults-cors.js';
 import * as m0008 from './0008-sealed-upstream-url.js';
+import * as m0009 from './0009-backend-pools.js';
 
 /** Versioned migrations, applied in name order and recorded in the store. */
 export const migrationProvider: MigrationProvider = {
@@ -19,5 +20,6 @@ export const migrationProvider: MigrationProvider = {
     '0006-limiter-checkpoint': m0006,
     '0007-gateway-defaults-cors': m0007,
     '0008-sealed-upstream-url': m0008,
+    '0009-backend-pools': m0009,
   }),
 };
