@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { plainContentDelta, SseUsageTap } from '../../src/accounting/sse-usage-tap.js';
 import type { Usage } from '../../src/accounting/usage.js';
 import type { Operation } from '../../src/providers/provider.js';
+import { prng } from '../support/prng.js';
 
 // ---------------------------------------------------------------------------------------------
 // Stream builders: realistic OpenAI SSE streams, as lists of events (each with its terminator).
@@ -191,17 +192,6 @@ function expectedOutput(c: StreamCase, strip: boolean): Buffer {
   return Buffer.from(c.events.filter((_, i) => !(strip && i === c.usageIndex)).join(''), 'utf8');
 }
 
-/** mulberry32: a small seeded PRNG, so random splits are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomCuts(rand: () => number, length: number): number[] {
   const k = 1 + Math.floor(rand() * Math.min(24, length - 1)); // 2..25 pieces

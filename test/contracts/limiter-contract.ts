@@ -9,6 +9,7 @@ import type { QuotaPeriod } from '../../src/domain/model.js';
 import type { Clock } from '../../src/limits/clock.js';
 import type { LimitRule, LimitStatus, Limiter, Refusal, Reservation, ReserveResult, Standing } from '../../src/limits/limiter.js';
 import { periodEnd, periodStart } from '../../src/limits/quota-period.js';
+import { prng } from '../support/prng.js';
 
 export interface LimiterContractOptions {
   /** Reservations neither settled nor released within this time are released automatically. */
@@ -60,17 +61,7 @@ function changed(rule: LimitRule, values: RuleValues): LimitRule {
   );
 }
 
-/** Deterministic PRNG (mulberry32), so a failing random test names a seed that reproduces it. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { prng };
 
 function describeRefusal(r: ReserveResult): string {
   if (r.ok) return `admitted ${r.reservation.tokens}`;
