@@ -15,6 +15,9 @@
  *   'growth0 TOLLGATE_HEAP_GROWTH_PERCENT=0'   environment variables for the gateway
  *   'capped node=--max-old-space-size=128'     node flags (repeat node=… for several)
  *   'ungoverned limits=off'              the project without a TPM limit and quota
+ *   'three backends=3'                   the deployment a pool of 3 backends (docs/backends.md), all
+ *                                        on the same upstream: against a variant without it, the
+ *                                        cost of the pool, e.g. compare.ts one 'three backends=3'
  *   'floor proxy=bare'                   not Tollgate: node:http + undici dispatch and nothing else
  *                                        (bench/lib/bare-proxy.mjs), the floor of a Node proxy
  * e.g. git worktree add /tmp/old <commit> && ln -s $PWD/node_modules /tmp/old/ && (cd /tmp/old && npx tsc -p tsconfig.build.json)
@@ -29,12 +32,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { installSignalHandlers, stopAll, track, trackDir } from './lib/children.js';
 import { seedGoverned, startGatewayProcess, type GatewayProcess } from './lib/gateway-process.js';
-import { seedManyProjectsDirect, waitForKey } from './lib/seed.js';
+import { poolDeployment, seedManyProjectsDirect, waitForKey } from './lib/seed.js';
 import { ensureTools, freePort, startNginx, upstreamConfig } from './lib/nginx.js';
 import { cpuMicros, mainThreadCpuMicros, vmBytes } from './lib/proc.js';
 import { fmt, markdownTable } from './lib/stats.js';
 import { requestBody, UPSTREAM_JSON_PATH, UPSTREAM_SSE_PATH } from './lib/upstream.js';
-import { runWrk } from './lib/wrk.js';
+import { errorsOf, runWrk } from './lib/wrk.js';
 
 process.chdir(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -58,13 +61,15 @@ interface Variant {
   env: Record<string, string>;
   nodeArgs: string[];
   limits: boolean;
+  /** The deployment a pool of this many backends on the one upstream (`backends=N`); undefined: one upstream. */
+  backends: number | undefined;
   /** Not Tollgate: bench/lib/bare-proxy.mjs, the floor of a Node proxy (`proxy=bare`). */
   bare: boolean;
 }
 
 function parseVariant(spec: string): Variant {
   const [label, ...settings] = spec.split(/\s+/).filter(Boolean);
-  const v: Variant = { label: label!, dir: undefined, env: {}, nodeArgs: [], limits: true, bare: false };
+  const v: Variant = { label: label!, dir: undefined, env: {}, nodeArgs: [], limits: true, backends: undefined, bare: false };
   for (const s of settings) {
     const eq = s.indexOf('=');
     if (eq === -1) throw new Error(`variant "${spec}": "${s}" is not name=value`);
@@ -72,6 +77,7 @@ function parseVariant(spec: string): Variant {
     if (name === 'dir') v.dir = path.resolve(value);
     else if (name === 'node') v.nodeArgs.push(value);
     else if (name === 'limits') v.limits = value !== 'off';
+    else if (name === 'backends') v.backends = Number(value);
     else if (name === 'proxy' && value === 'bare') v.bare = true;
     else v.env[name] = value;
   }
@@ -144,7 +150,8 @@ try {
         trackDir(dataDir);
       },
     });
-    const keys = [await seedGoverned(gateway, { provider: 'openai-compatible', upstreamUrl }, variant.limits)];
+    const deployment = variant.backends === undefined ? { provider: 'openai-compatible', upstreamUrl } : poolDeployment(upstreamUrl, variant.backends);
+    const keys = [await seedGoverned(gateway, deployment, variant.limits)];
     if (Number(opts.projects) > 0) {
       const seeded = await seedManyProjectsDirect(gateway.dataDir, 0, Number(opts.projects));
       keys.push(...seeded.keys);
@@ -172,6 +179,8 @@ try {
         seconds: warmUp ? 2 : Number(opts.seconds),
         cpu: 0,
       });
+      // A variant answering errors (a pool refusing, a limit tripping) would look cheap: stop instead.
+      if (r.non2xx > 0 || errorsOf(r) > 0) throw new Error(`${row.variant.label}: ${r.non2xx} error statuses and ${errorsOf(r)} socket errors in ${r.requests} requests`);
       if (warmUp) continue;
       row.cpuMicros += cpuMicros([row.gateway.pid]) - before;
       row.mainMicros += mainThreadCpuMicros(row.gateway.pid) - mainBefore;

@@ -98,7 +98,7 @@ export async function startGatewayProcess(
  */
 export async function seedGoverned(
   gw: GatewayProcess,
-  deployment: { provider: string; upstreamUrl?: string; options?: Record<string, unknown> },
+  deployment: { provider: string; upstreamUrl?: string; backends?: { name: string; upstreamUrl: string }[]; options?: Record<string, unknown> },
   withLimits: boolean,
 ): Promise<string> {
   await gw.admin('POST', '/resources', { name: 'bench' });

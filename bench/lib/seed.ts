@@ -20,6 +20,16 @@ export async function seedBench(gw: GatewayProcess, upstreamPort: number, withLi
   return key;
 }
 
+/**
+ * A deployment of `count` backends (docs/backends.md), all on the same upstream URL, equal in
+ * priority and weight: the selection, breaker bookkeeping and failover set-up run on every request
+ * while the upstream's work stays that of one backend, so the difference is the pool's own cost.
+ */
+export function poolDeployment(upstreamUrl: string, count: number): { provider: string; backends: { name: string; upstreamUrl: string }[] } {
+  if (!Number.isInteger(count) || count < 1 || count > 30) throw new Error(`backends must be a whole number from 1 to 30, got ${count}`);
+  return { provider: 'openai-compatible', backends: Array.from({ length: count }, (_, i) => ({ name: `b${i + 1}`, upstreamUrl })) };
+}
+
 export interface SeedManyResult {
   /** Primary keys of the projects created here (not counting the one seedBench made). */
   keys: string[];

@@ -43,3 +43,26 @@ const every =
 export const PROVIDERS = every<Provider>()(['openai', 'openai-compatible', 'azure-openai', 'anthropic', 'simulated']);
 export const QUOTA_PERIODS = every<Api.QuotaPeriod>()(['hourly', 'daily', 'weekly', 'monthly', 'yearly']);
 export const OUTCOMES = every<Api.Outcome>()(['ok', 'rate_limited', 'quota_exceeded', 'rejected', 'upstream_error', 'client_aborted']);
+
+export type Backend = Api.BackendView;
+export type RetryPolicy = NonNullable<Api.DeploymentView['retry']>;
+export type CircuitBreakerPolicy = NonNullable<Api.DeploymentView['circuitBreaker']>;
+
+/*
+ * Declared here until the server's `GET /admin/v1/resources/{r}/deployments/{d}/backends` lands
+ * with these types in src/controlplane/api-types.ts; then import them from there like the rest.
+ */
+export interface BackendStatusView {
+  name: string;
+  priority: number;
+  weight: number;
+  state: 'closed' | 'open' | 'half-open';
+  openUntil: string | null;
+  recentFailures: number;
+  requests: number;
+  share: number;
+}
+
+export interface DeploymentBackendsView {
+  items: BackendStatusView[];
+}

@@ -4,8 +4,9 @@ import { Field, FormError } from '../components/Field';
 import { Modal } from '../components/Modal';
 import { formErrorsOf, NO_ERRORS, type FormErrors } from '../form-errors';
 import { useSession } from '../session';
+import { BackendPoolFields, emptyBackend, poolBody, poolDraftOf, type PoolDraft } from './BackendPoolFields';
 
-const FIELDS = ['name', 'provider', 'upstreamUrl', 'upstreamModel', 'apiVersion', 'upstreamApiKey', 'defaultCompletionReservation', 'options'] as const;
+const FIELDS = ['name', 'provider', 'upstreamUrl', 'upstreamModel', 'apiVersion', 'upstreamApiKey', 'defaultCompletionReservation', 'options', 'backends', 'retry', 'circuitBreaker'] as const;
 
 const URL_HINTS: Record<Provider, string> = {
   openai: 'Optional: defaults to https://api.openai.com/v1.',
@@ -37,6 +38,9 @@ export function DeploymentDialog({ resource, deployment, onClose, onSaved }: Dep
   const [options, setOptions] = useState(deployment ? JSON.stringify(deployment.options, null, 2) : '{}');
   const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const [pending, setPending] = useState(false);
+  // A pool replaces the one upstream: its URL and key fields give way to the backends'.
+  const [isPool, setIsPool] = useState(Boolean(deployment?.backends));
+  const [pool, setPool] = useState<PoolDraft>(() => poolDraftOf(deployment));
   const hasKey = deployment?.hasUpstreamApiKey ?? false;
 
   const submit = async (event: FormEvent) => {
@@ -58,9 +62,15 @@ export function DeploymentDialog({ resource, deployment, onClose, onSaved }: Dep
       defaultCompletionReservation: reservation.trim() === '' ? null : Number(reservation),
       options: parsedOptions,
     };
-    // Write-only: sent only when typed (or explicitly removed); an empty box keeps the stored key.
-    if (upstreamApiKey !== '') body.upstreamApiKey = upstreamApiKey;
-    else if (removeKey) body.upstreamApiKey = null;
+    if (isPool && provider !== 'simulated') {
+      Object.assign(body, poolBody(pool, deployment), { upstreamUrl: null });
+      if (hasKey) body.upstreamApiKey = null;
+    } else {
+      if (deployment?.backends) body.backends = null;
+      // Write-only: sent only when typed (or explicitly removed); an empty box keeps the stored key.
+      if (upstreamApiKey !== '') body.upstreamApiKey = upstreamApiKey;
+      else if (removeKey) body.upstreamApiKey = null;
+    }
     setPending(true);
     setErrors(NO_ERRORS);
     const base = `/resources/${encodeURIComponent(resource)}/deployments`;
@@ -96,9 +106,22 @@ export function DeploymentDialog({ resource, deployment, onClose, onSaved }: Dep
         </Field>
         {provider === 'simulated' ? null : (
           <>
-            <Field label="Upstream URL" error={errors.fields.upstreamUrl} hint={URL_HINTS[provider]}>
-              {(control) => <input {...control} type="url" value={upstreamUrl} onChange={(e) => setUpstreamUrl(e.target.value)} autoComplete="off" />}
-            </Field>
+            <label className="toggle">
+              <input
+                type="checkbox"
+                checked={isPool}
+                onChange={(e) => {
+                  setIsPool(e.target.checked);
+                  if (e.target.checked && pool.backends.length === 0) setPool({ ...pool, backends: [emptyBackend()] });
+                }}
+              />{' '}
+              Several upstreams (a backend pool with failover)
+            </label>
+            {isPool ? null : (
+              <Field label="Upstream URL" error={errors.fields.upstreamUrl} hint={URL_HINTS[provider]}>
+                {(control) => <input {...control} type="url" value={upstreamUrl} onChange={(e) => setUpstreamUrl(e.target.value)} autoComplete="off" />}
+              </Field>
+            )}
             <Field
               label="Upstream model"
               error={errors.fields.upstreamModel}
@@ -115,6 +138,9 @@ export function DeploymentDialog({ resource, deployment, onClose, onSaved }: Dep
                 {(control) => <input {...control} value={apiVersion} onChange={(e) => setApiVersion(e.target.value)} autoComplete="off" />}
               </Field>
             ) : null}
+            {isPool ? (
+              <BackendPoolFields draft={pool} errors={errors} onChange={setPool} />
+            ) : (
             <Field
               label="Upstream API key"
               error={errors.fields.upstreamApiKey}
@@ -135,7 +161,8 @@ export function DeploymentDialog({ resource, deployment, onClose, onSaved }: Dep
                 />
               )}
             </Field>
-            {hasKey ? (
+            )}
+            {hasKey && !isPool ? (
               <label className="toggle">
                 <input type="checkbox" checked={removeKey} disabled={upstreamApiKey !== ''} onChange={(e) => setRemoveKey(e.target.checked)} /> Remove
                 the stored key

@@ -6,6 +6,7 @@ import { EmptyState } from '../components/EmptyState';
 import { LoadError, Loading } from '../components/LoadError';
 import { useSession } from '../session';
 import { useApiData } from '../use-api-data';
+import { DeploymentBackends } from './DeploymentBackends';
 import { DeploymentDialog } from './DeploymentDialog';
 
 /** A resource's model deployments: what clients call by name, and where the gateway forwards. */
@@ -71,10 +72,22 @@ export function DeploymentsSection({ resource }: { resource: string }) {
                   <td>{d.name}</td>
                   <td>{d.provider}</td>
                   <td className="small">
-                    {d.upstreamUrl ?? <span className="muted">default</span>}
+                    {d.backends ? (
+                      <DeploymentBackends resource={resource} deployment={{ ...d, backends: d.backends }} />
+                    ) : (
+                      (d.upstreamUrl ?? <span className="muted">default</span>)
+                    )}
                     {d.upstreamModel ? <div className="muted">model {d.upstreamModel}</div> : null}
                   </td>
-                  <td>{d.hasUpstreamApiKey ? <Badge tone="ok">set</Badge> : <Badge tone="off">not set</Badge>}</td>
+                  <td>
+                    {d.backends ? (
+                      <span className="muted">per backend</span>
+                    ) : d.hasUpstreamApiKey ? (
+                      <Badge tone="ok">set</Badge>
+                    ) : (
+                      <Badge tone="off">not set</Badge>
+                    )}
+                  </td>
                   {can.manageResources ? (
                     <td className="actions">
                       <button type="button" aria-label={`Edit deployment ${d.name}`} onClick={() => setEditing(d)}>

@@ -3,7 +3,8 @@ import type { DeploymentView, InstanceView, ResourceView } from '../../controlpl
 import { PROVIDERS } from '../../domain/model.js';
 import { apiPath, type ListBody } from '../admin-client.js';
 import { intOption } from '../options.js';
-import { out, printJson, printList, when } from '../output.js';
+import { cell, formatTable, out, printJson, printList, when } from '../output.js';
+import { BACKEND_COLUMNS, backendFields, backendOptions, mergesPolicies, type BackendFlags } from './deployment-backends.js';
 import { ADMIN_GROUP, connect, keyValue, MAX_TOKENS, orNull, tokensOrNone, withConnection, type ConnectionFlags } from './common.js';
 
 export function registerInstanceCommands(program: Command): void {
@@ -83,7 +84,7 @@ export function registerResourceCommands(program: Command): void {
   );
 }
 
-interface DeploymentFlags extends ConnectionFlags {
+interface DeploymentFlags extends ConnectionFlags, BackendFlags {
   resource: string;
   provider?: string;
   upstreamUrl?: string;
@@ -104,7 +105,7 @@ function deploymentFlags(cmd: Command, mode: 'create' | 'update'): Command {
       : new Option('--default-completion-reservation <n|none>', 'tokens reserved for the completion when a request sets no max_tokens, or none').argParser(
           tokensOrNone('--default-completion-reservation'),
         );
-  return cmd
+  cmd
     .requiredOption('-r, --resource <name>', 'the resource the deployment belongs to')
     .option('--upstream-url <url>', 'base URL of the upstream API (openai-compatible, azure-openai; optional for openai, anthropic)')
     .option('--upstream-model <model>', 'model name sent upstream (default: the deployment name)')
@@ -112,6 +113,7 @@ function deploymentFlags(cmd: Command, mode: 'create' | 'update'): Command {
     .option('--api-version <version>', 'api-version for azure-openai')
     .addOption(reservation)
     .option('-o, --option <key=value>', 'provider option, repeatable; the value is JSON when it parses (latencyMs=0)', keyValue);
+  return backendOptions(cmd, mode);
 }
 
 /** Only the flags given, so an update changes nothing else. */
@@ -142,7 +144,7 @@ export function registerDeploymentCommands(program: Command): void {
         { header: 'name', value: (d) => d.name },
         { header: 'provider', value: (d) => d.provider },
         { header: 'model', value: (d) => d.upstreamModel },
-        { header: 'url', value: (d) => d.upstreamUrl },
+        { header: 'url', value: (d) => d.upstreamUrl ?? (d.backends ? `${d.backends.length} backends` : null) },
         { header: 'api-key', value: (d) => (d.hasUpstreamApiKey ? 'set' : null) },
         { header: 'options', value: (d) => (Object.keys(d.options).length > 0 ? d.options : null) },
       ],
@@ -163,6 +165,7 @@ export function registerDeploymentCommands(program: Command): void {
     const created = await connect(flags).post<DeploymentView>(apiPath`/resources/${flags.resource}/deployments`, {
       name,
       ...deploymentFields(flags),
+      ...backendFields(flags),
       ...(flags.option ? { options: flags.option } : {}),
     });
     if (flags.json) printJson(created);
@@ -181,10 +184,11 @@ export function registerDeploymentCommands(program: Command): void {
   ).action(async (name: string, flags: DeploymentFlags) => {
     const api = connect(flags);
     const path = apiPath`/resources/${flags.resource}/deployments/${name}`;
-    const patch = deploymentFields(flags);
-    if (flags.option) {
-      // The API replaces options as a whole; merging here keeps `--option a=1` from dropping b.
-      const current = await api.get<DeploymentView>(path);
+    // The API replaces options, retry and circuitBreaker as a whole; merging here keeps
+    // `--option a=1` from dropping b, and `--breaker-trip 10` from resetting the failure count.
+    const current = flags.option || mergesPolicies(flags) ? await api.get<DeploymentView>(path) : undefined;
+    const patch = { ...deploymentFields(flags), ...backendFields(flags, current) };
+    if (flags.option && current) {
       const merged: Record<string, unknown> = { ...current.options, ...flags.option };
       for (const [key, value] of Object.entries(flags.option)) if (value === null) delete merged[key];
       patch.options = merged;
@@ -193,6 +197,30 @@ export function registerDeploymentCommands(program: Command): void {
     const updated = await api.patch<DeploymentView>(path, patch);
     if (flags.json) printJson(updated);
     else out(`updated deployment "${updated.name}" in resource "${updated.resource}"`);
+  });
+
+  withConnection(
+    deployments
+      .command('show')
+      .argument('<name>', 'deployment name')
+      .description('show a deployment with its backends, retry and circuit breaker settings (keys are never shown)')
+      .requiredOption('-r, --resource <name>', 'the resource'),
+  ).action(async (name: string, flags: ConnectionFlags & { resource: string }) => {
+    const d = await connect(flags).get<DeploymentView>(apiPath`/resources/${flags.resource}/deployments/${name}`);
+    if (flags.json) return printJson(d);
+    const lines: [string, unknown][] = [
+      ['name', d.name],
+      ['resource', d.resource],
+      ['provider', d.provider],
+      ['model', d.upstreamModel],
+      ['api-version', d.apiVersion],
+      ['default completion reservation', d.defaultCompletionReservation],
+      ['options', Object.keys(d.options).length > 0 ? d.options : null],
+    ];
+    if (!d.backends) lines.push(['url', d.upstreamUrl], ['api-key', d.hasUpstreamApiKey ? 'set' : 'not set']);
+    else lines.push(['retry', d.retry ?? 'defaults'], ['circuit breaker', d.circuitBreaker ?? 'defaults']);
+    out(lines.map(([label, value]) => `${`${label}:`.padEnd(32)}${cell(value)}`).join('\n'));
+    if (d.backends) out(`\n${formatTable(d.backends, BACKEND_COLUMNS)}`);
   });
 
   withConnection(
