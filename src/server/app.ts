@@ -114,6 +114,8 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
 
   // One count of failed authentications per client address, for keys, admin tokens and the metrics token.
   const authThrottle = new AuthThrottle({ maxFailures: settings.authFailuresPerMinute, windowMs: 60_000 });
+  // Breaker state is per node for now (docs/backends.md): a Redis-shared one plugs in here.
+  const backendPicker = new BackendPicker(new MemoryBreakerStates());
   const dataPlane = createDataPlane(
     {
       snapshots,
@@ -123,8 +125,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
       observers: ledger ? [metrics, new LedgerRecorder(ledger, ledgerIds)] : [metrics],
       logger,
       maxUpstreamBodyBytes: settings.maxUpstreamBodyBytes,
-      // Breaker state is per node for now (docs/backends.md): a Redis-shared one plugs in here.
-      backends: new BackendPicker(new MemoryBreakerStates()),
+      backends: backendPicker,
     },
     { maxBodyBytes: settings.maxBodyBytes, requestTimeoutMs: settings.requestTimeoutMs, authThrottle, trustProxy: settings.trustProxy, logger },
   );
@@ -171,6 +172,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     heartbeatMs: settings.heartbeatMs,
     authThrottle,
     trustProxy: settings.trustProxy,
+    backends: backendPicker,
   });
   await app.register(consoleRoutes);
 
