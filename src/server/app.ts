@@ -31,6 +31,7 @@ import { LedgerWriter } from '../usage/ledger-writer.js';
 import { createHttpServer } from './http-server.js';
 import { BackendPicker } from '../dataplane/backends/backend-picker.js';
 import { MemoryBreakerStates } from '../dataplane/backends/circuit-breaker.js';
+import { backendMetricsSource } from '../dataplane/backends/backend-metrics.js';
 import { poolBreakerKeys, RedisBreakerStates } from '../dataplane/backends/redis-breaker-states.js';
 import { openLimiterBackend, type LimiterBackend } from './limiter-backend.js';
 
@@ -119,6 +120,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
   // (Its module holds no Redis client: the limiter's is reused.)
   const breakers = backend.redis ? new RedisBreakerStates({ redis: backend.redis, keyPrefix: settings.redisPrefix, logger }) : new MemoryBreakerStates();
   const backendPicker = new BackendPicker(breakers);
+  metrics.watchBackends(backendMetricsSource(backendPicker, snapshots));
   if (breakers instanceof RedisBreakerStates) {
     breakers.watch(poolBreakerKeys(snapshots.current));
     snapshots.onPublish((s) => breakers.watch(poolBreakerKeys(s)));

@@ -3,6 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { LuaScript } from '../../limits/redis-limiter.js';
 import type { BreakerPolicy, ConfigSnapshot } from '../../snapshot/config-snapshot.js';
+import { servedPools } from './backend-metrics.js';
 import { MemoryBreakerStates, type BreakerPhase, type BreakerStates, type BreakerView } from './circuit-breaker.js';
 
 /**
@@ -286,12 +287,6 @@ export class RedisBreakerStates implements BreakerStates {
 /** The breaker keys of every pool a snapshot serves. */
 export function poolBreakerKeys(snapshot: ConfigSnapshot): Set<string> {
   const keys = new Set<string>();
-  const seen = new Set<unknown>();
-  for (const project of snapshot.projectsByKeyHash.values()) {
-    // Projects of one resource share its deployments' map.
-    if (seen.has(project.deployments)) continue;
-    seen.add(project.deployments);
-    for (const d of project.deployments.values()) for (const b of d.pool?.backends ?? []) keys.add(b.key);
-  }
+  for (const d of servedPools(snapshot)) for (const b of d.pool.backends) keys.add(b.key);
   return keys;
 }
