@@ -3,6 +3,7 @@ import pino from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { RedisBreakerStates } from '../../../src/dataplane/backends/redis-breaker-states.js';
 import { breakerPolicy } from '../../../src/snapshot/backend-policy.js';
+import { breakerContract } from '../../contracts/breaker-contract.js';
 import { uniquePrefix, within } from '../../support/cluster.js';
 import { PrivateRedis } from '../../support/redis-server.js';
 
@@ -41,6 +42,8 @@ describe('RedisBreakerStates: breakers shared by the nodes through Redis', () =>
     redis.disconnect();
     for (const c of clients) c.disconnect();
   });
+
+  breakerContract('Redis', () => node());
 
   it('a trip by Retry-After on one node trips the backend on another within a refresh', async () => {
     const key = `${K}-retry`;
