@@ -48,21 +48,5 @@ export type Backend = Api.BackendView;
 export type RetryPolicy = NonNullable<Api.DeploymentView['retry']>;
 export type CircuitBreakerPolicy = NonNullable<Api.DeploymentView['circuitBreaker']>;
 
-/*
- * Declared here until the server's `GET /admin/v1/resources/{r}/deployments/{d}/backends` lands
- * with these types in src/controlplane/api-types.ts; then import them from there like the rest.
- */
-export interface BackendStatusView {
-  name: string;
-  priority: number;
-  weight: number;
-  state: 'closed' | 'open' | 'half-open';
-  openUntil: string | null;
-  recentFailures: number;
-  requests: number;
-  share: number;
-}
-
-export interface DeploymentBackendsView {
-  items: BackendStatusView[];
-}
+export type BackendStatusView = Api.BackendStatusView;
+export type DeploymentBackendsView = Api.DeploymentBackendsView;

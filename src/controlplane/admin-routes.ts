@@ -6,6 +6,7 @@ import { hashSecret } from '../security/keys.js';
 import type { Store } from '../store/store.js';
 import type { Limiter } from '../limits/limiter.js';
 import type { AdminService } from './admin-service.js';
+import type { BackendPicker } from '../dataplane/backends/backend-picker.js';
 import { configDocument } from './config/document.js';
 import type { ConfigService } from './config/config-service.js';
 import { registerUsageRoutes } from './usage-routes.js';
@@ -48,6 +49,8 @@ export async function adminRoutes(
     heartbeatMs: number;
     authThrottle: AuthThrottle;
     trustProxy: boolean;
+    /** The data plane's picker: breaker state and per-node calls of each backend. */
+    backends: BackendPicker;
   },
 ): Promise<void> {
   const { service, config, store, limiter } = deps;
@@ -114,6 +117,9 @@ export async function adminRoutes(
     return reply.code(201).send(await service.deployments.create(who(r), r.params.r, parse(deploymentBody, r.body)));
   });
   app.get<{ Params: P<'r' | 'd'> }>('/resources/:r/deployments/:d', { config: requires('read') }, async (r) => service.deployments.get(r.params.r, r.params.d));
+  app.get<{ Params: P<'r' | 'd'> }>('/resources/:r/deployments/:d/backends', { config: requires('read') }, async (r) =>
+    service.deployments.backends(r.params.r, r.params.d, deps.backends),
+  );
   app.patch<{ Params: P<'r' | 'd'> }>('/resources/:r/deployments/:d', { config: requires('manage-resources') }, async (r) => {
     return service.deployments.update(who(r), r.params.r, r.params.d, parse(deploymentPatch, r.body));
   });

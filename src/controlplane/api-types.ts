@@ -90,6 +90,26 @@ export interface BackendView {
   weight: number;
 }
 
+/** One backend of a deployment as this node sees it (GET …/deployments/{d}/backends). */
+export interface BackendStatusView {
+  name: string;
+  priority: number;
+  weight: number;
+  state: 'closed' | 'open' | 'half-open';
+  /** While open or half-open: the end of the trip (ISO 8601); null when closed. */
+  openUntil: string | null;
+  /** Counted failures within the breaker's interval. */
+  recentFailures: number;
+  /** Calls this node sent to the backend since it started. */
+  requests: number;
+  /** Its fraction (0–1) of the calls this node sent to the deployment's backends; 0 before any. */
+  share: number;
+}
+
+export interface DeploymentBackendsView {
+  items: BackendStatusView[];
+}
+
 export interface ProjectView {
   name: string;
   resource: string;

@@ -6,7 +6,7 @@ import { TollgateError } from '../errors.js';
 import type { Limiter } from '../limits/limiter.js';
 import type { OperationSpec } from '../operations/operation.js';
 import { Cancellation } from '../providers/cancellation.js';
-import { UpstreamFailure, type UpstreamResponse } from '../providers/provider.js';
+import { UpstreamFailure, type Provider, type UpstreamCall, type UpstreamResponse } from '../providers/provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ConfigSnapshot, DeploymentRuntime, ProjectRuntime } from '../snapshot/config-snapshot.js';
 import { authenticateProject } from './authenticate.js';
@@ -33,6 +33,18 @@ export interface DataPlaneDeps {
   maxUpstreamBodyBytes: number;
   /** Chooses among a deployment's backends and keeps their breakers; one per node. */
   backends?: BackendPicker;
+}
+
+/** A one-upstream deployment: called once; counted as a one-backend pool named after the deployment. */
+async function sendOne(picker: BackendPicker, provider: Provider, call: Omit<UpstreamCall, 'deployment'>, deployment: DeploymentRuntime): Promise<UpstreamResponse> {
+  try {
+    const upstream = await provider.send({ ...call, deployment });
+    picker.traffic.count(deployment.id, deployment.name, deployment.name, upstream.status === 429 || upstream.status >= 500 ? 'error' : 'ok');
+    return upstream;
+  } catch (err) {
+    picker.traffic.count(deployment.id, deployment.name, deployment.name, 'error');
+    throw err;
+  }
 }
 
 /** For data planes built without one (tests): a picker of their own, with in-memory breakers. */
@@ -161,7 +173,7 @@ async function forward(
   // A pool fails over among its backends before relaying; a single upstream is called once.
   const upstream: UpstreamResponse = deployment.pool
     ? await sendToPool(deps.providers, pickerOf(deps), deployment.pool, call, record)
-    : await provider.send({ ...call, deployment });
+    : await sendOne(pickerOf(deps), provider, call, deployment);
   record.upstreamStatus = upstream.status;
 
   if (upstream.status < 400 && facts.stream && isEventStream(upstream)) {

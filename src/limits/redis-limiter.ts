@@ -64,7 +64,7 @@ class RedisReservation implements Reservation {
 const EMPTY_STANDING: Standing = Object.freeze({ tpm: null, quota: null }) as Standing;
 
 /** A Lua script run by EVALSHA, falling back to EVAL (which also caches it) on NOSCRIPT. */
-class LuaScript {
+export class LuaScript {
   private readonly sha: string;
 
   constructor(private readonly source: string) {

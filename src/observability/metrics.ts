@@ -23,6 +23,16 @@ interface Series {
 
 type Decision = 'admitted' | 'rate_limited' | 'quota_exceeded';
 
+/** What the data plane tells the metrics of its backends, when they are read (docs/backends.md). */
+export interface BackendSource {
+  /** Cumulative calls by outcome, per (deployment, backend), since the node started. */
+  counts(): Iterable<{ readonly deployment: string; readonly backend: string } & Readonly<Record<BackendOutcomeLabel, number>>>;
+  /** The breaker of each backend of the pools served: 0 closed, 1 half-open, 2 open. */
+  states(): Iterable<{ readonly deployment: string; readonly backend: string; readonly state: 0 | 1 | 2 }>;
+}
+const BACKEND_OUTCOMES = ['ok', 'failed_over', 'error', 'tripped_skip'] as const;
+type BackendOutcomeLabel = (typeof BACKEND_OUTCOMES)[number];
+
 /**
  * Prometheus metrics. Labels are names only (gateway, project, deployment, outcome), never keys or
  * ids, so cardinality stays that of the configuration. Requests without a known project are
@@ -42,6 +52,7 @@ export class Metrics implements ExchangeObserver {
   readonly ledgerDropped: Counter<'reason'>;
   readonly limiterBackendUp: Gauge;
   readonly limiterFallback: Counter;
+  private backendSource: BackendSource | null = null;
 
   constructor() {
     const registers = [this.registry];
@@ -98,8 +109,38 @@ export class Metrics implements ExchangeObserver {
       labelNames: ['reason'],
       registers,
     });
+    const backendRequests = new Counter({
+      name: 'tollgate_backend_requests_total',
+      help: 'Calls to the backends of pools, by outcome: ok (answer relayed), failed_over (failed, the request went on to another backend), error (failed, the last call of its request), tripped_skip (passed over: breaker open).',
+      labelNames: ['deployment', 'backend', 'outcome'],
+      registers,
+      // The data plane counts in plain numbers (cumulative): copied here when read.
+      collect: () => {
+        if (!this.backendSource) return;
+        backendRequests.reset();
+        for (const c of this.backendSource.counts()) {
+          for (const outcome of BACKEND_OUTCOMES) if (c[outcome]) backendRequests.inc({ deployment: c.deployment, backend: c.backend, outcome }, c[outcome]);
+        }
+      },
+    });
+    const backendState = new Gauge({
+      name: 'tollgate_backend_state',
+      help: "The circuit breaker of each backend of the pools served: 0 closed, 1 half-open, 2 open (shared by the nodes with Redis).",
+      labelNames: ['deployment', 'backend'],
+      registers,
+      collect: () => {
+        if (!this.backendSource) return;
+        backendState.reset();
+        for (const s of this.backendSource.states()) backendState.set({ deployment: s.deployment, backend: s.backend }, s.state);
+      },
+    });
     // Both series exist from the start, so an alert on either sees 0 before the first drop.
     for (const reason of ['queue_full', 'rejected'] as const) this.ledgerDropped.inc({ reason }, 0);
+  }
+
+  /** Where the backend metrics come from (the data plane's picker); read on every scrape. */
+  watchBackends(source: BackendSource): void {
+    this.backendSource = source;
   }
 
   exchangeFinished(r: Readonly<ExchangeRecord>): void {

@@ -31,6 +31,8 @@ import { LedgerWriter } from '../usage/ledger-writer.js';
 import { createHttpServer } from './http-server.js';
 import { BackendPicker } from '../dataplane/backends/backend-picker.js';
 import { MemoryBreakerStates } from '../dataplane/backends/circuit-breaker.js';
+import { backendMetricsSource } from '../dataplane/backends/backend-metrics.js';
+import { poolBreakerKeys, RedisBreakerStates } from '../dataplane/backends/redis-breaker-states.js';
 import { openLimiterBackend, type LimiterBackend } from './limiter-backend.js';
 
 export interface TollgateOptions {
@@ -114,6 +116,15 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
 
   // One count of failed authentications per client address, for keys, admin tokens and the metrics token.
   const authThrottle = new AuthThrottle({ maxFailures: settings.authFailuresPerMinute, windowMs: 60_000 });
+  // In a cluster, breaker state is shared through the limiter's Redis client (docs/backends.md).
+  // (Its module holds no Redis client: the limiter's is reused.)
+  const breakers = backend.redis ? new RedisBreakerStates({ redis: backend.redis, keyPrefix: settings.redisPrefix, logger }) : new MemoryBreakerStates();
+  const backendPicker = new BackendPicker(breakers);
+  metrics.watchBackends(backendMetricsSource(backendPicker, snapshots));
+  if (breakers instanceof RedisBreakerStates) {
+    breakers.watch(poolBreakerKeys(snapshots.current));
+    snapshots.onPublish((s) => breakers.watch(poolBreakerKeys(s)));
+  }
   const dataPlane = createDataPlane(
     {
       snapshots,
@@ -123,8 +134,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
       observers: ledger ? [metrics, new LedgerRecorder(ledger, ledgerIds)] : [metrics],
       logger,
       maxUpstreamBodyBytes: settings.maxUpstreamBodyBytes,
-      // Breaker state is per node for now (docs/backends.md): a Redis-shared one plugs in here.
-      backends: new BackendPicker(new MemoryBreakerStates()),
+      backends: backendPicker,
     },
     { maxBodyBytes: settings.maxBodyBytes, requestTimeoutMs: settings.requestTimeoutMs, authThrottle, trustProxy: settings.trustProxy, logger },
   );
@@ -171,6 +181,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     heartbeatMs: settings.heartbeatMs,
     authThrottle,
     trustProxy: settings.trustProxy,
+    backends: backendPicker,
   });
   await app.register(consoleRoutes);
 
@@ -214,6 +225,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
       if (ledger) await step('request ledger', () => ledger!.stop());
       retention.stop();
       // After the last request has settled: a checkpoint then holds the final counts.
+      if (breakers instanceof RedisBreakerStates) await step('circuit breakers', () => breakers.close());
       await step('limiter', () => backend.close());
       await step('store', () => store.close());
       // Bounded: a log destination that cannot take more must not hold the stop forever.

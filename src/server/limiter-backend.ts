@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import { LimiterCheckpoint } from '../limits/checkpoint.js';
@@ -14,6 +15,8 @@ export interface LimiterBackend {
   limiter: Limiter;
   /** Stops background work and writes final state; call once no request is in flight. */
   close(): Promise<void>;
+  /** The Redis client of a cluster (REDIS_URL), for other state the nodes share (circuit breakers). */
+  redis?: Redis;
 }
 
 /**
@@ -83,6 +86,7 @@ export async function openLimiterBackend(
     reseeder.start();
     return {
       limiter,
+      redis,
       async close() {
         reseeder.stop();
         await limiter.close();

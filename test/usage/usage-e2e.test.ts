@@ -562,7 +562,8 @@ describe('usage accounting end to end', () => {
     expect(samplesByLabels(samples, 'tollgate_ledger_dropped_total', ['reason'])).toEqual({ queue_full: 0, rejected: 0 });
 
     // Labels are configuration names only: never keys, ids or request ids.
-    const allowed = new Set(['gw1', 'p1', 'p2', 'none', 'sim-chat', 'sim-b', 'sim-slow', 'sim-broken', ...OUTCOMES, 'prompt', 'completion', 'admitted', 'queue_full', 'rejected']);
+    const backendOutcomes = ['ok', 'failed_over', 'error', 'tripped_skip'];
+    const allowed = new Set(['gw1', 'p1', 'p2', 'none', 'sim-chat', 'sim-b', 'sim-slow', 'sim-broken', ...OUTCOMES, ...backendOutcomes, 'prompt', 'completion', 'admitted', 'queue_full', 'rejected']);
     for (const s of samples.filter((x) => x.name.startsWith('tollgate_'))) {
       for (const [name, value] of Object.entries(s.labels)) {
         if (name === 'le') continue;

@@ -7,6 +7,9 @@ import { deploymentView } from '../views.js';
 import { now } from './change.js';
 import { backendProblem, sealBackends, type BackendInput } from './backend-settings.js';
 import type { AdminContext } from './context.js';
+import type { BackendPicker } from '../../dataplane/backends/backend-picker.js';
+import type { DeploymentBackendsView } from '../api-types.js';
+import { deploymentBackends } from './backend-status.js';
 
 export interface DeploymentInput {
   name: string;
@@ -36,6 +39,12 @@ export class DeploymentAdmin {
   async get(resourceName: string, name: string) {
     const resource = await this.ctx.find.resource(resourceName);
     return deploymentView(await this.ctx.find.deployment(resource, name), resource.name);
+  }
+
+  /** Each backend's live state on this node (docs/backends.md). */
+  async backends(resourceName: string, name: string, picker: BackendPicker): Promise<DeploymentBackendsView> {
+    const resource = await this.ctx.find.resource(resourceName);
+    return deploymentBackends(await this.ctx.find.deployment(resource, name), picker);
   }
 
   async create(actor: Principal, resourceName: string, input: DeploymentInput) {

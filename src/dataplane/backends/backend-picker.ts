@@ -1,5 +1,6 @@
 import type { BackendPool, BackendRuntime } from '../../snapshot/config-snapshot.js';
 import type { BreakerStates } from './circuit-breaker.js';
+import { BackendTraffic } from './backend-traffic.js';
 
 /**
  * Chooses the backend of each attempt: the highest-priority group (priority 1 first) with an
@@ -10,6 +11,9 @@ import type { BreakerStates } from './circuit-breaker.js';
 export class BackendPicker {
   /** The current weights of smooth round-robin, by backend key. */
   private readonly current = new Map<string, number>();
+
+  /** What this node sent to each backend, and how it went. */
+  readonly traffic = new BackendTraffic();
 
   constructor(readonly breakers: BreakerStates) {}
 
@@ -41,7 +45,11 @@ export class BackendPicker {
     let bestWeight = -Infinity;
     for (let i = from; i < to; i++) {
       const b = backends[i]!;
-      if (tried.has(b.name) || !this.breakers.available(b.key, nowMs)) continue;
+      if (tried.has(b.name)) continue;
+      if (!this.breakers.available(b.key, nowMs)) {
+        this.traffic.count(b.key, b.deployment.name, b.name, 'tripped_skip');
+        continue;
+      }
       const weight = (this.current.get(b.key) ?? 0) + b.weight;
       this.current.set(b.key, weight);
       total += b.weight;

@@ -2,6 +2,15 @@ import type { BreakerPolicy } from '../../snapshot/config-snapshot.js';
 
 export type BreakerPhase = 'closed' | 'open' | 'half-open';
 
+/** What a breaker shows of itself (GET …/deployments/{d}/backends). */
+export interface BreakerView {
+  phase: BreakerPhase;
+  /** While tripped or half-open: until when it is (was) open, epoch ms; null when closed. */
+  openUntil: number | null;
+  /** Counted failures within the policy's interval (reset by a trip). */
+  recentFailures: number;
+}
+
 /**
  * The circuit-breaker state of backends, by key (deployment id and backend name). Behind this
  * interface so a state shared by every node (Redis) can replace the one-node memory below.
@@ -24,6 +33,7 @@ export interface BreakerStates {
   /** When the backend takes requests again (epoch ms); `nowMs` when it does now. */
   recoversAt(key: string, nowMs: number): number;
   phase(key: string, nowMs: number): BreakerPhase;
+  inspect(key: string, policy: BreakerPolicy, nowMs: number): BreakerView;
 }
 
 interface State {
@@ -96,6 +106,17 @@ export class MemoryBreakerStates implements BreakerStates {
     const s = this.states.get(key);
     if (!s || s.openUntil === 0) return 'closed';
     return nowMs < s.openUntil ? 'open' : 'half-open';
+  }
+
+  inspect(key: string, policy: BreakerPolicy, nowMs: number): BreakerView {
+    const s = this.states.get(key);
+    if (!s) return { phase: 'closed', openUntil: null, recentFailures: 0 };
+    const from = nowMs - policy.intervalMs;
+    return {
+      phase: this.phase(key, nowMs),
+      openUntil: s.openUntil === 0 ? null : s.openUntil,
+      recentFailures: s.failures.filter((t) => t > from).length,
+    };
   }
 
   private trip(s: State, until: number): void {

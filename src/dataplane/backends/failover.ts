@@ -26,6 +26,12 @@ export async function sendToPool(
   let heldFailure: UpstreamFailure | null = null;
   let attempts = 0;
   let unsupported = false;
+  const traffic = picker.traffic;
+  /** The backend of the last failed call: failed over when another call follows, else the request's error. */
+  let failedBackend: BackendRuntime | null = null;
+  const failedFinally = () => {
+    if (failedBackend) traffic.count(failedBackend.key, failedBackend.deployment.name, failedBackend.name, 'error');
+  };
   while (attempts < pool.attempts) {
     const backend = picker.pick(pool, tried, Date.now());
     if (!backend) break;
@@ -39,6 +45,8 @@ export async function sendToPool(
     }
     if (held) discard(held);
     held = heldFailure = null;
+    if (failedBackend) traffic.count(failedBackend.key, failedBackend.deployment.name, failedBackend.name, 'failed_over');
+    failedBackend = null;
     record.backend = backend.name;
     record.attempts = ++attempts;
     let upstream: UpstreamResponse;
@@ -49,17 +57,24 @@ export async function sendToPool(
         breakers.failed(backend.key, pool.breaker, Date.now(), null);
         if (pool.retryOn.has(err.kind)) {
           heldFailure = err;
+          failedBackend = backend;
           continue;
         }
       } else {
         breakers.abandoned(backend.key);
       }
+      traffic.count(backend.key, backend.deployment.name, backend.name, 'error');
       throw err;
     }
     judge(picker, pool, backend, upstream);
-    if (!pool.retryOn.has(upstream.status)) return upstream;
+    if (!pool.retryOn.has(upstream.status)) {
+      traffic.count(backend.key, backend.deployment.name, backend.name, 'ok');
+      return upstream;
+    }
     held = upstream;
+    failedBackend = backend;
   }
+  failedFinally();
   if (held) return held;
   if (heldFailure) throw heldFailure;
   if (attempts === 0 && unsupported) throw new TollgateError('invalid_request', `No eligible backend of deployment "${record.deployment ?? ''}" supports ${call.operation}.`);

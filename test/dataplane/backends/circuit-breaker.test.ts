@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBreakerStates } from '../../../src/dataplane/backends/circuit-breaker.js';
 import { retryAfterMs } from '../../../src/dataplane/backends/failover.js';
+import { breakerContract } from '../../contracts/breaker-contract.js';
 import { breakerPolicy } from '../../../src/snapshot/backend-policy.js';
 
 const policy = breakerPolicy({ failures: 3, intervalSeconds: 10, tripSeconds: 30 });
@@ -54,3 +55,5 @@ describe('MemoryBreakerStates', () => {
     expect(retryAfterMs({ 'retry-after': 'soon' })).toBeNull();
   });
 });
+
+breakerContract('memory', async () => new MemoryBreakerStates());
