@@ -6,8 +6,8 @@ import * as ui from './browser.js';
 
 /**
  * A deployment's backend pool in the console, in real Chromium: created and edited through the
- * deployment dialog, listed with each backend's live state — "state unavailable" while the gateway
- * has no `…/backends` endpoint, the breaker states once it answers (stubbed here with page.route).
+ * deployment dialog, listed with each backend's live state from `…/deployments/{d}/backends` (a
+ * tripped one stubbed with page.route, as no upstream here fails).
  */
 
 const STEP_TIMEOUT = 60_000;
@@ -65,9 +65,9 @@ describe('backend pools in the console', () => {
     const backends = page.getByRole('list', { name: 'Backends of pool' });
     await backends.getByRole('listitem').filter({ hasText: 'east' }).getByText('priority 1 · weight 2').waitFor();
     await backends.getByRole('listitem').filter({ hasText: 'west' }).getByText('priority 2 · weight 1').waitFor();
-    // This gateway has no …/backends endpoint yet (404): the pool is listed without states.
-    await backends.getByText('state unavailable').first().waitFor();
-    expect(await backends.getByText('state unavailable').count()).toBe(2);
+    // Each backend's live breaker state, read from …/deployments/{d}/backends: nothing has failed yet.
+    await backends.getByText('healthy').first().waitFor();
+    expect(await backends.getByText('healthy').count()).toBe(2);
     await ui.screenshot(page, 'backends-01-pool-listed');
 
     const d = await stored('pool');
