@@ -48,7 +48,7 @@ export interface UsageRouteDeps {
 
 /** Usage time series, request logs and limit standing: read from rollups, the ledger and the limiter. */
 export function registerUsageRoutes(app: FastifyInstance, { service, usage, limiter }: UsageRouteDeps): void {
-  app.get<{ Params: { g: string } }>('/gateways/:g/usage', { config: requires('read') }, async (r): Promise<UsageReport> => {
+  app.get<{ Params: { g: string } }>('/gateways/:g/usage', { config: requires('read', { summary: "A gateway's usage over time", query: usageQuery, returns: 'UsageReport' }) }, async (r): Promise<UsageReport> => {
     const gateway = await service.gateways.get(r.params.g);
     const q = parse(usageQuery, r.query);
     const to = q.to ?? Date.now();
@@ -76,7 +76,7 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
     };
   });
 
-  app.get<{ Params: { g: string } }>('/gateways/:g/logs', { config: requires('read') }, async (r): Promise<LogPage> => {
+  app.get<{ Params: { g: string } }>('/gateways/:g/logs', { config: requires('read', { summary: "A gateway's request log, newest first", query: logsQuery, returns: 'LogPage' }) }, async (r): Promise<LogPage> => {
     const gateway = await service.gateways.get(r.params.g);
     const q = parse(logsQuery, r.query);
     // One more than asked tells whether a next page exists.
@@ -94,7 +94,7 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
     return { items, nextCursor: rows.length > q.limit ? (items.at(-1)?.id ?? null) : null };
   });
 
-  app.get<{ Params: { g: string; id: string } }>('/gateways/:g/limits/:id/status', { config: requires('read') }, async (r): Promise<LimitStatusView> => {
+  app.get<{ Params: { g: string; id: string } }>('/gateways/:g/limits/:id/status', { config: requires('read', { summary: "A limit's live standing (TPM window and quota)", returns: 'LimitStatusView' }) }, async (r): Promise<LimitStatusView> => {
     const limit = await service.limits.rule(r.params.g, r.params.id);
     const status = await limiter.peek(limit.rule);
     return {

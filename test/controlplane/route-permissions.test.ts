@@ -39,6 +39,8 @@ describe('admin route permissions', () => {
     expect(table.filter((r) => r.access === undefined).map((r) => r.route)).toEqual([]);
     // Changes are never open to any signed-in token: only whoami and the config apply (which checks each change).
     expect(table.filter((r) => r.access?.permission === 'signed-in').map((r) => r.route).sort()).toEqual(['GET /admin/v1/whoami', 'PUT /admin/v1/config']);
+    // Only the API reference is open without a token.
+    expect(table.filter((r) => r.access?.permission === 'public').map((r) => r.route)).toEqual(['GET /admin/v1/openapi.json']);
     // A scoped permission names a parameter the route has.
     for (const { route, access } of table) {
       if (access && 'resourceParam' in access && access.resourceParam) expect(route).toContain(`:${access.resourceParam}`);
@@ -47,6 +49,7 @@ describe('admin route permissions', () => {
 
   it('reads need read, and every change a manage permission', async () => {
     for (const { route, access } of await adminRouteTable()) {
+      if (route === 'GET /admin/v1/openapi.json') continue;
       if (route.startsWith('GET ') && route !== 'GET /admin/v1/whoami' && !route.includes('/tokens')) expect(access?.permission, route).toBe('read');
       if (!route.startsWith('GET ') && route !== 'PUT /admin/v1/config') expect(access?.permission, route).toMatch(/^manage-/);
     }
