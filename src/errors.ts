@@ -30,9 +30,9 @@ export const ERROR_CATALOG = {
   not_found: { status: 404, type: 'not_found_error', summary: 'A named resource, deployment, project, gateway, instance or limit does not exist.' },
   validation_failed: { status: 400, type: 'invalid_request_error', summary: 'A field is missing or invalid; the message names it.' },
   already_exists: { status: 409, type: 'conflict_error', summary: 'Something with that name already exists.' },
-  instance_in_use: { status: 409, type: 'conflict_error', summary: 'The instance already backs another gateway; an instance backs at most one.' },
+  instance_in_use: { status: 409, type: 'conflict_error', summary: 'The instance already backs another gateway (an instance backs at most one), or backs a gateway and so cannot be deleted.' },
   resource_has_gateway: { status: 409, type: 'conflict_error', summary: 'The resource already has a gateway (at most one), or must lose it before being deleted.' },
-  gateway_has_enabled_projects: { status: 409, type: 'conflict_error', summary: 'The gateway still has enabled projects; disable them first.' },
+  gateway_has_enabled_projects: { status: 409, type: 'conflict_error', summary: 'The gateway still has enabled projects; disable them first, or delete with disableProjects=true.' },
   limit_exists: { status: 409, type: 'conflict_error', summary: 'A limit for that project and deployment already exists on the gateway; edit it instead.' },
 } as const satisfies Record<string, { status: number; type: string; summary: string }>;
 

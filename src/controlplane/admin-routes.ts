@@ -22,6 +22,7 @@ import {
   deploymentBody,
   deploymentPatch,
   gatewayBody,
+  gatewayDeleteQuery,
   gatewayPatch,
   instanceBody,
   limitBody,
@@ -110,6 +111,11 @@ export async function adminRoutes(
     return reply.code(201).send(await service.instances.create(who(r), body.name));
   });
 
+  app.delete<{ Params: P<'name'> }>('/instances/:name', { config: requires('manage-gateways', { summary: 'Delete an instance that backs no gateway', status: 204 }) }, async (r, reply) => {
+    await service.instances.delete(who(r), r.params.name);
+    return reply.code(204).send();
+  });
+
   // Nodes (gateway processes) and their health
   app.get('/nodes', { config: requires('read', { summary: 'List gateway nodes and their health', returns: 'the nodes ({items: NodeView[]})' }) }, async () => list(await service.instances.listNodes(deps.heartbeatMs)));
 
@@ -169,8 +175,8 @@ export async function adminRoutes(
   app.patch<{ Params: P<'g'> }>('/gateways/:g', { config: requires('manage-gateways', { summary: "Update a gateway's settings", body: gatewayPatch, returns: 'GatewayView' }) }, async (r) => {
     return service.gateways.update(who(r), r.params.g, parse(gatewayPatch, r.body));
   });
-  app.delete<{ Params: P<'g'> }>('/gateways/:g', { config: requires('manage-gateways', { summary: 'Delete a gateway', status: 204 }) }, async (r, reply) => {
-    await service.gateways.delete(who(r), r.params.g);
+  app.delete<{ Params: P<'g'> }>('/gateways/:g', { config: requires('manage-gateways', { summary: 'Delete a gateway (`disableProjects=true` disables its enabled projects in the same step)', query: gatewayDeleteQuery, status: 204 }) }, async (r, reply) => {
+    await service.gateways.delete(who(r), r.params.g, { disableProjects: parse(gatewayDeleteQuery, r.query).disableProjects === 'true' });
     return reply.code(204).send();
   });
   app.get<{ Params: P<'g'> }>('/gateways/:g/projects', { config: requires('read', { summary: "List the projects of a gateway's resource with their gateway status", returns: '{items: GatewayProjectView[]}' }) }, async (r) => list(await service.gatewayProjects.list(r.params.g)));
@@ -194,6 +200,22 @@ export async function adminRoutes(
     await service.limits.delete(who(r), r.params.g, r.params.id);
     return reply.code(204).send();
   });
+
+  // The same limits addressed by what they cap: a project's limit for all deployments, or for one.
+  const scopeOf = (r: FastifyRequest<{ Params: P<'g' | 'p'> & Partial<P<'d'>> }>) => service.limits.idOf(r.params.g, r.params.p, r.params.d ?? null);
+  for (const path of ['/gateways/:g/projects/:p/limit', '/gateways/:g/projects/:p/deployments/:d/limit']) {
+    const scope = path.includes(':d') ? "a project's limit for one deployment" : "a project's limit for all deployments";
+    app.get<{ Params: P<'g' | 'p' | 'd'> }>(path, { config: requires('read', { summary: `Get ${scope}`, returns: 'LimitView' }) }, async (r) => {
+      return service.limits.get(r.params.g, await scopeOf(r));
+    });
+    app.patch<{ Params: P<'g' | 'p' | 'd'> }>(path, { config: requires('manage-gateways', { summary: `Update ${scope}`, body: limitPatch, returns: 'LimitView' }) }, async (r) => {
+      return service.limits.update(who(r), r.params.g, await scopeOf(r), parse(limitPatch, r.body));
+    });
+    app.delete<{ Params: P<'g' | 'p' | 'd'> }>(path, { config: requires('manage-gateways', { summary: `Delete ${scope}`, status: 204 }) }, async (r, reply) => {
+      await service.limits.delete(who(r), r.params.g, await scopeOf(r));
+      return reply.code(204).send();
+    });
+  }
 
   // The whole configuration as one declarative document (docs/config-file.md)
   app.get('/config', { config: requires('read', { summary: 'Export the whole configuration as one document (docs/config-file.md)', returns: 'the configuration document (docs/config-file.md)' }) }, async () => config.export());

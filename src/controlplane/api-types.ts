@@ -192,7 +192,8 @@ export interface CreatedAdminToken extends AdminTokenView {
   token: string;
 }
 
-export type AuditView = AuditEntry;
+/** An audit entry: `detail` holds what the change set, `previous` what it replaced (null: nothing, or not recorded). */
+export type AuditView = AuditEntry & { previous: Record<string, unknown> | null };
 
 export type RequestCounts = Record<Outcome, number> & { total: number };
 export interface TokenCounts {

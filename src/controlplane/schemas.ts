@@ -135,6 +135,7 @@ export const adminTokenBody = z.strictObject({
 
 const flag = z.enum(['true', 'false'], { message: 'must be true or false' }).default('false');
 export const applyQuery = z.strictObject({ dryRun: flag, prune: flag });
+export const gatewayDeleteQuery = z.strictObject({ disableProjects: flag });
 
 export const auditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),

@@ -111,6 +111,6 @@ export const adminTokenView = (t: AdminToken): AdminTokenView => ({
   createdAt: t.createdAt,
 });
 
-export const auditView = (e: AuditEntry): AuditView => e;
+export const auditView = (e: AuditEntry): AuditView => ({ ...e, previous: e.previous ?? null });
 
 export type { AdminTokenView, DeploymentView, GatewayProjectView, GatewayView, InstanceView, LimitView, ProjectLimitView, ProjectView, ResourceView };

@@ -175,6 +175,8 @@ export interface AuditEntry {
   action: string;
   target: string;
   detail: Record<string, unknown> | null;
+  /** What the change replaced (old values of the fields in `detail`); null for creations and older entries. */
+  previous?: Record<string, unknown> | null;
 }
 
 /** Names of resources, projects, gateways and instances: DNS-label-like. */

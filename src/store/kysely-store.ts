@@ -127,6 +127,7 @@ const toAudit = (r: Row<'audit_log'>): AuditEntry => ({
   action: r.action,
   target: r.target,
   detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>),
+  ...(r.previous === null ? {} : { previous: JSON.parse(r.previous) as Record<string, unknown> }),
 });
 
 /** The PostgreSQL channel on which bumpConfigVersion announces each new config version. */
@@ -385,6 +386,9 @@ export class KyselyStore implements Store {
       .where('id', '=', id)
       .execute();
   }
+  async deleteInstance(id: string): Promise<void> {
+    await this.db.deleteFrom('instances').where('id', '=', id).execute();
+  }
   async deleteGateway(id: string): Promise<void> {
     await this.db.deleteFrom('gateways').where('id', '=', id).execute();
   }
@@ -489,6 +493,7 @@ export class KyselyStore implements Store {
         action: e.action,
         target: e.target,
         detail: e.detail === null ? null : JSON.stringify(e.detail),
+        previous: e.previous == null ? null : JSON.stringify(e.previous),
       })
       .execute();
   }

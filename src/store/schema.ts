@@ -83,6 +83,7 @@ export interface Database {
     action: string;
     target: string;
     detail: string | null;
+    previous: string | null;
   };
   config_version: { id: number; version: number };
   limiter_state: { limit_id: string; state: string; updated_at: string };

@@ -93,6 +93,8 @@ export interface Store {
   setGatewayStatus(id: string, status: GatewayStatus): Promise<void>;
   updateGateway(id: string, patch: GatewayPatch): Promise<void>;
   deleteGateway(id: string): Promise<void>;
+  /** Removes an instance; the caller checks that it backs no gateway. */
+  deleteInstance(id: string): Promise<void>;
 
   insertLimit(limit: Limit): Promise<void>;
   listLimits(gatewayId?: string): Promise<Limit[]>;

@@ -17,18 +17,30 @@ export class ChangeStep {
     private readonly publish: () => Promise<void>,
   ) {}
 
-  /** Commits a config change with its audit entry and a new config version, then publishes it. */
+  /**
+   * Commits a config change with its audit entry and a new config version, then publishes it.
+   * `previous` is what the change replaced (the old values of what `detail` sets), so the audit
+   * log reads old → new.
+   */
   async change(
     actor: Principal,
     action: string,
     target: string,
     detail: Record<string, unknown> | null,
     write: (tx: Store) => Promise<void>,
+    previous: Record<string, unknown> | null = null,
   ): Promise<void> {
-    await this.audited(actor, action, target, detail, async (tx) => {
-      await write(tx);
-      await tx.bumpConfigVersion();
-    });
+    await this.audited(
+      actor,
+      action,
+      target,
+      detail,
+      async (tx) => {
+        await write(tx);
+        await tx.bumpConfigVersion();
+      },
+      previous,
+    );
     await this.publish();
   }
 
@@ -39,11 +51,12 @@ export class ChangeStep {
     target: string,
     detail: Record<string, unknown> | null,
     write: (tx: Store) => Promise<void>,
+    previous: Record<string, unknown> | null = null,
   ): Promise<void> {
     try {
       await this.store.transaction(async (tx) => {
         await write(tx);
-        await tx.appendAudit({ id: newId('aud'), at: now(), actor: actor.name, action, target, detail });
+        await tx.appendAudit({ id: newId('aud'), at: now(), actor: actor.name, action, target, detail, previous });
       });
     } catch (err) {
       // Lost a race with another admin: the database's constraint is the final word.

@@ -100,8 +100,18 @@ export class DeploymentAdmin {
       updatedAt: now(),
     };
     this.validate(updated);
-    await this.ctx.changes.change(actor, 'deployment.update', `resources/${resourceName}/deployments/${name}`, redactDeployment(patch), (tx) =>
-      tx.updateDeployment(current.id, updated),
+    // The old values of what the patch sets, as the API shows them (secrets stay redacted).
+    const before = deploymentView(current, resource.name) as unknown as Record<string, unknown>;
+    const previous = Object.fromEntries(
+      Object.keys(patch).map((k) => [k, k === 'upstreamApiKey' ? (current.upstreamApiKeySealed ? '(set)' : null) : (before[k] ?? null)]),
+    );
+    await this.ctx.changes.change(
+      actor,
+      'deployment.update',
+      `resources/${resourceName}/deployments/${name}`,
+      redactDeployment(patch),
+      (tx) => tx.updateDeployment(current.id, updated),
+      previous,
     );
     return deploymentView(updated, resource.name);
   }

@@ -21,8 +21,13 @@ export class GatewayProjectAdmin {
     if (!project) throw missingOnGateway('project', projectName, gatewayName);
     if (project.gatewayStatus !== status) {
       const action = status === 'enabled' ? 'gateway.project.add' : 'gateway.project.disable';
-      await this.ctx.changes.change(actor, action, `gateways/${gatewayName}/projects/${projectName}`, null, (tx) =>
-        tx.updateProject(project.id, { gatewayStatus: status }),
+      await this.ctx.changes.change(
+        actor,
+        action,
+        `gateways/${gatewayName}/projects/${projectName}`,
+        { gatewayStatus: status },
+        (tx) => tx.updateProject(project.id, { gatewayStatus: status }),
+        { gatewayStatus: project.gatewayStatus },
       );
     }
     const updated = { ...project, gatewayStatus: status };

@@ -120,21 +120,40 @@ export class GatewayAdmin {
     }
     if (patch.corsOrigins !== undefined && !isDeepStrictEqual(patch.corsOrigins, gateway.corsOrigins)) changes.corsOrigins = patch.corsOrigins;
     if (Object.keys(changes).length > 0) {
-      await this.ctx.changes.change(actor, 'gateway.update', `gateways/${name}`, { ...changes }, (tx) => tx.updateGateway(gateway.id, changes));
+      const previous = Object.fromEntries(Object.keys(changes).map((k) => [k, gateway[k as keyof GatewayPatch] ?? null]));
+      await this.ctx.changes.change(actor, 'gateway.update', `gateways/${name}`, { ...changes }, (tx) => tx.updateGateway(gateway.id, changes), previous);
     }
     return this.ctx.find.gatewayView({ ...gateway, ...changes });
   }
 
-  async delete(actor: Principal, name: string) {
+  /**
+   * Deletes a gateway. Its enabled projects must be disabled first, or — with `disableProjects` —
+   * are disabled by the delete itself, in the same transaction (one audit entry names them).
+   */
+  async delete(actor: Principal, name: string, options: { disableProjects?: boolean } = {}) {
     const gateway = await this.ctx.find.gateway(name);
     const enabled = (await this.ctx.store.listProjects(gateway.resourceId)).filter((p) => p.gatewayStatus === 'enabled');
-    if (enabled.length > 0) {
+    if (enabled.length > 0 && !options.disableProjects) {
       throw new TollgateError(
         'gateway_has_enabled_projects',
-        `gateway "${name}" still has enabled projects (${enabled.map((p) => p.name).join(', ')}); disable them first`,
+        `gateway "${name}" still has enabled projects (${enabled.map((p) => p.name).join(', ')}); disable them first, ` +
+          `or disable them and delete in one step: DELETE /admin/v1/gateways/${name}?disableProjects=true (CLI: tollgate gateways delete ${name} --disable-projects)`,
       );
     }
-    await this.ctx.changes.change(actor, 'gateway.delete', `gateways/${name}`, null, (tx) => tx.deleteGateway(gateway.id));
+    const disabled = enabled.map((p) => p.name);
+    const instance = (await this.ctx.store.listInstances()).find((i) => i.id === gateway.instanceId);
+    await this.ctx.changes.change(
+      actor,
+      'gateway.delete',
+      `gateways/${name}`,
+      disabled.length > 0 ? { disabledProjects: disabled } : null,
+      async (tx) => {
+        for (const project of enabled) await tx.updateProject(project.id, { gatewayStatus: 'disabled' });
+        await tx.deleteGateway(gateway.id);
+      },
+      { instance: instance?.name ?? null, logContent: gateway.logContent, defaultProjectLimit: gateway.defaultProjectLimit, corsOrigins: gateway.corsOrigins },
+    );
+    return { disabledProjects: disabled };
   }
 
   private async freeInstanceName(base: string): Promise<string> {

@@ -1,6 +1,7 @@
 import { isLive } from '../../cluster/node-registry.js';
 import { newId } from '../../domain/ids.js';
-import { alreadyExists } from '../admin-errors.js';
+import { TollgateError } from '../../errors.js';
+import { alreadyExists, missing } from '../admin-errors.js';
 import type { NodeView } from '../api-types.js';
 import type { Principal } from '../permissions.js';
 import { instanceView } from '../views.js';
@@ -22,6 +23,20 @@ export class InstanceAdmin {
     const instance = { id: newId('ins'), name, createdAt: now() };
     await this.ctx.changes.change(actor, 'instance.create', `instances/${name}`, null, (tx) => tx.insertInstance(instance));
     return instanceView(instance, null);
+  }
+
+  /** Deletes an instance that backs no gateway (its nodes, if any still run, serve nothing). */
+  async delete(actor: Principal, name: string) {
+    const instance = await this.ctx.store.findInstance(name);
+    if (!instance) throw missing('instance', name);
+    const gateway = await this.ctx.store.findGatewayByInstance(instance.id);
+    if (gateway) {
+      throw new TollgateError(
+        'instance_in_use',
+        `instance "${name}" backs gateway "${gateway.name}" and cannot be deleted; delete the gateway first (its instance stays, then delete it)`,
+      );
+    }
+    await this.ctx.changes.change(actor, 'instance.delete', `instances/${name}`, null, (tx) => tx.deleteInstance(instance.id), { createdAt: instance.createdAt });
   }
 
   /** The gateway nodes that reported in, with their health and whether they serve the latest config. */

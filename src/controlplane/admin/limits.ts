@@ -76,6 +76,29 @@ export class LimitAdmin {
     };
   }
 
+  /**
+   * The id of the limit of a project for one deployment (or, with null, for all deployments):
+   * limits are addressable by what they cap, not only by id.
+   */
+  async idOf(gatewayName: string, projectName: string, deploymentName: string | null): Promise<string> {
+    const { store } = this.ctx;
+    const gateway = await this.ctx.find.gateway(gatewayName);
+    const project = await store.findProject(gateway.resourceId, projectName);
+    if (!project) throw missingOnGateway('project', projectName, gatewayName);
+    let deploymentId: string | null = null;
+    if (deploymentName !== null) {
+      const deployment = await store.findDeployment(gateway.resourceId, deploymentName);
+      if (!deployment) throw missingOnGateway('deployment', deploymentName, gatewayName);
+      deploymentId = deployment.id;
+    }
+    const limit = await store.findLimitByScope(gateway.id, project.id, deploymentId);
+    if (!limit) {
+      const scope = deploymentName === null ? 'all deployments' : `deployment "${deploymentName}"`;
+      throw notFound(`project "${projectName}" has no limit for ${scope} on gateway "${gatewayName}"`);
+    }
+    return limit.id;
+  }
+
   async create(actor: Principal, gatewayName: string, input: LimitInput) {
     const { store } = this.ctx;
     const gateway = await this.ctx.find.gateway(gatewayName);
@@ -113,14 +136,23 @@ export class LimitAdmin {
     const limit = await this.ctx.find.limit(gateway, id);
     const values = checkLimitValues(patchLimitValues(limit, patch));
     const updated: Limit = { ...limit, ...values, updatedAt: now() };
-    await this.ctx.changes.change(actor, 'limit.update', `gateways/${gatewayName}/limits/${id}`, { ...patch }, (tx) => tx.updateLimit(id, updated));
+    const previous = Object.fromEntries(Object.keys(patch).map((k) => [k, limit[k as keyof LimitUpdate] ?? null]));
+    await this.ctx.changes.change(actor, 'limit.update', `gateways/${gatewayName}/limits/${id}`, { ...patch }, (tx) => tx.updateLimit(id, updated), previous);
     const names = await this.ctx.find.scopeNames(gateway.resourceId);
     return limitView(updated, names.project(updated), names.deployment(updated));
   }
 
   async delete(actor: Principal, gatewayName: string, id: string) {
     const gateway = await this.ctx.find.gateway(gatewayName);
-    await this.ctx.find.limit(gateway, id);
-    await this.ctx.changes.change(actor, 'limit.delete', `gateways/${gatewayName}/limits/${id}`, null, (tx) => tx.deleteLimit(id));
+    const limit = await this.ctx.find.limit(gateway, id);
+    const names = await this.ctx.find.scopeNames(gateway.resourceId);
+    const previous = {
+      project: names.project(limit),
+      deployment: names.deployment(limit),
+      tokensPerMinute: limit.tokensPerMinute,
+      tokenQuota: limit.tokenQuota,
+      quotaPeriod: limit.quotaPeriod,
+    };
+    await this.ctx.changes.change(actor, 'limit.delete', `gateways/${gatewayName}/limits/${id}`, null, (tx) => tx.deleteLimit(id), previous);
   }
 }

@@ -30,8 +30,13 @@ export class ResourceAdmin {
   async update(actor: Principal, name: string, patch: { description?: string | null }) {
     const resource = await this.ctx.find.resource(name);
     const updated = { ...resource, ...patch, updatedAt: now() };
-    await this.ctx.changes.change(actor, 'resource.update', `resources/${name}`, patch, (tx) =>
-      tx.updateResource(resource.id, { description: updated.description, updatedAt: updated.updatedAt }),
+    await this.ctx.changes.change(
+      actor,
+      'resource.update',
+      `resources/${name}`,
+      patch,
+      (tx) => tx.updateResource(resource.id, { description: updated.description, updatedAt: updated.updatedAt }),
+      { description: resource.description },
     );
     return resourceView(updated);
   }
