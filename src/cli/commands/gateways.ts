@@ -82,12 +82,20 @@ export function registerGatewayCommands(program: Command): void {
     },
   );
 
-  withConnection(gateways.command('delete').argument('<name>', 'gateway name').description('delete a gateway (disable its projects first)')).action(
-    async (name: string, flags: ConnectionFlags) => {
-      await connect(flags).delete(apiPath`/gateways/${name}`);
-      if (!flags.json) out(`deleted gateway "${name}"`);
-    },
-  );
+  withConnection(
+    gateways
+      .command('delete')
+      .argument('<name>', 'gateway name')
+      .description('delete a gateway (its projects must be disabled first, or pass --disable-projects)')
+      .option('--disable-projects', 'disable every enabled project of the gateway and delete it, in one step'),
+  ).action(async (name: string, flags: ConnectionFlags & { disableProjects?: boolean }) => {
+    const client = connect(flags);
+    const enabled = flags.disableProjects
+      ? (await client.get<ListBody<GatewayProjectView>>(apiPath`/gateways/${name}/projects`)).items.filter((p) => p.gatewayStatus === 'enabled').map((p) => p.name)
+      : [];
+    await client.delete(`${apiPath`/gateways/${name}`}${flags.disableProjects ? '?disableProjects=true' : ''}`);
+    if (!flags.json) out(`deleted gateway "${name}"${enabled.length > 0 ? ` and disabled its projects ${enabled.map((p) => `"${p}"`).join(', ')}` : ''}`);
+  });
 
   withConnection(
     gateways

@@ -34,6 +34,13 @@ export function registerInstanceCommands(program: Command): void {
       else out(`created instance "${created.name}"`);
     },
   );
+
+  withConnection(instances.command('delete').argument('<name>', 'instance name').description('delete an instance that backs no gateway')).action(
+    async (name: string, flags: ConnectionFlags) => {
+      await connect(flags).delete(apiPath`/instances/${name}`);
+      if (!flags.json) out(`deleted instance "${name}"`);
+    },
+  );
 }
 
 export function registerResourceCommands(program: Command): void {

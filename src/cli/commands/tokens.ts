@@ -73,9 +73,26 @@ export function registerAuditCommand(program: Command): void {
         { header: 'actor', value: (e) => e.actor },
         { header: 'action', value: (e) => e.action },
         { header: 'target', value: (e) => e.target },
+        { header: 'change', value: (e) => describeAuditChange(e) },
       ],
       'no audit entries',
     );
     if (!flags.json && body.nextCursor) err(`more entries: tollgate audit --before ${body.nextCursor}`);
   });
+}
+
+const shown = (value: unknown): string => (value === undefined ? '-' : value === null ? 'none' : typeof value === 'string' ? value : JSON.stringify(value));
+
+/** What an audit entry changed, old → new: `tokensPerMinute 5000 → 6000; quotaPeriod none → daily`. */
+export function describeAuditChange(e: Pick<AuditView, 'detail' | 'previous'>): string {
+  const keys = [...new Set([...Object.keys(e.previous ?? {}), ...Object.keys(e.detail ?? {})])];
+  return keys
+    .map((k) => {
+      const before = e.previous ? shown(e.previous[k]) : undefined;
+      const after = e.detail && k in e.detail ? shown(e.detail[k]) : undefined;
+      if (before === undefined) return `${k} ${after}`;
+      if (after === undefined) return `${k} was ${before}`;
+      return `${k} ${before} → ${after}`;
+    })
+    .join('; ');
 }
