@@ -119,12 +119,10 @@ export function registerServeCommands(program: Command): void {
  * plans again (ConfigService.apply), and finds less or nothing left to do.
  */
 async function applyConfigFile(tollgate: Tollgate, file: string): Promise<void> {
-  const { readConfigFile } = await import('../controlplane/config/config-file.js');
-  const { configDocument } = await import('../controlplane/config/document.js');
-  const { parse } = await import('../controlplane/schemas.js');
+  const { readConfigDocument } = await import('../controlplane/config/config-file.js');
   let doc;
   try {
-    doc = parse(configDocument, await readConfigFile(file, process.env));
+    doc = await readConfigDocument(file, process.env);
   } catch (err) {
     throw new Error(`${(err as Error).message.startsWith(file) ? '' : `${file}: `}${(err as Error).message}`);
   }

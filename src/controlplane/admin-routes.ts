@@ -222,7 +222,11 @@ export async function adminRoutes(
   // Each change of an apply is checked against the token's role (ConfigService.plan).
   app.put('/config', { config: requires('signed-in', { summary: 'Apply a configuration document (each change checked against the role)', query: applyQuery, body: configDocument, returns: 'ApplyResult: the plan and what was applied' }) }, async (r) => {
     const q = parse(applyQuery, r.query);
-    return config.apply(who(r), parse(configDocument, r.body), { dryRun: q.dryRun === 'true', prune: q.prune === 'true' });
+    return config.apply(who(r), parse(configDocument, r.body, { all: true }), {
+      dryRun: q.dryRun === 'true',
+      prune: q.prune === 'true',
+      pruneUnnamed: q.pruneUnnamed === 'true',
+    });
   });
 
   // Admin tokens ("users") and the audit log

@@ -134,7 +134,7 @@ export const adminTokenBody = z.strictObject({
 });
 
 const flag = z.enum(['true', 'false'], { message: 'must be true or false' }).default('false');
-export const applyQuery = z.strictObject({ dryRun: flag, prune: flag });
+export const applyQuery = z.strictObject({ dryRun: flag, prune: flag, pruneUnnamed: flag });
 export const gatewayDeleteQuery = z.strictObject({ disableProjects: flag });
 
 export const auditQuery = z.object({
@@ -142,15 +142,38 @@ export const auditQuery = z.object({
   cursor: z.string().optional(),
 });
 
-/** Parses with a schema; the first problem becomes a 400 that names the field. */
-export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  if (nestedDeeperThan(value)) throw new TollgateError('validation_failed', `the body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep`);
+/** One problem with a value, as a person reads it: the field's path and what is wrong with it. */
+export interface ShapeProblem {
+  path: (string | number)[];
+  message: string;
+  /** For unknown fields: their names (the path is the object holding them). */
+  unknownKeys?: string[];
+}
+
+/** Every problem a schema finds, in words: `unknown field "x"`, `is required`, or the schema's own message. */
+export function shapeProblems<T>(schema: z.ZodType<T>, value: unknown): { data: T; problems: [] } | { problems: ShapeProblem[] } {
   const result = schema.safeParse(value ?? {}, { reportInput: true });
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const field = issue.path.join('.');
-  let message = issue.message;
-  if (issue.code === 'unrecognized_keys') message = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  else if (issue.code === 'invalid_type' && issue.input === undefined) message = 'is required';
-  throw new TollgateError('validation_failed', field ? `${field}: ${message}` : message, field ? { param: field } : {});
+  if (result.success) return { data: result.data, problems: [] };
+  return {
+    problems: result.error.issues.map((issue) => {
+      let message = issue.message;
+      if (issue.code === 'unrecognized_keys') message = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      else if (issue.code === 'invalid_type' && issue.input === undefined) message = 'is required';
+      const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+      return issue.code === 'unrecognized_keys' ? { path, message, unknownKeys: issue.keys } : { path, message };
+    }),
+  };
+}
+
+/**
+ * Parses with a schema; a problem becomes a 400 that names the field. With `all`, the message
+ * names every problem (a config document), else the first (a form's body: one field at a time).
+ */
+export function parse<T>(schema: z.ZodType<T>, value: unknown, options: { all?: boolean } = {}): T {
+  if (nestedDeeperThan(value)) throw new TollgateError('validation_failed', `the body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep`);
+  const result = shapeProblems(schema, value);
+  if ('data' in result) return result.data;
+  const [first, ...rest] = result.problems.map((p) => ({ field: p.path.join('.'), text: p.path.length > 0 ? `${p.path.join('.')}: ${p.message}` : p.message }));
+  const more = options.all && rest.length > 0 ? ` (and ${rest.length} more: ${rest.map((p) => p.text).join('; ')})` : '';
+  throw new TollgateError('validation_failed', `${first!.text}${more}`, first!.field ? { param: first!.field } : {});
 }

@@ -57,9 +57,9 @@ describe('tollgate config export | apply', () => {
     expect((await gw.admin('GET', '/resources/prod/deployments/gpt-4o')).body.hasUpstreamApiKey).toBe(true);
 
     const again = await runCliOk(gw.url, ['config', 'apply', '-f', file], { UPSTREAM_KEY: 'sk-from-env' });
-    expect(again.trim()).toBe('no changes: the gateway matches the file (what it does not name was not checked: --prune)');
+    expect(again.trim()).toBe("no changes: the gateway matches the file (deployments and projects its resources' lists leave out were not checked: --prune)");
     const rotated = await runCliOk(gw.url, ['config', 'apply', '-f', file], { UPSTREAM_KEY: 'sk-rotated' });
-    expect(rotated).toContain('~ update  resources/prod/deployments/gpt-4o (upstreamApiKey)');
+    expect(rotated).toContain('~ update  resources/prod/deployments/gpt-4o (upstreamApiKey: (set) → (set))');
   });
 
   it('refuses a file whose variable is unset, or that is not valid YAML, before calling the gateway', SLOW, async () => {
@@ -90,6 +90,105 @@ describe('tollgate config export | apply', () => {
     const refused = await runCli(gw.url, ['config', 'apply', '-f', exported]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('nothing was changed: gateway "prod-gw", limit for project "search" on all deployments: quotaPeriod is required with tokenQuota');
+  });
+});
+
+describe('tollgate config apply: the truth, every problem, and a yes before removing', () => {
+  let gw: TestGateway;
+  let dir: string;
+  const write = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  beforeAll(async () => {
+    gw = await startGateway();
+    dir = mkdtempSync(join(tmpdir(), 'tollgate-config-truth-'));
+  });
+  afterAll(async () => {
+    await gw.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('names every shape problem at once, each with its line and column, and sends nothing', SLOW, async () => {
+    const file = write(
+      'bad.yaml',
+      [
+        'version: 1',
+        'resources:',
+        '  - name: Prod',
+        '    colour: blue',
+        '    deployments:',
+        '      - name: chat',
+        '        provider: bedrock',
+        'gateways:',
+        '  - name: g',
+        '    limits:',
+        '      - project: p',
+        '        tokensPerMinute: -5',
+        '',
+      ].join('\n'),
+    );
+    const run = await runCli(gw.url, ['config', 'apply', '-f', file]);
+    expect(run.code).toBe(1);
+    const lines = run.stderr.split('\n');
+    expect(lines[0]).toMatch(/bad\.yaml: 5 problems, nothing was applied:$/);
+    expect(run.stderr).toContain('  line 3, column 5: resources[0].name: must be');
+    expect(run.stderr).toContain('  line 4, column 5: resources[0].colour: unknown field');
+    expect(run.stderr).toContain('  line 7, column 9: resources[0].deployments[0].provider: must be one of');
+    expect(run.stderr).toContain('  line 9, column 5: gateways[0].resource: is required');
+    expect(run.stderr).toContain('  line 12, column 9: gateways[0].limits[0].tokensPerMinute: must be greater than 0');
+    expect((await gw.admin('GET', '/resources')).body.items).toEqual([]);
+  });
+
+  it('removing a limit or the projects from a gateway entry disables and deletes them, after a yes, showing old → new', SLOW, async () => {
+    const full = [
+      'version: 1',
+      'resources:',
+      '  - name: team-a',
+      '    deployments: [{ name: chat, provider: simulated }]',
+      '    projects: [web, batch]',
+      'gateways:',
+      '  - name: team-a-gw',
+      '    resource: team-a',
+      '    projects: [web, batch]',
+      '    limits:',
+      '      - { project: web, tokensPerMinute: 5000 }',
+      '      - { project: batch, tokenQuota: 100000, quotaPeriod: daily }',
+      '',
+    ].join('\n');
+    await runCliOk(gw.url, ['config', 'apply', '-f', write('team-a.yaml', full)]);
+    // Another team's resource, not in this file: --prune leaves it alone.
+    await gw.admin('POST', '/resources', { name: 'team-b' });
+
+    const changed = write(
+      'team-a.yaml',
+      full.replace('tokensPerMinute: 5000', 'tokensPerMinute: 8000').replace('      - { project: batch, tokenQuota: 100000, quotaPeriod: daily }\n', '').replace('projects: [web, batch]\n    limits', 'projects: []\n    limits'),
+    );
+    const dry = await runCliOk(gw.url, ['config', 'apply', '-f', changed, '--prune', '--dry-run']);
+    expect(dry).toContain('~ update  gateways/team-a-gw/limits/web/* (tokensPerMinute: 5000 → 8000)');
+    expect(dry).toContain('- delete  gateways/team-a-gw/limits/batch/* (tokenQuota: was 100000, quotaPeriod: was daily)');
+    expect(dry).toContain('- disable gateways/team-a-gw/projects/web (gatewayStatus: enabled → disabled)');
+    expect(dry).toContain('- disable gateways/team-a-gw/projects/batch (gatewayStatus: enabled → disabled)');
+    expect(dry).not.toContain('team-b');
+
+    // Not a terminal and no --yes: refused, naming what it would remove, and nothing changes.
+    const refused = await runCli(gw.url, ['config', 'apply', '-f', changed, '--prune']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('- delete  gateways/team-a-gw/limits/batch/*');
+    expect(refused.stderr).toContain('3 changes delete or disable something');
+    expect(refused.stderr).toContain('Pass --yes to apply it without asking');
+    expect((await gw.admin('GET', '/gateways/team-a-gw/limits')).body.items).toHaveLength(2);
+
+    const applied = await runCliOk(gw.url, ['config', 'apply', '-f', changed, '--prune', '--yes']);
+    expect(applied).toMatch(/1 updated, 1 deleted, 2 disabled/);
+    expect((await gw.admin('GET', '/gateways/team-a-gw/limits')).body.items).toHaveLength(1);
+    const projects = (await gw.admin('GET', '/resources/team-a/projects')).body.items as { gatewayStatus: string }[];
+    expect(projects.map((p) => p.gatewayStatus)).toEqual(['disabled', 'disabled']);
+    expect((await gw.admin('GET', '/resources/team-b')).status).toBe(200);
+    // An apply that removes nothing needs no yes.
+    expect(await runCliOk(gw.url, ['config', 'apply', '-f', changed])).toMatch(/^no changes/);
   });
 });
 
@@ -152,6 +251,6 @@ describe('tollgate start --config', () => {
     writeFileSync(file, FILE.replace('provider: simulated', 'provider: bedrock'));
     const bad = await start(['--config', file], env);
     expect(bad.code).toBe(1);
-    expect(bad.out).toMatch(/tollgate\.yaml: resources\.0\.deployments\.0\.provider: must be one of/);
+    expect(bad.out).toMatch(/tollgate\.yaml: 1 problem, nothing was applied:\n {2}line 7, column 9: resources\[0\]\.deployments\[0\]\.provider: must be one of/);
   });
 });

@@ -113,15 +113,64 @@ describe('config apply (PUT /admin/v1/config)', () => {
     doc.gateways[0]!.limits[0]!.tokensPerMinute = 20_000;
     Object.assign(doc.gateways[0]!, { logContent: true });
     const res = await apply(doc);
+    // Each update shows the old and the new values (a key only as set, never its value).
     expect(res.body.changes).toEqual([
-      { action: 'update', kind: 'resource', target: 'resources/prod', fields: ['description'] },
-      { action: 'update', kind: 'deployment', target: 'resources/prod/deployments/gpt-4o', fields: ['upstreamApiKey'] },
-      { action: 'update', kind: 'gateway', target: 'gateways/prod-gw', fields: ['logContent'] },
-      { action: 'update', kind: 'limit', target: 'gateways/prod-gw/limits/search/chat', fields: ['tokensPerMinute'] },
+      { action: 'update', kind: 'resource', target: 'resources/prod', fields: ['description'], from: { description: 'Production models' }, to: { description: 'Production' } },
+      {
+        action: 'update',
+        kind: 'deployment',
+        target: 'resources/prod/deployments/gpt-4o',
+        fields: ['upstreamApiKey'],
+        from: { upstreamApiKey: '(set)' },
+        to: { upstreamApiKey: '(set)' },
+      },
+      { action: 'update', kind: 'gateway', target: 'gateways/prod-gw', fields: ['logContent'], from: { logContent: false }, to: { logContent: true } },
+      {
+        action: 'update',
+        kind: 'limit',
+        target: 'gateways/prod-gw/limits/search/chat',
+        fields: ['tokensPerMinute'],
+        from: { tokensPerMinute: 10_000 },
+        to: { tokensPerMinute: 20_000 },
+      },
     ]);
+    expect(JSON.stringify(res.body)).not.toContain('sk-two');
     expect((await apply(doc)).body.changes).toEqual([]);
     const audit = (await gw.admin('GET', '/audit?limit=4')).body.items.map((e: { action: string }) => e.action);
     expect(audit.sort()).toEqual(['deployment.update', 'gateway.update', 'limit.update', 'resource.update']);
+  });
+
+  it("a gateway entry's projects and limits are the whole truth: one removed from the file is disabled or deleted, shown in the plan", async () => {
+    const doc: Doc = baseDocument();
+    Object.assign(doc.gateways[0]!, { logContent: true });
+    doc.resources[0]!.description = 'Production';
+    doc.resources[0]!.deployments[1]!.upstreamApiKey = 'sk-two';
+    doc.gateways[0]!.limits[0]!.tokensPerMinute = 20_000;
+    doc.gateways[0]!.limits = [doc.gateways[0]!.limits[0]!];
+    doc.gateways[0]!.projects = ['search'];
+    const planned = await apply(doc, '?dryRun=true');
+    expect(planned.body.changes).toEqual([
+      { action: 'delete', kind: 'limit', target: 'gateways/prod-gw/limits/support/*', from: { tokenQuota: 1_000_000, quotaPeriod: 'monthly' } },
+      { action: 'disable', kind: 'gateway-project', target: 'gateways/prod-gw/projects/support', from: { gatewayStatus: 'enabled' }, to: { gatewayStatus: 'disabled' } },
+    ]);
+    expect((await apply(doc)).body.changes).toEqual(planned.body.changes);
+    expect((await gw.admin('GET', '/resources/prod/projects/support')).body.gatewayStatus).toBe('disabled');
+    // `projects: []` disables every project; leaving `projects` out leaves them as they are.
+    const none = structuredClone(doc);
+    none.gateways[0]!.projects = [];
+    expect((await apply(none, '?dryRun=true')).body.changes.map((c: Change) => `${c.action} ${c.target}`)).toEqual(['disable gateways/prod-gw/projects/search']);
+    const silent: Record<string, unknown> = structuredClone(doc.gateways[0]!);
+    delete silent.projects;
+    delete silent.limits;
+    expect((await apply({ ...doc, gateways: [silent] }, '?dryRun=true')).body.changes).toEqual([]);
+    // Back as it was, for the tests after this one.
+    doc.gateways[0]!.projects = ['search', 'support'];
+    doc.gateways[0]!.limits = baseDocument().gateways[0]!.limits;
+    doc.gateways[0]!.limits[0]!.tokensPerMinute = 20_000;
+    expect((await apply(doc)).body.changes.map((c: Change) => `${c.action} ${c.target}`)).toEqual([
+      'enable gateways/prod-gw/projects/support',
+      'create gateways/prod-gw/limits/support/*',
+    ]);
   });
 
   it('leaves what the document does not name, unless pruning; a prune dry run lists it first', async () => {
@@ -132,9 +181,15 @@ describe('config apply (PUT /admin/v1/config)', () => {
     doc.gateways[0]!.limits[0]!.tokensPerMinute = 20_000;
     doc.resources[0]!.deployments = doc.resources[0]!.deployments.filter((d) => d.name !== 'gpt-4o');
     doc.resources[0]!.projects = ['search'];
+    expect((await apply(doc)).body.changes).toEqual([]);
+    // A resource entry without a `projects` list prunes none of its projects.
+    const noProjects: Record<string, unknown> = structuredClone(doc.resources[0]!);
+    delete noProjects.projects;
+    expect((await apply({ ...doc, resources: [noProjects] }, '?prune=true&dryRun=true')).body.changes.map((c: Change) => `${c.action} ${c.target}`)).toEqual([
+      'delete resources/prod/deployments/gpt-4o',
+    ]);
     doc.gateways[0]!.projects = ['search'];
     doc.gateways[0]!.limits = [doc.gateways[0]!.limits[0]!];
-    expect((await apply(doc)).body.changes).toEqual([]);
 
     const planned = await apply(doc, '?prune=true&dryRun=true');
     expect(planned.body.changes.map((c: Change) => `${c.action} ${c.target}`)).toEqual([
@@ -148,7 +203,7 @@ describe('config apply (PUT /admin/v1/config)', () => {
     expect((await gw.admin('GET', '/gateways/prod-gw/limits')).body.items).toHaveLength(1);
   });
 
-  it('prunes gateways and resources the document does not name, disabling their projects first', async () => {
+  it('prunes gateways and resources the document does not name only with pruneUnnamed, disabling their projects first', async () => {
     await gw.admin('POST', '/resources', { name: 'lab' });
     await gw.admin('POST', '/gateways', { name: 'lab-gw', resource: 'lab', instance: { mode: 'new' } });
     await gw.admin('POST', '/resources/lab/projects', { name: 'notebook' }); // joins lab-gw
@@ -158,7 +213,11 @@ describe('config apply (PUT /admin/v1/config)', () => {
     doc.gateways = doc.gateways.filter((g: { name: string }) => g.name !== 'lab-gw');
     doc.gateways[0].projects = doc.gateways[0].projects.filter((p: string) => p !== 'intern'); // kept in the resource
 
-    const res = await apply(doc, '?prune=true');
+    // --prune keeps to what the file names: another team's gateway and resource are not touched.
+    expect((await apply(doc, '?prune=true&dryRun=true')).body.changes.map((c: Change) => `${c.action} ${c.target}`)).toEqual([
+      'disable gateways/prod-gw/projects/intern',
+    ]);
+    const res = await apply(doc, '?pruneUnnamed=true');
     expect(res.status).toBe(200);
     expect(res.body.changes.map((c: Change) => `${c.action} ${c.target}`)).toEqual([
       'disable gateways/prod-gw/projects/intern',
@@ -169,7 +228,7 @@ describe('config apply (PUT /admin/v1/config)', () => {
     expect((await gw.admin('GET', '/gateways')).body.items.map((g: { name: string }) => g.name)).toEqual(['prod-gw']);
     const intern = (await gw.admin('GET', '/resources/prod/projects/intern')).body;
     expect(intern.gatewayStatus).toBe('disabled');
-    expect((await apply(doc, '?prune=true')).body.changes).toEqual([]);
+    expect((await apply(doc, '?prune=true&pruneUnnamed=true')).body.changes).toEqual([]);
   });
 
   it('refuses a document with problems as a whole, naming each, and changes nothing', async () => {
@@ -217,6 +276,10 @@ describe('config apply (PUT /admin/v1/config)', () => {
     expect(res.body.error.message).toMatch(/^resources\.0\.deployments\.0\.provider: must be one of openai, /);
     expect((await apply({ version: 2 })).body.error.message).toBe('version: must be 1');
     expect((await apply({ version: 1, resource: [] })).body.error.message).toBe('unknown field "resource"');
+    // Every shape problem at once, not one per attempt.
+    const all = await apply({ version: 1, resources: [{ name: 'Bad Name', colour: 'red', deployments: [{ name: 'x' }] }] });
+    expect(all.body.error.message).toMatch(/\(and 2 more: .*resources\.0\.deployments\.0\.provider: .*/);
+    expect(all.body.error.message).toContain('unknown field "colour"');
   });
 
   it('lets a role apply only the changes it may make, and says which one it may not', async () => {

@@ -59,7 +59,16 @@ describe('config file: gateway default project limit and CORS origins', () => {
   it('plans a change of either as a gateway update naming the field, and makes it', async () => {
     const changed = document({ defaultProjectLimit: { tokensPerMinute: 5000 }, corsOrigins: ['https://app.example.com', 'http://localhost:5173'] });
     const dry = expectStatus(await apply(changed, '?dryRun=true'), 200);
-    expect(dry.changes).toEqual([{ action: 'update', kind: 'gateway', target: 'gateways/web-gw', fields: ['defaultProjectLimit', 'corsOrigins'] }]);
+    expect(dry.changes).toEqual([
+      {
+        action: 'update',
+        kind: 'gateway',
+        target: 'gateways/web-gw',
+        fields: ['defaultProjectLimit', 'corsOrigins'],
+        from: { defaultProjectLimit: { tokensPerMinute: 20_000, tokenQuota: 1_000_000, quotaPeriod: 'monthly' }, corsOrigins: ['https://app.example.com'] },
+        to: { defaultProjectLimit: { tokensPerMinute: 5000, tokenQuota: null, quotaPeriod: null }, corsOrigins: ['https://app.example.com', 'http://localhost:5173'] },
+      },
+    ]);
     expect(expectStatus(await gw.admin('GET', '/gateways/web-gw'), 200).corsOrigins).toEqual(['https://app.example.com']);
 
     expect(expectStatus(await apply(changed), 200).changes).toEqual(dry.changes);
@@ -73,8 +82,8 @@ describe('config file: gateway default project limit and CORS origins', () => {
     const bare = document();
     delete (bare.gateways[0] as Record<string, unknown>).defaultProjectLimit;
     delete (bare.gateways[0] as Record<string, unknown>).corsOrigins;
-    expect(expectStatus(await apply(bare), 200).changes).toEqual([
-      { action: 'update', kind: 'gateway', target: 'gateways/web-gw', fields: ['defaultProjectLimit', 'corsOrigins'] },
+    expect(expectStatus(await apply(bare), 200).changes).toMatchObject([
+      { action: 'update', kind: 'gateway', target: 'gateways/web-gw', fields: ['defaultProjectLimit', 'corsOrigins'], to: { defaultProjectLimit: null, corsOrigins: [] } },
     ]);
     expect(expectStatus(await gw.admin('GET', '/gateways/web-gw'), 200)).toMatchObject({ defaultProjectLimit: null, corsOrigins: [] });
     const exported = expectStatus(await gw.admin('GET', '/config'), 200);
@@ -112,7 +121,9 @@ describe('config file: gateway default project limit and CORS origins', () => {
         '',
       ].join('\n'),
     );
-    expect(await runCliOk(gw.url, ['config', 'apply', '-f', file])).toContain('~ update  gateways/web-gw (defaultProjectLimit, corsOrigins)');
+    expect(await runCliOk(gw.url, ['config', 'apply', '-f', file])).toContain(
+      '~ update  gateways/web-gw (defaultProjectLimit: none → {"tokensPerMinute":null,"tokenQuota":250000,"quotaPeriod":"daily"}, corsOrigins: [] → ["https://app.example.com"])',
+    );
     const out = join(dir, 'exported.yaml');
     await runCliOk(gw.url, ['config', 'export', '-o', out]);
     const exported = parse(readFileSync(out, 'utf8'));

@@ -1,8 +1,10 @@
 import { writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { configToYaml, readConfigFile } from '../../controlplane/config/config-file.js';
+import { configToYaml, readConfigDocument } from '../../controlplane/config/config-file.js';
 import type { ApplyResult } from '../../controlplane/config/config-service.js';
 import type { ConfigDocument } from '../../controlplane/config/document.js';
+import type { ConfigChange } from '../../controlplane/config/plan.js';
 import { err, out, printJson } from '../output.js';
 import { ADMIN_GROUP, connect, withConnection, type ConnectionFlags } from './common.js';
 
@@ -36,11 +38,20 @@ export function registerConfigCommands(program: Command): void {
       .description('make the gateway match a config file: create and update what it names (${VAR} is read from the environment)')
       .requiredOption('-f, --file <file>', 'the config file (YAML or JSON)')
       .option('--dry-run', 'show the changes without making them')
-      .option('--prune', 'also delete (or disable) what the file does not name'),
-  ).action(async (flags: ConnectionFlags & { file: string; dryRun?: boolean; prune?: boolean }) => {
-    const doc = await readConfigFile(flags.file, process.env);
-    const query = `?dryRun=${flags.dryRun === true}&prune=${flags.prune === true}`;
-    const result = await connect(flags).put<ApplyResult>(`/config${query}`, doc);
+      .option('--prune', "in the resources the file names, also delete the deployments and projects their lists leave out")
+      .option('--prune-unnamed', 'also delete the gateways and resources the file does not name (of the kinds it lists): for a file that is the whole installation')
+      .option('-y, --yes', 'apply changes that delete or disable without asking'),
+  ).action(async (flags: ConnectionFlags & { file: string; dryRun?: boolean; prune?: boolean; pruneUnnamed?: boolean; yes?: boolean }) => {
+    const doc = await readConfigDocument(flags.file, process.env);
+    const client = connect(flags);
+    const query = (dryRun: boolean) => `/config?dryRun=${dryRun}&prune=${flags.prune === true}&pruneUnnamed=${flags.pruneUnnamed === true}`;
+    // A destructive apply is shown first and needs a yes: from the terminal, or --yes.
+    if (!flags.dryRun && !flags.yes) {
+      const plan = await client.put<ApplyResult>(query(true), doc);
+      const destructive = plan.changes.filter(isDestructive);
+      if (destructive.length > 0 && !(await confirmed(plan, destructive))) return;
+    }
+    const result = await client.put<ApplyResult>(query(flags.dryRun === true), doc);
     if (flags.json) {
       printJson(result);
       return;
@@ -49,14 +60,54 @@ export function registerConfigCommands(program: Command): void {
   });
 }
 
+const isDestructive = (c: ConfigChange) => c.action === 'delete' || c.action === 'disable';
+
+/** Asks on the terminal; without one, refuses with how to go on (nothing was changed either way). */
+async function confirmed(plan: ApplyResult, destructive: ConfigChange[]): Promise<boolean> {
+  const what = `${destructive.length} ${destructive.length === 1 ? 'change deletes or disables' : 'changes delete or disable'} something`;
+  if (!process.stdin.isTTY) {
+    for (const c of destructive) err(describeChange(c));
+    throw new Error(`this apply makes ${plan.changes.length} change(s), and ${what} (listed above); nothing was changed. Pass --yes to apply it without asking, or --dry-run to see the whole plan`);
+  }
+  printChanges(plan.changes);
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`\n${what}. Apply these ${plan.changes.length} change(s)? [y/N] `);
+    if (/^y(es)?$/i.test(answer.trim())) return true;
+  } finally {
+    rl.close();
+  }
+  err('nothing was changed');
+  return false;
+}
+
+/** A value as a plan line shows it. */
+const shown = (value: unknown): string => (value === null || value === undefined ? 'none' : typeof value === 'string' ? value : JSON.stringify(value));
+
+/** `~ update  gateways/g/limits/p/* (tokensPerMinute: 5000 → 6000)` */
+function describeChange(c: ConfigChange): string {
+  const keys = c.fields ?? [...new Set([...Object.keys(c.from ?? {}), ...Object.keys(c.to ?? {})])];
+  const values = keys.map((k) => {
+    const before = c.from && k in c.from ? shown(c.from[k]) : undefined;
+    const after = c.to && k in c.to ? shown(c.to[k]) : undefined;
+    if (before !== undefined && after !== undefined) return `${k}: ${before} → ${after}`;
+    if (after !== undefined) return `${k}: ${after}`;
+    if (before !== undefined) return `${k}: was ${before}`;
+    return k;
+  });
+  return `${SIGNS[c.action] ?? ' '} ${c.action.padEnd(7)} ${c.target}${values.length > 0 ? ` (${values.join(', ')})` : ''}`;
+}
+
+function printChanges(changes: ConfigChange[]): void {
+  for (const c of changes) out(describeChange(c));
+}
+
 function printApplyResult(result: ApplyResult): void {
   if (result.changes.length === 0) {
-    out(`no changes: the gateway matches the file${result.prune ? '' : ' (what it does not name was not checked: --prune)'}`);
+    out(`no changes: the gateway matches the file${result.prune ? '' : " (deployments and projects its resources' lists leave out were not checked: --prune)"}`);
     return;
   }
-  for (const c of result.changes) {
-    out(`${SIGNS[c.action] ?? ' '} ${c.action.padEnd(7)} ${c.target}${c.fields ? ` (${c.fields.join(', ')})` : ''}`);
-  }
+  printChanges(result.changes);
   const counts = new Map<string, number>();
   for (const c of result.changes) counts.set(c.action, (counts.get(c.action) ?? 0) + 1);
   const summary = [...counts].map(([action, n]) => (result.dryRun ? `${n} to ${action}` : `${n} ${pastTense(action)}`)).join(', ');

@@ -13,13 +13,16 @@ import { readCurrentConfig } from './state.js';
 export interface ApplyOptions {
   /** Report the changes without making them. */
   dryRun: boolean;
-  /** Also delete (or disable) what the document does not name. */
+  /** Within the resources the document names, delete the deployments and projects their lists leave out. */
   prune: boolean;
+  /** Also delete the gateways and resources the document does not name (of the kinds it lists). */
+  pruneUnnamed?: boolean;
 }
 
 export interface ApplyResult {
   dryRun: boolean;
   prune: boolean;
+  pruneUnnamed: boolean;
   changes: ConfigChange[];
   /** Keys of the projects the apply created: shown this once. */
   keys: CreatedKeys[];
@@ -90,13 +93,13 @@ export class ConfigService {
   }
 
   async apply(actor: Principal, doc: ConfigDocument, options: ApplyOptions): Promise<ApplyResult> {
-    const result: ApplyResult = { dryRun: options.dryRun, prune: options.prune, changes: [], keys: [] };
+    const result: ApplyResult = { dryRun: options.dryRun, prune: options.prune, pruneUnnamed: options.pruneUnnamed ?? false, changes: [], keys: [] };
     // The changes run on a view of the service that publishes nothing: the batch publishes one
     // snapshot at its end, whether it got through or not.
     const ctx: StepContext = { service: this.deps.service.unpublished(), actor, keys: result.keys };
     try {
       for (let attempt = 1; ; attempt++) {
-        const steps = await this.plan(actor, doc, options.prune);
+        const steps = await this.plan(actor, doc, options);
         if (options.dryRun) {
           result.changes = steps.map((s) => s.change);
           return result;
@@ -116,10 +119,10 @@ export class ConfigService {
   }
 
   /** The steps that make the store match the document; throws when it has problems or the actor may not. */
-  private async plan(actor: Principal, doc: ConfigDocument, prune: boolean): Promise<PlannedStep[]> {
+  private async plan(actor: Principal, doc: ConfigDocument, options: ApplyOptions): Promise<PlannedStep[]> {
     const { secrets, providers } = this.deps;
     const current = await readCurrentConfig(this.deps.store);
-    const plan = planConfig(doc, current, { prune, providers, openSecret: (sealed) => secrets.open(sealed) });
+    const plan = planConfig(doc, current, { prune: options.prune, pruneUnnamed: options.pruneUnnamed ?? false, providers, openSecret: (sealed) => secrets.open(sealed) });
     if (plan.problems.length > 0) {
       const [first, ...rest] = plan.problems;
       const more = rest.length === 0 ? '' : ` (and ${rest.length} more: ${rest.join('; ')})`;

@@ -4,7 +4,10 @@ import { corsOrigins, deploymentFields, deploymentName, limitValues, name, optio
 /**
  * The declarative config document (`tollgate.yaml`): resources with their deployments and
  * projects, and gateways with their enabled projects and limits. Applying it makes what it names
- * match it; what it does not name is left alone unless pruning. Fields mean what they mean in the
+ * match it. A gateway entry's `projects` and `limits`, when given, are the whole truth for that
+ * gateway (others are disabled / deleted); a resource's unlisted deployments and projects are
+ * deleted only when pruning, and only for the lists the entry gives (docs/config-file.md). A list
+ * left out is left alone: that is why these lists are optional, not defaulted. Fields mean what they mean in the
  * admin API, and an absent optional field means its default (null, {} or false) — except
  * `upstreamApiKey`: absent leaves the stored key as it is (secrets are often managed elsewhere),
  * null removes it.
@@ -16,9 +19,9 @@ const deployment = z.strictObject({ name: deploymentName, ...deploymentFields })
 const resource = z.strictObject({
   name,
   description: optionalText(500),
-  deployments: z.array(deployment).default([]),
+  deployments: z.array(deployment).optional(),
   /** Project names; a project's keys are generated when it is created and shown once. */
-  projects: z.array(name).default([]),
+  projects: z.array(name).optional(),
 });
 
 const limit = z.strictObject({
@@ -40,20 +43,21 @@ const gateway = z.strictObject({
   defaultProjectLimit: limitValues.nullable().optional(),
   /** Browser origins allowed to call the data plane with the gateway's keys (CORS); absent: none. */
   corsOrigins: corsOrigins.optional(),
-  /** The projects enabled on the gateway. */
-  projects: z.array(name).default([]),
-  limits: z.array(limit).default([]),
+  /** The projects enabled on the gateway: exactly these (others of the resource are disabled); absent: left as they are. */
+  projects: z.array(name).optional(),
+  /** The gateway's limits: exactly these (others are deleted); absent: left as they are. */
+  limits: z.array(limit).optional(),
 });
 
 export const configDocument = z.strictObject({
   version: z.literal(CONFIG_VERSION, { message: `must be ${CONFIG_VERSION}` }),
-  resources: z.array(resource).default([]),
-  gateways: z.array(gateway).default([]),
+  resources: z.array(resource).optional(),
+  gateways: z.array(gateway).optional(),
 });
 
 export type ConfigDocument = z.output<typeof configDocument>;
-export type ResourceDoc = ConfigDocument['resources'][number];
-export type DeploymentDoc = ResourceDoc['deployments'][number];
-export type GatewayDoc = ConfigDocument['gateways'][number];
-export type LimitDoc = GatewayDoc['limits'][number];
+export type ResourceDoc = NonNullable<ConfigDocument['resources']>[number];
+export type DeploymentDoc = NonNullable<ResourceDoc['deployments']>[number];
+export type GatewayDoc = NonNullable<ConfigDocument['gateways']>[number];
+export type LimitDoc = NonNullable<GatewayDoc['limits']>[number];
 export type LimitValuesDoc = NonNullable<GatewayDoc['defaultProjectLimit']>;

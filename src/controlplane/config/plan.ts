@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { hasUrlSecrets, isRedactedUrl } from '../../security/url-secrets.js';
+import { hasUrlSecrets, isRedactedUrl, redactUrl } from '../../security/url-secrets.js';
 import type { Backend, Deployment, Gateway } from '../../domain/model.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
 import { notInResource } from '../admin-errors.js';
@@ -20,6 +20,10 @@ export interface ConfigChange {
   target: string;
   /** For updates: the fields that change (an upstream key shows as `upstreamApiKey`, never its value). */
   fields?: string[];
+  /** The values before (updates, deletions, disabling), secrets shown as `(set)`, URLs redacted. */
+  from?: Record<string, unknown>;
+  /** The values after (creations, updates, enabling), shown the same way. */
+  to?: Record<string, unknown>;
 }
 
 /** A project key pair, generated when apply creates the project: shown this once. */
@@ -45,8 +49,10 @@ export interface PlannedStep {
 }
 
 export interface PlanOptions {
-  /** Delete (or disable) what the document does not name. */
+  /** Within the resources the document names, delete the deployments and projects their lists leave out. */
   prune: boolean;
+  /** Also delete the gateways and resources the document does not name (of the kinds it lists at all). */
+  pruneUnnamed?: boolean;
   providers: ProviderRegistry;
   /** Opens a stored upstream key, to tell whether the document's one differs. */
   openSecret: (sealed: string) => string;
@@ -87,15 +93,24 @@ class Planner {
     private readonly options: PlanOptions,
   ) {}
 
+  private get resources(): ResourceDoc[] {
+    return this.doc.resources ?? [];
+  }
+
+  private get gateways(): GatewayDoc[] {
+    return this.doc.gateways ?? [];
+  }
+
   plan(): void {
-    this.checkUnique(this.doc.resources.map((r) => r.name), 'resource');
-    this.checkUnique(this.doc.gateways.map((g) => g.name), 'gateway');
-    for (const r of this.doc.resources) this.planResource(r);
+    this.checkUnique(this.resources.map((r) => r.name), 'resource');
+    this.checkUnique(this.gateways.map((g) => g.name), 'gateway');
+    for (const r of this.resources) this.planResource(r);
     const instancesClaimed = new Map<string, string>();
-    for (const g of this.doc.gateways) this.planGateway(g, instancesClaimed);
-    if (this.options.prune) this.planPruneOutside();
-    // Pruning runs last, and deepest first: limits, then gateway projects, gateways, projects,
-    // deployments, resources (the order the admin API's rules allow).
+    for (const g of this.gateways) this.planGateway(g, instancesClaimed);
+    if (this.options.pruneUnnamed) this.planPruneOutside();
+    // Removals (pruning, and what a gateway entry no longer lists) run last, and deepest first:
+    // limits, then gateway projects, gateways, projects, deployments, resources (the order the
+    // admin API's rules allow).
     const depth: Record<string, number> = { limit: 0, 'gateway-project': 1, gateway: 2, project: 3, deployment: 4, resource: 5 };
     this.prune.sort((a, b) => depth[a.change.kind]! - depth[b.change.kind]!);
     this.steps.push(...this.prune);
@@ -107,28 +122,36 @@ class Planner {
     const at = `resource "${r.name}"`;
     const existing = this.current.resources.get(r.name);
     const description = r.description ?? null;
+    const deployments = r.deployments ?? [];
+    const projects = r.projects ?? [];
     if (!existing) {
       this.step('create', 'resource', `resources/${r.name}`, 'manage-resources', ({ service, actor }) => service.resources.create(actor, { name: r.name, description }));
     } else if (existing.resource.description !== description) {
-      this.step('update', 'resource', `resources/${r.name}`, 'manage-resources', ({ service, actor }) => service.resources.update(actor, r.name, { description }), ['description']);
+      this.step('update', 'resource', `resources/${r.name}`, 'manage-resources', ({ service, actor }) => service.resources.update(actor, r.name, { description }), ['description'], undefined, {
+        from: { description: existing.resource.description },
+        to: { description },
+      });
     }
-    this.checkUnique(r.deployments.map((d) => d.name), `deployment in ${at}`);
-    this.checkUnique(r.projects, `project in ${at}`);
-    for (const d of r.deployments) this.planDeployment(r.name, d, existing?.deployments.get(d.name));
-    for (const name of r.projects) {
+    this.checkUnique(deployments.map((d) => d.name), `deployment in ${at}`);
+    this.checkUnique(projects, `project in ${at}`);
+    for (const d of deployments) this.planDeployment(r.name, d, existing?.deployments.get(d.name));
+    for (const name of projects) {
       if (existing?.projects.has(name)) continue;
       this.step('create', 'project', `resources/${r.name}/projects/${name}`, 'manage-projects', async ({ service, actor, keys }) => {
         const created = await service.projects.create(actor, r.name, name);
         keys.push({ resource: r.name, project: name, primary: created.keys.primary, secondary: created.keys.secondary });
       }, undefined, r.name);
     }
-    if (this.options.prune && existing) {
+    // Pruning is limited to the lists the entry gives: a resource entry without `projects` prunes none.
+    if (this.options.prune && existing && r.deployments) {
       for (const name of existing.deployments.keys()) {
-        if (r.deployments.some((d) => d.name === name)) continue;
+        if (deployments.some((d) => d.name === name)) continue;
         this.pruneStep('delete', 'deployment', `resources/${r.name}/deployments/${name}`, 'manage-resources', ({ service, actor }) => service.deployments.delete(actor, r.name, name));
       }
+    }
+    if (this.options.prune && existing && r.projects) {
       for (const name of existing.projects.keys()) {
-        if (r.projects.includes(name)) continue;
+        if (projects.includes(name)) continue;
         this.pruneStep('delete', 'project', `resources/${r.name}/projects/${name}`, 'manage-projects', ({ service, actor }) => service.projects.delete(actor, r.name, name), r.name);
       }
     }
@@ -183,7 +206,11 @@ class Planner {
     if (!isDeepStrictEqual(existing.retry ?? null, d.retry ?? null)) patch.retry = d.retry ?? null;
     if (!isDeepStrictEqual(existing.circuitBreaker ?? null, d.circuitBreaker ?? null)) patch.circuitBreaker = d.circuitBreaker ?? null;
     const fields = Object.keys(patch);
-    if (fields.length > 0) this.step('update', 'deployment', target, 'manage-resources', ({ service, actor }) => service.deployments.update(actor, resource, d.name, patch), fields);
+    if (fields.length > 0) {
+      const from = Object.fromEntries(fields.map((f) => [f, shownDeploymentValue(f, f === 'upstreamApiKey' ? existing.upstreamApiKeySealed : existing[f as keyof Deployment])]));
+      const to = Object.fromEntries(fields.map((f) => [f, shownDeploymentValue(f, patch[f as keyof DeploymentUpdate])]));
+      this.step('update', 'deployment', target, 'manage-resources', ({ service, actor }) => service.deployments.update(actor, resource, d.name, patch), fields, undefined, { from, to });
+    }
   }
 
   /**
@@ -280,7 +307,10 @@ class Planner {
         if (!isDeepStrictEqual(existing.gateway[field], desired[field])) Object.assign(patch, { [field]: desired[field] });
       }
       const fields = Object.keys(patch);
-      if (fields.length > 0) this.step('update', 'gateway', `gateways/${g.name}`, 'manage-gateways', ({ service, actor }) => service.gateways.update(actor, g.name, patch), fields);
+      const from = Object.fromEntries(fields.map((f) => [f, existing.gateway[f as keyof GatewayUpdate]]));
+      if (fields.length > 0) {
+        this.step('update', 'gateway', `gateways/${g.name}`, 'manage-gateways', ({ service, actor }) => service.gateways.update(actor, g.name, patch), fields, undefined, { from, to: { ...patch } });
+      }
     } else {
       const holder = this.current.resources.get(g.resource)?.gateway;
       if (holder) this.problems.push(`${at}: resource "${g.resource}" already has gateway "${holder}" (a resource has at most one)`);
@@ -292,10 +322,11 @@ class Planner {
       instancesClaimed.set(g.instance, g.name);
     }
 
-    // Projects: those named are enabled; with prune, the others are disabled.
-    this.checkUnique(g.projects, `project in ${at}`);
+    // Projects: those named are enabled, the others disabled (when the entry lists projects at all).
+    const projects = g.projects ?? [];
+    this.checkUnique(projects, `project in ${at}`);
     const enabledNow = (name: string) => (existing ? this.current.resources.get(g.resource)?.projects.get(name)?.gatewayStatus === 'enabled' : false);
-    for (const name of g.projects) {
+    for (const name of projects) {
       if (!resource.projects.has(name)) {
         this.problems.push(`${at}: ${notInResource('project', name, g.resource)}`);
         continue;
@@ -303,17 +334,30 @@ class Planner {
       // A project created while its resource has a gateway joins it: nothing to enable then.
       const joinsOnCreation = existing !== undefined && !this.current.resources.get(g.resource)?.projects.has(name);
       if (enabledNow(name) || joinsOnCreation) continue;
-      this.step('enable', 'gateway-project', `gateways/${g.name}/projects/${name}`, 'manage-gateways', ({ service, actor }) =>
-        service.gatewayProjects.setStatus(actor, g.name, name, 'enabled').then(() => undefined),
+      this.step(
+        'enable',
+        'gateway-project',
+        `gateways/${g.name}/projects/${name}`,
+        'manage-gateways',
+        ({ service, actor }) => service.gatewayProjects.setStatus(actor, g.name, name, 'enabled').then(() => undefined),
+        undefined,
+        undefined,
+        { from: { gatewayStatus: existing && this.current.resources.get(g.resource)?.projects.has(name) ? 'disabled' : null }, to: { gatewayStatus: 'enabled' } },
       );
     }
-    if (this.options.prune && existing) {
+    if (g.projects !== undefined && existing) {
       for (const name of resource.projects.keys()) {
-        if (g.projects.includes(name)) continue;
+        if (projects.includes(name)) continue;
         const createdHere = !this.current.resources.get(g.resource)?.projects.has(name);
         if (!enabledNow(name) && !createdHere) continue;
-        this.pruneStep('disable', 'gateway-project', `gateways/${g.name}/projects/${name}`, 'manage-gateways', ({ service, actor }) =>
-          service.gatewayProjects.setStatus(actor, g.name, name, 'disabled').then(() => undefined),
+        this.pruneStep(
+          'disable',
+          'gateway-project',
+          `gateways/${g.name}/projects/${name}`,
+          'manage-gateways',
+          ({ service, actor }) => service.gatewayProjects.setStatus(actor, g.name, name, 'disabled').then(() => undefined),
+          undefined,
+          { from: { gatewayStatus: 'enabled' }, to: { gatewayStatus: 'disabled' } },
         );
       }
     }
@@ -342,7 +386,7 @@ class Planner {
 
   private planLimits(g: GatewayDoc, resource: EffectiveResource, existing: Map<string, CurrentLimit> | undefined): void {
     const seen = new Set<string>();
-    for (const l of g.limits) {
+    for (const l of g.limits ?? []) {
       const key = limitKey(l.project, l.deployment);
       const at = `gateway "${g.name}", limit for project "${l.project}" on ${l.deployment ? `deployment "${l.deployment}"` : 'all deployments'}`;
       if (seen.has(key)) this.problems.push(`${at}: named twice (one limit per project and deployment)`);
@@ -356,8 +400,15 @@ class Planner {
       const current = existing?.get(key);
       const target = `gateways/${g.name}/limits/${key}`;
       if (!current) {
-        this.step('create', 'limit', target, 'manage-gateways', ({ service, actor }) =>
-          service.limits.create(actor, g.name, { project: l.project, deployment: l.deployment ?? null, ...values }),
+        this.step(
+          'create',
+          'limit',
+          target,
+          'manage-gateways',
+          ({ service, actor }) => service.limits.create(actor, g.name, { project: l.project, deployment: l.deployment ?? null, ...values }),
+          undefined,
+          undefined,
+          { to: setValues(values) },
         );
         continue;
       }
@@ -367,13 +418,19 @@ class Planner {
       }
       const fields = Object.keys(patch);
       const id = current.limit.id;
-      if (fields.length > 0) this.step('update', 'limit', target, 'manage-gateways', ({ service, actor }) => service.limits.update(actor, g.name, id, patch), fields);
+      if (fields.length > 0) {
+        const from = Object.fromEntries(fields.map((f) => [f, current.limit[f as keyof LimitUpdate]]));
+        this.step('update', 'limit', target, 'manage-gateways', ({ service, actor }) => service.limits.update(actor, g.name, id, patch), fields, undefined, { from, to: { ...patch } });
+      }
     }
-    if (this.options.prune && existing) {
+    // The entry's limits are the gateway's limits: one it no longer lists is deleted.
+    if (g.limits !== undefined && existing) {
       for (const [key, current] of existing) {
         if (seen.has(key)) continue;
         const id = current.limit.id;
-        this.pruneStep('delete', 'limit', `gateways/${g.name}/limits/${key}`, 'manage-gateways', ({ service, actor }) => service.limits.delete(actor, g.name, id));
+        this.pruneStep('delete', 'limit', `gateways/${g.name}/limits/${key}`, 'manage-gateways', ({ service, actor }) => service.limits.delete(actor, g.name, id), undefined, {
+          from: setValues(current.limit),
+        });
       }
     }
   }
@@ -382,8 +439,8 @@ class Planner {
 
   /** Gateways and resources the document does not name at all. */
   private planPruneOutside(): void {
-    for (const [name, g] of this.current.gateways) {
-      if (this.doc.gateways.some((d) => d.name === name)) continue;
+    for (const [name, g] of this.doc.gateways === undefined ? [] : this.current.gateways) {
+      if (this.gateways.some((d) => d.name === name)) continue;
       for (const p of this.current.resources.get(g.resource)?.projects.values() ?? []) {
         if (p.gatewayStatus !== 'enabled') continue;
         this.pruneStep('disable', 'gateway-project', `gateways/${name}/projects/${p.name}`, 'manage-gateways', ({ service, actor }) =>
@@ -392,8 +449,8 @@ class Planner {
       }
       this.pruneStep('delete', 'gateway', `gateways/${name}`, 'manage-gateways', ({ service, actor }) => service.gateways.delete(actor, name));
     }
-    for (const name of this.current.resources.keys()) {
-      if (this.doc.resources.some((r) => r.name === name)) continue;
+    for (const name of this.doc.resources === undefined ? [] : this.current.resources.keys()) {
+      if (this.resources.some((r) => r.name === name)) continue;
       this.pruneStep('delete', 'resource', `resources/${name}`, 'manage-resources', ({ service, actor }) => service.resources.delete(actor, name));
     }
   }
@@ -402,15 +459,20 @@ class Planner {
 
   /** A resource as it will be: the document's, plus what the store has and pruning keeps. */
   private effectiveResource(name: string): EffectiveResource | null {
-    const inDoc = this.doc.resources.find((r) => r.name === name);
+    const inDoc = this.resources.find((r) => r.name === name);
     const stored: CurrentResource | undefined = this.current.resources.get(name);
-    if (!inDoc) return stored && !this.options.prune ? { deployments: new Set(stored.deployments.keys()), projects: new Set(stored.projects.keys()) } : null;
-    const keepStored = stored && !this.options.prune;
+    if (!inDoc) {
+      const pruned = this.options.pruneUnnamed && this.doc.resources !== undefined;
+      return stored && !pruned ? { deployments: new Set(stored.deployments.keys()), projects: new Set(stored.projects.keys()) } : null;
+    }
+    const keepDeployments = stored && !(this.options.prune && inDoc.deployments);
+    const keepProjects = stored && !(this.options.prune && inDoc.projects);
     return {
-      deployments: new Set([...inDoc.deployments.map((d) => d.name), ...(keepStored ? stored.deployments.keys() : [])]),
-      projects: new Set([...inDoc.projects, ...(keepStored ? stored.projects.keys() : [])]),
+      deployments: new Set([...(inDoc.deployments ?? []).map((d) => d.name), ...(keepDeployments ? stored.deployments.keys() : [])]),
+      projects: new Set([...(inDoc.projects ?? []), ...(keepProjects ? stored.projects.keys() : [])]),
     };
   }
+
 
   private checkUnique(names: readonly string[], what: string): void {
     const seen = new Set<string>();
@@ -428,13 +490,37 @@ class Planner {
     run: (ctx: StepContext) => Promise<unknown>,
     fields?: string[],
     resource?: string,
+    values?: ChangeValues,
   ): void {
-    this.steps.push(makeStep(action, kind, target, permission, run, fields, resource));
+    this.steps.push(makeStep(action, kind, target, permission, run, fields, resource, values));
   }
 
-  private pruneStep(action: ChangeAction, kind: ChangeKind, target: string, permission: Permission, run: (ctx: StepContext) => Promise<unknown>, resource?: string): void {
-    this.prune.push(makeStep(action, kind, target, permission, run, undefined, resource));
+  private pruneStep(
+    action: ChangeAction,
+    kind: ChangeKind,
+    target: string,
+    permission: Permission,
+    run: (ctx: StepContext) => Promise<unknown>,
+    resource?: string,
+    values?: ChangeValues,
+  ): void {
+    this.prune.push(makeStep(action, kind, target, permission, run, undefined, resource, values));
   }
+}
+
+type ChangeValues = Pick<ConfigChange, 'from' | 'to'>;
+
+/** A limit's values that are set (a plan shows `tokensPerMinute: 5000`, not three nulls). */
+function setValues(v: { tokensPerMinute: number | null; tokenQuota: number | null; quotaPeriod: string | null }): Record<string, unknown> {
+  return Object.fromEntries(Object.entries({ tokensPerMinute: v.tokensPerMinute, tokenQuota: v.tokenQuota, quotaPeriod: v.quotaPeriod }).filter(([, x]) => x !== null));
+}
+
+/** A deployment field's value as a plan may show it: keys as `(set)`, URLs without credentials, backends by name. */
+function shownDeploymentValue(field: string, value: unknown): unknown {
+  if (field === 'upstreamApiKey') return value ? '(set)' : null;
+  if (field === 'upstreamUrl' && typeof value === 'string') return redactUrl(value);
+  if (field === 'backends') return Array.isArray(value) ? value.map((b: { name: string }) => b.name) : null;
+  return value ?? null;
 }
 
 interface EffectiveResource {
@@ -450,8 +536,16 @@ function makeStep(
   run: (ctx: StepContext) => Promise<unknown>,
   fields: string[] | undefined,
   resource: string | undefined,
+  values: ChangeValues = {},
 ): PlannedStep {
-  const change: ConfigChange = fields ? { action, kind, target, fields } : { action, kind, target };
+  const change: ConfigChange = {
+    action,
+    kind,
+    target,
+    ...(fields ? { fields } : {}),
+    ...(values.from ? { from: values.from } : {}),
+    ...(values.to ? { to: values.to } : {}),
+  };
   return {
     change,
     permission,
