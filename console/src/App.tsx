@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, createApiClient, fetchWhoAmI, messageOf } from './api';
 import type { WhoAmI } from './api-types';
+import { ToastProvider } from './components/Toast';
 import { Layout } from './Layout';
 import { Routes } from './Routes';
 import { SignIn } from './pages/SignIn';
@@ -69,9 +70,11 @@ export function App() {
   }
   return (
     <SessionContext.Provider value={session}>
-      <Layout>
-        <Routes />
-      </Layout>
+      <ToastProvider>
+        <Layout>
+          <Routes />
+        </Layout>
+      </ToastProvider>
     </SessionContext.Provider>
   );
 }

@@ -5,7 +5,14 @@ import { useSession } from './session';
 const SECTIONS = [
   { to: 'gateways', label: 'AI Gateway' },
   { to: 'resources', label: 'Resources' },
+  { to: 'instances', label: 'Instances' },
+  { to: 'nodes', label: 'Nodes' },
+  { to: 'tokens', label: 'Admin tokens' },
+  { to: 'audit', label: 'Audit log' },
 ] as const;
+
+/** The admin API's reference (OpenAPI 3.1), served without a token: docs/admin-api.md. */
+const API_REFERENCE = '/admin/v1/openapi.json';
 
 /** The frame of every page: brand, main navigation (a menu on narrow screens), who is signed in. */
 export function Layout({ children }: { children: ReactNode }) {
@@ -36,6 +43,11 @@ export function Layout({ children }: { children: ReactNode }) {
               </Link>
             ))}
           </nav>
+          <div className="nav-external">
+            <a href={API_REFERENCE} target="_blank" rel="noreferrer">
+              API reference
+            </a>
+          </div>
           <div className="user">
             <span className="user-name" title="Signed in as">
               {who.name}

@@ -50,3 +50,10 @@ export type CircuitBreakerPolicy = NonNullable<Api.DeploymentView['circuitBreake
 
 export type BackendStatusView = Api.BackendStatusView;
 export type DeploymentBackendsView = Api.DeploymentBackendsView;
+
+export type GatewayNode = Api.NodeView;
+export type AdminToken = Api.AdminTokenView;
+export type CreatedAdminToken = Api.CreatedAdminToken;
+export type AuditEntry = Api.AuditView;
+export type Page<T> = Api.Page<T>;
+export const ROLES = every<Api.Role>()(['owner', 'gateway-admin', 'project-admin', 'viewer']);

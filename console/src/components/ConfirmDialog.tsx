@@ -1,5 +1,5 @@
 import { useState, type ReactNode } from 'react';
-import { messageOf } from '../api';
+import { ApiError, messageOf } from '../api';
 import { FormError } from './Field';
 import { Modal } from './Modal';
 
@@ -10,23 +10,31 @@ export interface ConfirmRequest {
   confirmLabel: string;
   /** Runs the action; a thrown error is shown in the dialog, which stays open. */
   action(): Promise<void>;
+  /**
+   * A way out when the action is refused with this error code, offered in the dialog instead of
+   * a dead end: e.g. "Disable all projects and delete" when a gateway still has enabled projects.
+   */
+  fallback?: { code: string; label: string; action(): Promise<void> };
 }
 
 /** Asks before a destructive action; shows why it failed if the API refuses it. */
 export function ConfirmDialog({ request, onClose }: { request: ConfirmRequest; onClose(): void }) {
   const [pending, setPending] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const confirm = async () => {
+  const [offerFallback, setOfferFallback] = useState(false);
+  const run = async (action: () => Promise<void>) => {
     setPending(true);
     setError(null);
     try {
-      await request.action();
+      await action();
       onClose();
     } catch (err) {
       setError(messageOf(err));
+      setOfferFallback(request.fallback !== undefined && err instanceof ApiError && err.code === request.fallback.code);
       setPending(false);
     }
   };
+  const fallback = offerFallback ? request.fallback : undefined;
   return (
     <Modal title={request.title} onClose={onClose}>
       <div className="confirm-message">{request.message}</div>
@@ -35,9 +43,15 @@ export function ConfirmDialog({ request, onClose }: { request: ConfirmRequest; o
         <button type="button" onClick={onClose}>
           Cancel
         </button>
-        <button type="button" className="danger" onClick={confirm} disabled={pending}>
-          {pending ? 'Working…' : request.confirmLabel}
-        </button>
+        {fallback ? (
+          <button type="button" className="danger" onClick={() => run(fallback.action)} disabled={pending}>
+            {pending ? 'Working…' : fallback.label}
+          </button>
+        ) : (
+          <button type="button" className="danger" onClick={() => run(request.action)} disabled={pending}>
+            {pending ? 'Working…' : request.confirmLabel}
+          </button>
+        )}
       </div>
     </Modal>
   );

@@ -9,15 +9,21 @@ interface ModalProps {
 
 /**
  * A modal dialog on the native <dialog>: focus moves in and is trapped, Escape closes, and the
- * page behind is inert. Mount it to open it.
+ * page behind is inert. Mount it to open it; unmounted, it gives focus back to what opened it.
  */
 export function Modal({ title, onClose, children, wide = false }: ModalProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   useEffect(() => {
     const dialog = ref.current;
+    const opener = document.activeElement instanceof HTMLElement && document.activeElement !== document.body ? document.activeElement : null;
     if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
+    return () => {
+      dialog?.close();
+      // The dialog leaves the page rather than closing in place, so the browser would drop focus
+      // to <body>: give it back to the opener, once the page has re-rendered (if it still exists).
+      if (opener) window.setTimeout(() => opener.isConnected && opener.focus(), 0);
+    };
   }, []);
   return (
     <dialog

@@ -3,10 +3,12 @@ import type { Gateway } from '../api-types';
 import { Field, FormError } from '../components/Field';
 import { formErrorsOf, NO_ERRORS, type FormErrors } from '../form-errors';
 import { useSession } from '../session';
+import { useNotify } from '../components/Toast';
 
 /** Browser origins allowed to call the data plane with this gateway's project keys (CORS). */
 export function CorsSetting({ gateway, onChanged }: { gateway: Gateway; onChanged(updated: Gateway): void }) {
   const { api, can } = useSession();
+  const notify = useNotify();
   const [text, setText] = useState(gateway.corsOrigins.join('\n'));
   const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const [pending, setPending] = useState(false);
@@ -24,6 +26,7 @@ export function CorsSetting({ gateway, onChanged }: { gateway: Gateway; onChange
       // As the API keeps them: normalised, without duplicates.
       setText(updated.corsOrigins.join('\n'));
       onChanged(updated);
+      notify('Browser access saved.');
     } catch (err) {
       setErrors(formErrorsOf(err, ['corsOrigins']));
     } finally {

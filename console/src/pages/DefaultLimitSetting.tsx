@@ -4,6 +4,7 @@ import { Field, FormError } from '../components/Field';
 import { formErrorsOf, NO_ERRORS, type FormErrors } from '../form-errors';
 import { useSession } from '../session';
 import { limitValuesText } from './limit-scope';
+import { useNotify } from '../components/Toast';
 
 const TPM = 'defaultProjectLimit.tokensPerMinute';
 const QUOTA = 'defaultProjectLimit.tokenQuota';
@@ -16,6 +17,7 @@ const FIELDS = [TPM, QUOTA, PERIOD] as const;
  */
 export function DefaultLimitSetting({ gateway, onChanged }: { gateway: Gateway; onChanged(updated: Gateway): void }) {
   const { api, can } = useSession();
+  const notify = useNotify();
   const current = gateway.defaultProjectLimit;
   const [tpm, setTpm] = useState(current?.tokensPerMinute?.toString() ?? '');
   const [quota, setQuota] = useState(current?.tokenQuota?.toString() ?? '');
@@ -29,6 +31,7 @@ export function DefaultLimitSetting({ gateway, onChanged }: { gateway: Gateway; 
     setErrors(NO_ERRORS);
     try {
       onChanged(await api.patch<Gateway>(path, { defaultProjectLimit }));
+      notify(defaultProjectLimit === null ? 'Default project limit removed.' : 'Default project limit saved.');
     } catch (err) {
       setErrors(formErrorsOf(err, FIELDS));
     } finally {

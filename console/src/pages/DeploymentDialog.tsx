@@ -5,6 +5,7 @@ import { Modal } from '../components/Modal';
 import { formErrorsOf, NO_ERRORS, type FormErrors } from '../form-errors';
 import { useSession } from '../session';
 import { BackendPoolFields, emptyBackend, poolBody, poolDraftOf, type PoolDraft } from './BackendPoolFields';
+import { useNotify } from '../components/Toast';
 
 const FIELDS = ['name', 'provider', 'upstreamUrl', 'upstreamModel', 'apiVersion', 'upstreamApiKey', 'defaultCompletionReservation', 'options', 'backends', 'retry', 'circuitBreaker'] as const;
 
@@ -27,6 +28,7 @@ interface DeploymentDialogProps {
 /** Create or edit a deployment. The upstream key is write-only: never shown, only "set" or "not set". */
 export function DeploymentDialog({ resource, deployment, onClose, onSaved }: DeploymentDialogProps) {
   const { api } = useSession();
+  const notify = useNotify();
   const [name, setName] = useState(deployment?.name ?? '');
   const [provider, setProvider] = useState<Provider>(deployment?.provider ?? 'openai');
   const [upstreamUrl, setUpstreamUrl] = useState(deployment?.upstreamUrl ?? '');
@@ -77,6 +79,7 @@ export function DeploymentDialog({ resource, deployment, onClose, onSaved }: Dep
     try {
       if (deployment) await api.patch(`${base}/${encodeURIComponent(deployment.name)}`, body);
       else await api.post(base, { name: name.trim(), ...body });
+      notify(`Deployment ${deployment?.name ?? name.trim()} saved.`);
       onSaved();
     } catch (err) {
       setErrors(formErrorsOf(err, FIELDS, { already_exists: 'name' }));

@@ -3,6 +3,7 @@ import { messageOf } from '../api';
 import type { Gateway } from '../api-types';
 import { ConfirmDialog, type ConfirmRequest } from '../components/ConfirmDialog';
 import { FormError } from '../components/Field';
+import { useNotify } from '../components/Toast';
 import { navigate } from '../router';
 import { useSession } from '../session';
 import { CorsSetting } from './CorsSetting';
@@ -11,6 +12,7 @@ import { DefaultLimitSetting } from './DefaultLimitSetting';
 /** Content logging, the default project limit, browser access (CORS) and deleting the gateway. */
 export function GatewaySettingsTab({ gateway, onChanged }: { gateway: Gateway; onChanged(updated: Gateway): void }) {
   const { api, can } = useSession();
+  const notify = useNotify();
   /** The value being saved, shown at once. */
   const [saving, setSaving] = useState<boolean | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -22,6 +24,7 @@ export function GatewaySettingsTab({ gateway, onChanged }: { gateway: Gateway; o
     setError(null);
     try {
       onChanged(await api.patch<Gateway>(path, { logContent }));
+      notify(logContent ? 'Request content is now logged.' : 'Request content is no longer logged.');
     } catch (err) {
       setError(messageOf(err));
     } finally {
@@ -54,7 +57,8 @@ export function GatewaySettingsTab({ gateway, onChanged }: { gateway: Gateway; o
         <div className="danger-zone">
           <h3>Delete gateway</h3>
           <p>
-            Its token limits go with it; the resource, its deployments and projects, and the instance stay. Disable its projects first: a gateway with enabled projects cannot be deleted.
+            Its token limits go with it; the resource, its deployments and projects, and the instance stay. A gateway with enabled
+            projects is deleted by disabling them in the same step.
           </p>
           <button
             type="button"
@@ -71,7 +75,17 @@ export function GatewaySettingsTab({ gateway, onChanged }: { gateway: Gateway; o
                 confirmLabel: 'Delete gateway',
                 action: async () => {
                   await api.delete(path);
+                  notify(`Gateway ${gateway.name} deleted.`);
                   navigate('gateways');
+                },
+                fallback: {
+                  code: 'gateway_has_enabled_projects',
+                  label: 'Disable all projects and delete',
+                  action: async () => {
+                    await api.delete(`${path}?disableProjects=true`);
+                    notify(`Gateway ${gateway.name} deleted; its projects were disabled.`);
+                    navigate('gateways');
+                  },
                 },
               })
             }

@@ -5,6 +5,7 @@ import { Modal } from '../components/Modal';
 import { formErrorsOf, NO_ERRORS, type FormErrors } from '../form-errors';
 import { useSession } from '../session';
 import { scopeOf } from './limit-scope';
+import { useNotify } from '../components/Toast';
 
 const FIELDS = ['project', 'deployment', 'tokensPerMinute', 'tokenQuota', 'quotaPeriod'] as const;
 const FIELD_OF_CODE = { limit_exists: 'deployment' };
@@ -22,6 +23,7 @@ interface LimitDialogProps {
 /** + Add limit / Edit: tokens per minute and a token quota with its period, for a project and deployment. */
 export function LimitDialog({ gateway, limit, projects, deployments, onClose, onSaved }: LimitDialogProps) {
   const { api } = useSession();
+  const notify = useNotify();
   const [project, setProject] = useState(limit?.project ?? '');
   const [deployment, setDeployment] = useState(limit?.deployment ?? '');
   const [tpm, setTpm] = useState(limit?.tokensPerMinute?.toString() ?? '');
@@ -53,6 +55,7 @@ export function LimitDialog({ gateway, limit, projects, deployments, onClose, on
     try {
       if (limit) await api.patch(`${base}/${encodeURIComponent(limit.id)}`, values);
       else await api.post(base, { project: chosenProject, deployment: deployment || null, ...values });
+      notify(`Limit of project ${limit?.project ?? chosenProject} saved.`);
       onSaved();
     } catch (err) {
       setErrors(formErrorsOf(err, FIELDS, FIELD_OF_CODE));

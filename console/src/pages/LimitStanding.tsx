@@ -1,5 +1,5 @@
 import type { LimitStatus } from '../api-types';
-import { formatIn, formatNumber, formatTime } from '../format';
+import { formatIn, formatNumber, formatUtc } from '../format';
 import { useApiData } from '../use-api-data';
 
 /** Limit standing is the limiter's live count: refreshed every few seconds. */
@@ -33,7 +33,7 @@ export function LimitStanding({ status, scope }: { status: LimitStatus; scope: s
           used={status.quota.used}
           limit={status.quota.limit}
           remaining={status.quota.remaining}
-          reset={`resets ${formatIn(status.quota.resetAt)} (${formatTime(status.quota.resetAt, false)})`}
+          reset={`resets ${formatIn(status.quota.resetAt)} (${formatUtc(status.quota.resetAt)})`}
         />
       ) : null}
     </div>
