@@ -21,13 +21,21 @@ interface ServeFlags {
   config?: string;
 }
 
-function settingsFrom(flags: ServeFlags): Settings {
-  return loadSettings(process.env, { port: flags.port, host: flags.host, dataDir: flags.dataDir, logLevel: flags.logLevel });
+function settingsFrom(flags: ServeFlags, defaults: { host?: string } = {}): Settings {
+  const host = flags.host ?? (process.env.HOST ? undefined : defaults.host);
+  return loadSettings(process.env, { port: flags.port, host, dataDir: flags.dataDir, logLevel: flags.logLevel });
 }
 
+/**
+ * `tollgate start` (one process, demo data, a generated owner token) is for this machine: it
+ * listens on 127.0.0.1 unless told otherwise (--host 0.0.0.0 or HOST=0.0.0.0: every interface).
+ * A node of a cluster (`serve`) sits behind a load balancer and listens on every interface.
+ */
+const START_HOST = '127.0.0.1';
+
 /** Settings for a server process, with the process-wide tuning they ask for applied. */
-async function serverSettingsFrom(flags: ServeFlags): Promise<Settings> {
-  const settings = settingsFrom(flags);
+async function serverSettingsFrom(flags: ServeFlags, defaults: { host?: string } = {}): Promise<Settings> {
+  const settings = settingsFrom(flags, defaults);
   (await import('../server/heap.js')).boundHeapGrowth(settings.heapGrowthPercent);
   return settings;
 }
@@ -37,7 +45,7 @@ export function registerServeCommands(program: Command): void {
   const withServerFlags = (cmd: Command) =>
     cmd
       .option('-p, --port <port>', 'port to listen on (env PORT, default 8080)', intOption('--port', 0, 65535))
-      .option('--host <host>', 'address to bind (env HOST, default 0.0.0.0)')
+      .option('--host <host>', 'address to bind (env HOST; default 127.0.0.1 for start, 0.0.0.0 for serve; 0.0.0.0 is every interface)')
       .option('-d, --data-dir <dir>', 'data directory for the SQLite store and key file (env TOLLGATE_DATA_DIR, default ./data)')
       .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env TOLLGATE_LOG_LEVEL)')
       .addOption(
@@ -49,11 +57,11 @@ export function registerServeCommands(program: Command): void {
     .description('run the gateway and console in one process on the embedded SQLite store, serving every instance')
     .option('--demo', 'on an empty data directory, seed a demo resource, simulated model, gateway and project')
     .action(async (flags: ServeFlags) => {
-      const settings = await serverSettingsFrom(flags);
+      const settings = await serverSettingsFrom(flags, { host: START_HOST });
       const tollgate = await (await server()).createTollgate({ settings, served: 'all' });
       const demoKey = flags.demo ? await seedDemo(tollgate.store, tollgate.service) : null;
       if (flags.config) await applyConfigFile(tollgate, flags.config);
-      const address = await tollgate.listen();
+      const address = await listenOrExplain(tollgate, settings);
       printBanner(tollgate, settings, address, demoKey);
       stopOnSignals(tollgate);
     });
@@ -71,7 +79,7 @@ export function registerServeCommands(program: Command): void {
         });
       }
       if (flags.config) await applyConfigFile(tollgate, flags.config);
-      const address = await tollgate.listen();
+      const address = await listenOrExplain(tollgate, settings);
       process.stdout.write(`Tollgate node of instance "${flags.instance}" listening on ${address}\n`);
       if (tollgate.generatedAdminToken) process.stdout.write(`Owner admin token (shown once): ${tollgate.generatedAdminToken}\n`);
       stopOnSignals(tollgate);
@@ -136,9 +144,38 @@ async function applyConfigFile(tollgate: Tollgate, file: string): Promise<void> 
   process.stdout.write(lines.join('\n') + '\n');
 }
 
+/**
+ * Listens, or says in words why it cannot: a port in use is most often a Tollgate already
+ * running (a second `npm start`), not a crash to read a stack trace of.
+ */
+async function listenOrExplain(tollgate: Tollgate, settings: Settings): Promise<string> {
+  try {
+    return await tollgate.listen();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw err;
+    await tollgate.close().catch(() => {});
+    const where = `${settings.host}:${settings.port}`;
+    if (code === 'EADDRINUSE') {
+      throw new Error(
+        `port ${settings.port} on ${settings.host} is already in use — is Tollgate (or another program) already running there? ` +
+          `Stop it, or start on another port: --port ${settings.port + 1} (or PORT=${settings.port + 1})`,
+      );
+    }
+    if (code === 'EACCES') throw new Error(`not allowed to listen on ${where} (ports below 1024 need privileges): choose another with --port or PORT`);
+    throw new Error(`cannot listen on ${where}: no such address on this machine; choose another with --host or HOST`);
+  }
+}
+
 function printBanner(tollgate: Tollgate, settings: Settings, address: string, demoKey: string | null): void {
+  const everywhere = settings.host === '0.0.0.0' || settings.host === '::';
   const url = address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost');
-  const lines = ['', `Tollgate is running at ${url}`, `  data directory: ${settings.dataDir}`];
+  const lines = [
+    '',
+    `Tollgate is running at ${url}${everywhere ? ' (listening on every interface)' : ` (only this machine: --host 0.0.0.0 to listen on every interface)`}`,
+    `  console: ${url}/console (sign in with the admin token)`,
+    `  data directory: ${settings.dataDir}`,
+  ];
   if (tollgate.generatedAdminToken) lines.push(`  admin token (owner, shown once): ${tollgate.generatedAdminToken}`);
   else if (settings.adminToken) lines.push('  admin token: the value of TOLLGATE_ADMIN_TOKEN');
   if (demoKey) {

@@ -95,7 +95,7 @@ export class Metrics implements ExchangeObserver {
     });
     this.limiterBackendUp = new Gauge({
       name: 'tollgate_limiter_backend_up',
-      help: '1 while the shared (Redis) limiter answers, 0 while the failure policy applies.',
+      help: '1 while the limiter answers (the in-process one always does), 0 while the shared (Redis) one does not and the failure policy applies.',
       registers,
     });
     this.limiterFallback = new Counter({

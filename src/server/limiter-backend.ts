@@ -96,6 +96,9 @@ export async function openLimiterBackend(
   }
 
   const memory = new MemoryLimiter({ reservationTtlMs: settings.reservationTtlMs });
+  // The in-process limiter is this node's backend, and it is always there: an alert on
+  // `tollgate_limiter_backend_up == 0` must not fire on a healthy single node.
+  metrics.limiterBackendUp.set(1);
   if (settings.databaseUrl) {
     // Several nodes would overwrite each other's checkpoints, and count apart anyway.
     logger.warn('DATABASE_URL without REDIS_URL: each node counts limits on its own; set REDIS_URL to share one count');
