@@ -98,5 +98,9 @@ describe('clean-up in one step', () => {
     const viewer = expectStatus<{ token: string }>(await gw.admin('POST', '/tokens', { name: 'v', role: 'viewer' }), 201).token;
     expectStatus(await gw.admin('POST', '/instances', { name: 'spare' }), 201);
     expectError(await gw.admin('DELETE', '/instances/spare', undefined, viewer), 403, 'forbidden');
+    // Revoking it records what was revoked.
+    const id = expectStatus<{ items: { id: string; name: string }[] }>(await gw.admin('GET', '/tokens'), 200).items.find((t) => t.name === 'v')!.id;
+    expectStatus(await gw.admin('DELETE', `/tokens/${id}`), 204);
+    expect((await auditOf('admin-token.delete', `tokens/${id}`)).previous).toEqual({ name: 'v', role: 'viewer', resources: null });
   });
 });

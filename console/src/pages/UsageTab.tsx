@@ -175,4 +175,4 @@ function tickFormat(interval: UsageInterval, rangeMs: number): (t: number) => st
   return (t) => new Date(t).toLocaleString(undefined, { weekday: 'short', hour: '2-digit' });
 }
 
-const formatTooltipTime = (t: number) => new Date(t).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const formatTooltipTime = (t: number) => new Date(t).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'long' });

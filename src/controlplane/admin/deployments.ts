@@ -119,8 +119,14 @@ export class DeploymentAdmin {
   async delete(actor: Principal, resourceName: string, name: string) {
     const resource = await this.ctx.find.resource(resourceName);
     const deployment = await this.ctx.find.deployment(resource, name);
-    await this.ctx.changes.change(actor, 'deployment.delete', `resources/${resourceName}/deployments/${name}`, null, (tx) =>
-      tx.deleteDeployment(deployment.id),
+    const { provider, upstreamModel } = deploymentView(deployment, resource.name);
+    await this.ctx.changes.change(
+      actor,
+      'deployment.delete',
+      `resources/${resourceName}/deployments/${name}`,
+      null,
+      (tx) => tx.deleteDeployment(deployment.id),
+      { provider, upstreamModel },
     );
   }
 

@@ -48,7 +48,14 @@ export class ProjectAdmin {
   async delete(actor: Principal, resourceName: string, name: string) {
     const resource = await this.ctx.find.resource(resourceName);
     const project = await this.ctx.find.project(resource, name);
-    await this.ctx.changes.change(actor, 'project.delete', `resources/${resourceName}/projects/${name}`, null, (tx) => tx.deleteProject(project.id));
+    await this.ctx.changes.change(
+      actor,
+      'project.delete',
+      `resources/${resourceName}/projects/${name}`,
+      null,
+      (tx) => tx.deleteProject(project.id),
+      { gatewayStatus: project.gatewayStatus },
+    );
   }
 
   /** Replaces one key; the other keeps working, so clients rotate without downtime. */

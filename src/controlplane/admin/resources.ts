@@ -47,6 +47,6 @@ export class ResourceAdmin {
     if (gateway) {
       throw new TollgateError('resource_has_gateway', `resource "${name}" is governed by gateway "${gateway.name}"; delete the gateway first`);
     }
-    await this.ctx.changes.change(actor, 'resource.delete', `resources/${name}`, null, (tx) => tx.deleteResource(resource.id));
+    await this.ctx.changes.change(actor, 'resource.delete', `resources/${name}`, null, (tx) => tx.deleteResource(resource.id), { description: resource.description });
   }
 }

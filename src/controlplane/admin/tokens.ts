@@ -36,10 +36,18 @@ export class TokenAdmin {
 
   async delete(actor: Principal, id: string) {
     if (id === actor.id) throw invalid('an admin token cannot revoke itself; use another owner token');
-    await this.ctx.changes.audited(actor, 'admin-token.delete', `tokens/${id}`, null, async (tx) => {
-      // Throwing inside the transaction rolls the audit entry back with it.
-      if (!(await tx.deleteAdminToken(id))) throw notFound(`admin token "${id}" does not exist`);
-    });
+    const revoked = (await this.ctx.store.listAdminTokens()).find((t) => t.id === id);
+    await this.ctx.changes.audited(
+      actor,
+      'admin-token.delete',
+      `tokens/${id}`,
+      null,
+      async (tx) => {
+        // Throwing inside the transaction rolls the audit entry back with it.
+        if (!(await tx.deleteAdminToken(id))) throw notFound(`admin token "${id}" does not exist`);
+      },
+      revoked ? { name: revoked.name, role: revoked.role, resources: revoked.resources } : null,
+    );
   }
 }
 
