@@ -35,10 +35,19 @@ describe('clean-up from the CLI', () => {
     expect(await ok(['instances', 'list'])).not.toMatch(/^gw1 /m);
   });
 
-  it('the audit log shows old → new values', SLOW, async () => {
+  it('limits are named by project and deployment as well as by id; the audit log shows old → new values', SLOW, async () => {
     await gw.admin('POST', '/gateways/gw2/limits', { project: 'p1', tokensPerMinute: 5000 });
-    await gw.admin('PATCH', '/gateways/gw2/projects/p1/limit', { tokensPerMinute: 6000 });
+    await gw.admin('POST', '/gateways/gw2/limits', { project: 'p1', deployment: 'sim-chat', tokenQuota: 900, quotaPeriod: 'daily' });
+    expect(await ok(['limits', 'update', '--gateway', 'gw2', '--project', 'p1', '--tpm', '6000'])).toMatch(/p1 +\(all\) +6000/);
+    expect(await ok(['limits', 'show', '--gateway', 'gw2', '--project', 'p1', '--deployment', 'sim-chat'])).toMatch(/p1 +sim-chat +- +900 +daily/);
+    expect(await ok(['limits', 'delete', '--gateway', 'gw2', '--project', 'p1', '--deployment', 'sim-chat'])).toBe(
+      'deleted limit of project "p1" for deployment "sim-chat" from gateway "gw2"\n',
+    );
+    const unnamed = await tollgate(['limits', 'delete', '--gateway', 'gw2']);
+    expect(unnamed.code).not.toBe(0);
+    expect(unnamed.stderr).toContain('name the limit: its id (tollgate limits list), or --project <name> [--deployment <name>]');
     const audit = await ok(['audit', '-n', '5']);
     expect(audit).toContain('tokensPerMinute 5000 → 6000');
+    expect(audit).toContain('tokenQuota was 900');
   });
 });

@@ -148,9 +148,9 @@ describe('tollgate admin commands', () => {
     const audit = await tollgate(['audit', '--limit', '2']);
     expect(audit.code).toBe(0);
     expect(table(audit.stdout)).toEqual([
-      ['AT', 'ACTOR', 'ACTION', 'TARGET'],
-      [expect.any(String), 'env:TOLLGATE_ADMIN_TOKEN', 'admin-token.delete', `tokens/${row![0]}`],
-      [expect.any(String), 'env:TOLLGATE_ADMIN_TOKEN', 'admin-token.create', `tokens/${row![0]}`],
+      ['AT', 'ACTOR', 'ACTION', 'TARGET', 'CHANGE'],
+      [expect.any(String), 'env:TOLLGATE_ADMIN_TOKEN', 'admin-token.delete', `tokens/${row![0]}`, 'name was ci; role was viewer; resources was none'],
+      [expect.any(String), 'env:TOLLGATE_ADMIN_TOKEN', 'admin-token.create', `tokens/${row![0]}`, 'name ci; role viewer'],
     ]);
     expect(audit.stderr).toMatch(/^more entries: tollgate audit --before aud_\S+\n$/);
   });

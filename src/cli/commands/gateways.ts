@@ -172,11 +172,11 @@ export function registerLimitCommands(program: Command): void {
   });
 
   withConnection(
-    gatewayFlag(limits.command('update').argument('<id>', 'limit id (see tollgate limits list)').description('change a limit; flags not given keep their value'))
+    scopeFlags(gatewayFlag(limits.command('update').argument('[id]', 'limit id (see tollgate limits list), or name it by --project [--deployment]').description('change a limit; flags not given keep their value')))
       .option('--tpm <n|none>', 'tokens per minute, or none', tokensOrNone('--tpm'))
       .option('--quota <n|none>', 'tokens per quota period, or none (clears the period too)', tokensOrNone('--quota'))
       .addOption(new Option('--period <period|none>', 'the quota period, or none').choices([...QUOTA_PERIODS, 'none'])),
-  ).action(async (id: string, flags: LimitFlags) => {
+  ).action(async (id: string | undefined, flags: LimitFlags & ScopeFlags) => {
     const patch = Object.fromEntries(
       Object.entries({
         tokensPerMinute: orNull(flags.tpm),
@@ -185,13 +185,43 @@ export function registerLimitCommands(program: Command): void {
       }).filter(([, v]) => v !== undefined),
     );
     if (Object.keys(patch).length === 0) throw new Error('nothing to update: pass --tpm, --quota or --period');
-    show(flags, await connect(flags).patch<LimitView>(apiPath`/gateways/${flags.gateway}/limits/${id}`, patch));
+    show(flags, await connect(flags).patch<LimitView>(limitPath(flags, id), patch));
   });
 
-  withConnection(gatewayFlag(limits.command('delete').argument('<id>', 'limit id').description('delete a limit'))).action(
-    async (id: string, flags: LimitFlags) => {
-      await connect(flags).delete(apiPath`/gateways/${flags.gateway}/limits/${id}`);
-      if (!flags.json) out(`deleted limit ${id} from gateway "${flags.gateway}"`);
-    },
-  );
+  withConnection(
+    scopeFlags(gatewayFlag(limits.command('delete').argument('[id]', 'limit id, or name it by --project [--deployment]').description('delete a limit'))),
+  ).action(async (id: string | undefined, flags: LimitFlags & ScopeFlags) => {
+    await connect(flags).delete(limitPath(flags, id));
+    if (!flags.json) out(`deleted limit ${id ?? describeScope(flags)} from gateway "${flags.gateway}"`);
+  });
+
+  withConnection(
+    scopeFlags(gatewayFlag(limits.command('show').argument('[id]', 'limit id, or name it by --project [--deployment]').description('show one limit'))),
+  ).action(async (id: string | undefined, flags: LimitFlags & ScopeFlags) => {
+    show(flags, await connect(flags).get<LimitView>(limitPath(flags, id)));
+  });
 }
+
+interface ScopeFlags {
+  project?: string;
+  deployment?: string;
+}
+
+/** A limit is named by its id, or by what it caps: a project's limit for all deployments, or for one. */
+const scopeFlags = (cmd: Command) =>
+  cmd
+    .option('--project <name>', "instead of an id: the project's limit (for all deployments, unless --deployment)")
+    .option('--deployment <name>', "with --project: the project's limit for this deployment");
+
+function limitPath(flags: LimitFlags & ScopeFlags, id: string | undefined): string {
+  if (id !== undefined) {
+    if (flags.project !== undefined) throw new Error('name the limit by its id or by --project, not both');
+    return apiPath`/gateways/${flags.gateway}/limits/${id}`;
+  }
+  if (flags.project === undefined) throw new Error('name the limit: its id (tollgate limits list), or --project <name> [--deployment <name>]');
+  return flags.deployment === undefined
+    ? apiPath`/gateways/${flags.gateway}/projects/${flags.project}/limit`
+    : apiPath`/gateways/${flags.gateway}/projects/${flags.project}/deployments/${flags.deployment}/limit`;
+}
+
+const describeScope = (flags: ScopeFlags) => `of project "${flags.project}" for ${flags.deployment === undefined ? 'all deployments' : `deployment "${flags.deployment}"`}`;
