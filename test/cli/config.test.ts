@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseConfigText } from '../../src/controlplane/config/config-file.js';
 import { CLI, ROOT, runCli, runCliOk, SLOW } from '../support/cli.js';
-import { startGateway, type TestGateway } from '../support/harness.js';
+import { ADMIN_TOKEN, startGateway, type TestGateway } from '../support/harness.js';
 
 const FILE = `# The platform team's gateway, kept in git.
 version: 1
@@ -190,6 +190,50 @@ describe('tollgate config apply: the truth, every problem, and a yes before remo
     // An apply that removes nothing needs no yes.
     expect(await runCliOk(gw.url, ['config', 'apply', '-f', changed])).toMatch(/^no changes/);
   });
+
+  /** The CLI on a terminal (a pseudo-terminal from util-linux `script`), answering its question with `answer`. */
+  function onTerminal(args: string[], answer: string): Promise<{ code: number | null; out: string }> {
+    const command = [process.execPath, ...CLI, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+    return new Promise((resolve, reject) => {
+      const child = spawn('script', ['-qfec', command, '/dev/null'], {
+        cwd: ROOT,
+        env: { ...process.env, TOLLGATE_URL: gw.url, TOLLGATE_ADMIN_TOKEN: ADMIN_TOKEN },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let answered = false;
+      const read = (chunk: Buffer) => {
+        out += chunk.toString();
+        if (!answered && out.includes('[y/N]')) {
+          answered = true;
+          child.stdin.write(`${answer}\n`);
+        }
+      };
+      child.stdout.on('data', read);
+      child.stderr.on('data', read);
+      child.once('exit', (code) => resolve({ code, out }));
+      child.once('error', reject);
+    });
+  }
+
+  it.skipIf(spawnSync('sh', ['-c', 'command -v script'], { stdio: 'ignore' }).status !== 0)(
+    'on a terminal, shows the plan and asks before removing: no keeps everything, yes applies',
+    SLOW,
+    async () => {
+      await gw.admin('POST', '/gateways/team-a-gw/limits', { project: 'web', deployment: 'chat', tokensPerMinute: 100 });
+      const file = join(dir, 'team-a.yaml');
+      const no = await onTerminal(['config', 'apply', '-f', file], 'n');
+      expect(no.out).toContain('- delete  gateways/team-a-gw/limits/web/chat (tokensPerMinute: was 100)');
+      expect(no.out).toContain('1 change deletes or disables something. Apply these 1 change(s)? [y/N]');
+      expect(no.out).toContain('nothing was changed');
+      expect((await gw.admin('GET', '/gateways/team-a-gw/limits')).body.items).toHaveLength(2);
+
+      const yes = await onTerminal(['config', 'apply', '-f', file], 'y');
+      expect(yes.code).toBe(0);
+      expect(yes.out).toMatch(/\n1 deleted/);
+      expect((await gw.admin('GET', '/gateways/team-a-gw/limits')).body.items).toHaveLength(1);
+    },
+  );
 });
 
 describe('config file text', () => {
