@@ -57,8 +57,8 @@ export function GatewaySettingsTab({ gateway, onChanged }: { gateway: Gateway; o
         <div className="danger-zone">
           <h3>Delete gateway</h3>
           <p>
-            Its token limits go with it; the resource, its deployments and projects, and the instance stay. A gateway with enabled
-            projects is deleted by disabling them in the same step.
+            Its token limits go with it; the resource, its deployments and projects, and the instance stay. While projects are
+            still enabled on it, the dialog offers to disable them all and delete in one step.
           </p>
           <button
             type="button"
