@@ -157,7 +157,8 @@ describe('admin pages of the console in Chromium', () => {
     const dialog = ui.dialog(page, 'Delete gateway gw1?');
     await dialog.getByRole('button', { name: 'Delete gateway' }).click();
     // Refused while projects are enabled: the dialog offers the way out instead of a dead end.
-    await dialog.getByText('still has enabled projects').waitFor();
+    await dialog.getByText('are still enabled on gw1. Disable all of them and delete the gateway in one step?').waitFor();
+    expect(await dialog.getByRole('alert').textContent()).toContain('batch, web');
     const oneStep = dialog.getByRole('button', { name: 'Disable all projects and delete' });
     await oneStep.waitFor();
     await shot('07-delete-gateway-offer');

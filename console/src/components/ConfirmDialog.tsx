@@ -14,7 +14,13 @@ export interface ConfirmRequest {
    * A way out when the action is refused with this error code, offered in the dialog instead of
    * a dead end: e.g. "Disable all projects and delete" when a gateway still has enabled projects.
    */
-  fallback?: { code: string; label: string; action(): Promise<void> };
+  fallback?: {
+    code: string;
+    label: string;
+    /** What to say instead of the API's message (which speaks to API and CLI users). */
+    explain?(message: string): ReactNode;
+    action(): Promise<void>;
+  };
 }
 
 /** Asks before a destructive action; shows why it failed if the API refuses it. */
@@ -22,6 +28,7 @@ export function ConfirmDialog({ request, onClose }: { request: ConfirmRequest; o
   const [pending, setPending] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [offerFallback, setOfferFallback] = useState(false);
+  const fallback = offerFallback ? request.fallback : undefined;
   const run = async (action: () => Promise<void>) => {
     setPending(true);
     setError(null);
@@ -34,11 +41,16 @@ export function ConfirmDialog({ request, onClose }: { request: ConfirmRequest; o
       setPending(false);
     }
   };
-  const fallback = offerFallback ? request.fallback : undefined;
   return (
     <Modal title={request.title} onClose={onClose}>
       <div className="confirm-message">{request.message}</div>
-      <FormError message={error} />
+      {fallback?.explain && error ? (
+        <div className="warning" role="alert">
+          {fallback.explain(error)}
+        </div>
+      ) : (
+        <FormError message={error} />
+      )}
       <div className="form-actions">
         <button type="button" onClick={onClose}>
           Cancel

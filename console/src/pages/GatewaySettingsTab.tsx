@@ -81,6 +81,15 @@ export function GatewaySettingsTab({ gateway, onChanged }: { gateway: Gateway; o
                 fallback: {
                   code: 'gateway_has_enabled_projects',
                   label: 'Disable all projects and delete',
+                  explain: (message) => {
+                    const names = /enabled projects \(([^)]*)\)/.exec(message)?.[1];
+                    return (
+                      <p>
+                        Projects {names ? <strong>{names}</strong> : null} are still enabled on {gateway.name}. Disable all of them and delete
+                        the gateway in one step? Their clients are refused from then on.
+                      </p>
+                    );
+                  },
                   action: async () => {
                     await api.delete(`${path}?disableProjects=true`);
                     notify(`Gateway ${gateway.name} deleted; its projects were disabled.`);

@@ -44,7 +44,7 @@ export function TokensPage() {
       title: `Revoke admin token ${token.name}?`,
       message: (
         <p>
-          Whoever uses <strong>{token.name}</strong> ({token.role}, ending in {token.hint}) is signed out at their next call. This cannot be
+          Whoever uses <strong>{token.name}</strong> ({token.role}, beginning {token.hint}…) is signed out at their next call. This cannot be
           undone: create a new token instead.
         </p>
       ),
@@ -79,7 +79,7 @@ export function TokensPage() {
                 <th scope="col">Name</th>
                 <th scope="col">Role</th>
                 <th scope="col">Resources</th>
-                <th scope="col">Ends in</th>
+                <th scope="col">Begins with</th>
                 <th scope="col">Created</th>
                 <th scope="col">Actions</th>
               </tr>
