@@ -16,7 +16,8 @@ export function Modal({ title, onClose, children, wide = false }: ModalProps) {
   const titleId = useId();
   useEffect(() => {
     const dialog = ref.current;
-    const opener = document.activeElement instanceof HTMLElement && document.activeElement !== document.body ? document.activeElement : null;
+    const active = document.activeElement;
+    const opener = active instanceof HTMLElement && active !== document.body && !dialog?.contains(active) ? active : null;
     if (dialog && !dialog.open) dialog.showModal();
     return () => {
       dialog?.close();
