@@ -42,7 +42,7 @@ const every =
 
 export const PROVIDERS = every<Provider>()(['openai', 'openai-compatible', 'azure-openai', 'anthropic', 'simulated']);
 export const QUOTA_PERIODS = every<Api.QuotaPeriod>()(['hourly', 'daily', 'weekly', 'monthly', 'yearly']);
-export const OUTCOMES = every<Api.Outcome>()(['ok', 'rate_limited', 'quota_exceeded', 'rejected', 'upstream_error', 'client_aborted']);
+export const OUTCOMES = every<Api.Outcome>()(['ok', 'rate_limited', 'quota_exceeded', 'rejected', 'upstream_error', 'client_aborted', 'never_fits']);
 
 export type Backend = Api.BackendView;
 export type RetryPolicy = NonNullable<Api.DeploymentView['retry']>;

@@ -10,7 +10,7 @@ import type { AuditEntry, CircuitBreakerPolicy, GatewayStatus, KeySlot, LimitVal
 export type { AuditEntry, KeySlot, LimitValues, ProviderName, QuotaPeriod, Role };
 
 /** How a ledger row ended (src/usage/ledger.ts OUTCOMES; usage-routes.ts checks the two agree). */
-export type Outcome = 'ok' | 'rate_limited' | 'quota_exceeded' | 'rejected' | 'upstream_error' | 'client_aborted';
+export type Outcome = 'ok' | 'rate_limited' | 'quota_exceeded' | 'rejected' | 'upstream_error' | 'client_aborted' | 'never_fits';
 
 export interface List<T> {
   items: T[];
@@ -166,6 +166,11 @@ export interface LimitView extends LimitValues {
   deployment: string | null;
   createdAt: string;
   updatedAt: string;
+  /**
+   * On the answer to a create or update only: what the admin should know of the values, e.g. a
+   * limit below the completion reserved for requests without max_tokens (they are then capped).
+   */
+  warnings?: string[];
 }
 
 /** A limit's live standing (`.../limits/{id}/status`). */
@@ -250,6 +255,27 @@ export interface LogView {
   /** For a deployment with backends: the backend that answered (the last tried) and the upstream calls made. */
   backend: string | null;
   attempts: number | null;
+  /** Tokens reserved against the limits (null: none applied). */
+  reservedTokens: number | null;
+  /** The completion maximum the gateway set upstream (the request named none; its limits hold less than the default). */
+  maxTokensCapped: number | null;
+  /** The limit that refused the request, when one did. */
+  refusal: LogRefusalView | null;
+  /** The error message the client got; null when it got the upstream's answer. */
+  message: string | null;
+}
+
+/** Which limit refused a request: `scope` is project-wide, per-deployment, or the gateway's default project limit. */
+export interface LogRefusalView {
+  limitId: string;
+  scope: 'project-wide' | 'per-deployment' | 'default';
+  kind: 'tpm' | 'quota';
+  /** The limit's value (tokens per minute, or the quota). */
+  limit: number;
+  /** Tokens the limit had left when it refused (null: not known). */
+  remaining: number | null;
+  /** Whether no retry can help (the reservation is larger than the whole limit). */
+  neverFits: boolean;
 }
 
 export type LogPage = Page<LogView>;

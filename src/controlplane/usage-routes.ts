@@ -159,6 +159,10 @@ function logView(e: LedgerEntry): LogView {
     content: e.content === null ? null : (JSON.parse(e.content) as unknown),
     backend: e.backend ?? null,
     attempts: e.attempts ?? null,
+    reservedTokens: e.reservedTokens ?? null,
+    maxTokensCapped: e.maxTokensCapped ?? null,
+    refusal: e.refusal ? { ...e.refusal, neverFits: e.outcome === 'never_fits' } : null,
+    message: e.message ?? null,
   };
 }
 

@@ -109,6 +109,14 @@ export interface Database {
     content: string | null;
     backend: string | null;
     attempts: number | null;
+    reserved_tokens: number | null;
+    max_tokens_capped: number | null;
+    limit_id: string | null;
+    limit_scope: string | null;
+    limit_kind: string | null;
+    limit_value: number | null;
+    remaining_tokens: number | null;
+    message: string | null;
   };
   nodes: {
     id: string;

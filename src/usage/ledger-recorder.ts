@@ -46,6 +46,10 @@ export class LedgerRecorder implements ExchangeObserver {
       content: r.content ?? null,
       backend: r.backend ?? null,
       attempts: r.attempts ?? null,
+      reservedTokens: r.reservedTokens ?? null,
+      maxTokensCapped: r.maxTokensCapped ?? null,
+      refusal: r.refusal ? { limitId: r.refusal.limitId, scope: r.refusal.scope, kind: r.refusal.kind, limit: r.refusal.limit, remaining: r.refusal.remaining } : null,
+      message: r.message ?? null,
     });
   }
 }

@@ -165,6 +165,7 @@ describe('proxy (unit: snapshot, limiter and provider in memory)', () => {
     expect(answer).toContain('x-should-retry: false');
     expect(answer).toContain('token_rate_limit_exceeded');
     expect(provider.calls).toHaveLength(0);
-    expect(records[0]).toMatchObject({ outcome: 'rate_limited', status: 429 });
+    expect(answer).toContain('x-ratelimit-limit-tokens: 20');
+    expect(records[0]).toMatchObject({ outcome: 'never_fits', status: 429, refusal: { kind: 'tpm', limit: 20, neverFits: true } });
   });
 });

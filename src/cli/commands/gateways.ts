@@ -3,7 +3,7 @@ import type { GatewayProjectView, GatewayView, LimitView } from '../../controlpl
 import { QUOTA_PERIODS } from '../../domain/model.js';
 import { apiPath, type ListBody } from '../admin-client.js';
 import { intOption } from '../options.js';
-import { formatTable, out, printJson, printList, when, type Column } from '../output.js';
+import { err, formatTable, out, printJson, printList, when, type Column } from '../output.js';
 import { ADMIN_GROUP, connect, MAX_TOKENS, orNull, tokensOrNone, withConnection, type ConnectionFlags } from './common.js';
 import {
   addGatewaySettingOptions,
@@ -133,7 +133,12 @@ export function registerLimitCommands(program: Command): void {
     .helpGroup(ADMIN_GROUP)
     .description("manage a gateway's limits: a project's tokens per minute and token quota, for one deployment or all");
   const gatewayFlag = (cmd: Command) => cmd.requiredOption('-g, --gateway <name>', 'the gateway');
-  const show = (flags: ConnectionFlags, limit: LimitView) => (flags.json ? printJson(limit) : out(formatTable([limit], limitColumns)));
+  const show = (flags: ConnectionFlags, limit: LimitView) => {
+    if (flags.json) printJson(limit);
+    else out(formatTable([limit], limitColumns));
+    // On stderr: a script reading stdout gets the limit, a person sees what it means for clients.
+    for (const warning of limit.warnings ?? []) err(`warning: ${warning}`);
+  };
 
   withConnection(gatewayFlag(limits.command('list').description("list a gateway's limits"))).action(async (flags: LimitFlags) => {
     const body = await connect(flags).get<ListBody<LimitView>>(apiPath`/gateways/${flags.gateway}/limits`);
