@@ -133,6 +133,8 @@ export class KyselyUsageStore implements UsageStore {
     if (q.project !== undefined) query = query.where('project', '=', q.project);
     if (q.deployment !== undefined) query = query.where('deployment', '=', q.deployment);
     if (q.outcome !== undefined) query = query.where('outcome', '=', q.outcome);
+    // No index of its own (it would cost every insert): read through (gateway, id) in the time range.
+    if (q.requestId !== undefined) query = query.where('request_id', '=', q.requestId);
     if (q.before !== undefined) query = query.where('id', '<', q.before);
     const rows = await query.orderBy('id', 'desc').limit(q.limit).execute();
     return rows.map(fromRow);

@@ -108,13 +108,14 @@ export interface RecentUse {
 }
 
 export interface UsageQuery {
-  gateway: string;
+  /** The gateway's ledger key; absent: every gateway (group by gateway to tell them apart). */
+  gateway?: string;
   fromMs: number;
   toMs: number;
   interval: UsageInterval;
   project?: string;
   deployment?: string;
-  groupBy?: 'project' | 'deployment';
+  groupBy?: 'project' | 'deployment' | 'gateway';
 }
 
 export interface UsagePoint {
@@ -133,6 +134,8 @@ export interface LogQuery {
   project?: string;
   deployment?: string;
   outcome?: Outcome;
+  /** The request id the client was given (x-request-id). */
+  requestId?: string;
   /** An id from the previous page: entries older than it. */
   before?: string;
   limit: number;
