@@ -16,6 +16,7 @@ export type {
   RequestCounts,
   Role,
   UsageInterval,
+  UsageOverview,
   UsageReport,
   WhoAmI,
 } from '../../src/controlplane/api-types.js';
@@ -33,6 +34,7 @@ export type LimitStatus = Api.LimitStatusView;
 export type UsagePoint = Api.UsagePointView;
 export type UsageSeries = Api.UsageSeriesView;
 export type LogEntry = Api.LogView;
+export type GatewayUsage = Api.GatewayUsageSummary;
 
 /** Every member of a union, listed: fails to compile when the API adds one the list lacks. */
 const every =

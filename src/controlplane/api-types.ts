@@ -234,6 +234,26 @@ export interface UsageReport {
   totals: { requests: RequestCounts; tokens: TokenCounts };
 }
 
+/** One gateway's use in a range (the overview across gateways, `GET /admin/v1/usage`). */
+export interface GatewayUsageSummary {
+  name: string;
+  resource: string;
+  status: GatewayStatus;
+  /** Projects of the gateway's resource, and how many of them are enabled on the gateway. */
+  projects: number;
+  enabledProjects: number;
+  requests: RequestCounts;
+  tokens: TokenCounts;
+  /** Requests refused by a limit: rate_limited + quota_exceeded + never_fits. */
+  refusals: number;
+}
+
+export interface UsageOverview {
+  from: string;
+  to: string;
+  gateways: GatewayUsageSummary[];
+}
+
 export interface LogView {
   id: string;
   time: string;

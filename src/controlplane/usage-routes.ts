@@ -5,7 +5,7 @@ import type { Limiter } from '../limits/limiter.js';
 import { OUTCOMES, type LedgerEntry, type Outcome as LedgerOutcome, type UsagePoint } from '../usage/ledger.js';
 import type { UsageStore } from '../usage/ledger.js';
 import type { AdminService } from './admin-service.js';
-import type { LimitStatusView, LogPage, LogView, Outcome, RequestCounts, UsageGroupBy, UsagePointView, UsageReport, UsageSeriesView } from './api-types.js';
+import type { GatewayUsageSummary, LimitStatusView, LogPage, LogView, Outcome, RequestCounts, UsageGroupBy, UsagePointView, UsageOverview, UsageReport, UsageSeriesView } from './api-types.js';
 import { requires } from './route-permissions.js';
 import { parse } from './schemas.js';
 
@@ -36,9 +36,13 @@ const logsQuery = z.strictObject({
   project: z.string().optional(),
   deployment: z.string().optional(),
   outcome: z.enum(OUTCOMES).optional(),
-  cursor: z.string().optional(),
+  requestId: z.string().min(1).max(200).optional(),
+  // A cursor is the id of the last entry of a page: anything else is a mistake, not "from the start".
+  cursor: z.string().regex(/^req_[0-9a-z]{10,60}$/, 'must be the nextCursor of a previous page').optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
+
+const overviewQuery = z.strictObject({ from: time.optional(), to: time.optional() });
 
 export interface UsageRouteDeps {
   service: AdminService;
@@ -76,6 +80,39 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
     };
   });
 
+  // Who uses what, across gateways: by default since 00:00 UTC today (quotas reset on UTC boundaries too).
+  app.get('/usage', { config: requires('read') }, async (r): Promise<UsageOverview> => {
+    const q = parse(overviewQuery, r.query);
+    const to = q.to ?? Date.now();
+    const from = q.from ?? Math.floor(to / DAY) * DAY;
+    if (from > to) throw new TollgateError('validation_failed', "from: must not be after 'to'", { param: 'from' });
+    const points = await usage.usage({ fromMs: from, toMs: to, interval: to - from <= 2 * DAY ? 'hour' : 'day', groupBy: 'gateway' });
+    const byKey = new Map<string, UsagePoint[]>();
+    for (const p of points) {
+      const list = byKey.get(p.group ?? '');
+      if (list) list.push(p);
+      else byKey.set(p.group ?? '', [p]);
+    }
+    const gateways = await service.gateways.list();
+    const summaries = await Promise.all(
+      gateways.map(async (g): Promise<GatewayUsageSummary> => {
+        const projects = await service.gatewayProjects.list(g.name);
+        const totals = sum(byKey.get(await service.gateways.ledgerKey(g.name)) ?? []);
+        const { rate_limited, quota_exceeded, never_fits } = totals.requests;
+        return {
+          name: g.name,
+          resource: g.resource,
+          status: g.status,
+          projects: projects.length,
+          enabledProjects: projects.filter((p) => p.gatewayStatus === 'enabled').length,
+          ...totals,
+          refusals: rate_limited + quota_exceeded + never_fits,
+        };
+      }),
+    );
+    return { from: iso(from), to: iso(to), gateways: summaries };
+  });
+
   app.get<{ Params: { g: string } }>('/gateways/:g/logs', { config: requires('read') }, async (r): Promise<LogPage> => {
     const gateway = await service.gateways.get(r.params.g);
     const q = parse(logsQuery, r.query);
@@ -88,6 +125,7 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
       ...(q.project ? { project: q.project } : {}),
       ...(q.deployment ? { deployment: q.deployment } : {}),
       ...(q.outcome ? { outcome: q.outcome } : {}),
+      ...(q.requestId ? { requestId: q.requestId } : {}),
       ...(q.cursor ? { before: q.cursor } : {}),
     });
     const items = rows.slice(0, q.limit).map(logView);

@@ -45,6 +45,11 @@ export class GatewayAdmin {
     return this.ctx.find.gatewayView(await this.ctx.find.gateway(name));
   }
 
+  /** What the ledger files the gateway's usage and logs under. */
+  async ledgerKey(name: string): Promise<string> {
+    return (await this.ctx.find.gateway(name)).name;
+  }
+
   async create(actor: Principal, input: GatewayInput) {
     const { store } = this.ctx;
     if (await store.findGateway(input.name)) throw alreadyExists(`gateway "${input.name}"`);
