@@ -2,11 +2,12 @@ import { useEffect } from 'react';
 import { EmptyState } from './components/EmptyState';
 import { GatewayPage, GATEWAY_TABS, type GatewayTab } from './pages/GatewayPage';
 import { GatewaysPage } from './pages/GatewaysPage';
+import { OverviewPage } from './pages/OverviewPage';
 import { ResourcePage } from './pages/ResourcePage';
 import { ResourcesPage } from './pages/ResourcesPage';
 import { Link, navigate, usePath } from './router';
 
-/** Pages by path: gateways, gateways/{g}[/{tab}], resources, resources/{r}. */
+/** Pages by path: overview, gateways, gateways/{g}[/{tab}], resources, resources/{r}. */
 export function Routes() {
   const path = usePath();
   const parts = path === '' ? [] : path.split('/').map(decodeSegment);
@@ -22,6 +23,7 @@ export function Routes() {
       return <GatewayPage key={name} name={name} tab={(tab ?? 'projects') as GatewayTab} />;
     }
   }
+  if (section === 'overview' && name === undefined) return <OverviewPage />;
   if (section === 'resources' && tab === undefined) {
     return name === undefined ? <ResourcesPage /> : <ResourcePage key={name} name={name} />;
   }
