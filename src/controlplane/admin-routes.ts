@@ -9,8 +9,11 @@ import type { AdminService } from './admin-service.js';
 import type { BackendPicker } from '../dataplane/backends/backend-picker.js';
 import { configDocument } from './config/document.js';
 import type { ConfigService } from './config/config-service.js';
+import { z } from 'zod';
 import { registerUsageRoutes } from './usage-routes.js';
 import type { WhoAmI } from './api-types.js';
+
+const gatewayListQuery = z.object({ archived: z.enum(['true', 'false']).optional() });
 import { principalOf, type Principal } from './permissions.js';
 import { installPermissionCheck, requires } from './route-permissions.js';
 import {
@@ -145,7 +148,10 @@ export async function adminRoutes(
   });
 
   // Gateways
-  app.get('/gateways', { config: requires('read') }, async () => list(await service.gateways.list()));
+  // ?archived=true: the deleted gateways, whose usage and logs stay at /archived-gateways/{id}/….
+  app.get('/gateways', { config: requires('read') }, async (r) =>
+    parse(gatewayListQuery, r.query).archived === 'true' ? list(await service.gateways.listArchived()) : list(await service.gateways.list()),
+  );
   app.post('/gateways', { config: requires('manage-gateways') }, async (r, reply) => {
     return reply.code(201).send(await service.gateways.create(who(r), parse(gatewayBody, r.body)));
   });

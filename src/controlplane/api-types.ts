@@ -145,6 +145,19 @@ export interface GatewayView {
 }
 
 /**
+ * A deleted gateway (`GET /admin/v1/gateways?archived=true`): its usage and logs stay at
+ * `/admin/v1/archived-gateways/{id}/usage` and `…/logs`; a new gateway of its name starts empty.
+ */
+export interface ArchivedGatewayView {
+  id: string;
+  name: string;
+  resource: string;
+  instance: string;
+  createdAt: string;
+  deletedAt: string;
+}
+
+/**
  * The project-wide limit a project runs under on a gateway: its own (`source: "project"`, `id` the
  * limit's), the gateway's default (`"gateway-default"`, `id` = `default:<project>`, which
  * `.../limits/{id}/status` accepts), or null: none.

@@ -52,16 +52,16 @@ export interface UsageRouteDeps {
 
 /** Usage time series, request logs and limit standing: read from rollups, the ledger and the limiter. */
 export function registerUsageRoutes(app: FastifyInstance, { service, usage, limiter }: UsageRouteDeps): void {
-  app.get<{ Params: { g: string } }>('/gateways/:g/usage', { config: requires('read') }, async (r): Promise<UsageReport> => {
-    const gateway = await service.gateways.get(r.params.g);
-    const q = parse(usageQuery, r.query);
+  /** A gateway's usage series, filed in the ledger under `key` (its id), reported under its name. */
+  const usageReport = async (name: string, key: string, query: unknown): Promise<UsageReport> => {
+    const q = parse(usageQuery, query);
     const to = q.to ?? Date.now();
     const from = q.from ?? Math.max(0, to - DAY);
     if (from > to) throw new TollgateError('validation_failed', "from: must not be after 'to'", { param: 'from' });
     // Without an interval, the finest one that keeps the series short.
     const interval = q.interval ?? (to - from <= 6 * 3_600_000 ? 'minute' : to - from <= 14 * DAY ? 'hour' : 'day');
     const points = await usage.usage({
-      gateway: gateway.name,
+      gateway: key,
       fromMs: from,
       toMs: to,
       interval,
@@ -70,7 +70,7 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
       ...(q.groupBy ? { groupBy: q.groupBy } : {}),
     });
     return {
-      gateway: gateway.name,
+      gateway: name,
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
       interval,
@@ -78,7 +78,49 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
       series: toSeries(points, q.groupBy ?? null),
       totals: sum(points),
     };
+  };
+
+  /** A page of a gateway's log, filed under `key`. */
+  const logPage = async (key: string, query: unknown): Promise<LogPage> => {
+    const q = parse(logsQuery, query);
+    // One more than asked tells whether a next page exists.
+    const rows = await usage.logs({
+      gateway: key,
+      limit: q.limit + 1,
+      ...(q.from !== undefined ? { fromMs: q.from } : {}),
+      ...(q.to !== undefined ? { toMs: q.to } : {}),
+      ...(q.project ? { project: q.project } : {}),
+      ...(q.deployment ? { deployment: q.deployment } : {}),
+      ...(q.outcome ? { outcome: q.outcome } : {}),
+      ...(q.requestId ? { requestId: q.requestId } : {}),
+      ...(q.cursor ? { before: q.cursor } : {}),
+    });
+    const items = rows.slice(0, q.limit).map(logView);
+    return { items, nextCursor: rows.length > q.limit ? (items.at(-1)?.id ?? null) : null };
+  };
+
+  app.get<{ Params: { g: string } }>('/gateways/:g/usage', { config: requires('read') }, async (r): Promise<UsageReport> => {
+    const gateway = await service.gateways.get(r.params.g);
+    return usageReport(gateway.name, await service.gateways.ledgerKey(r.params.g), r.query);
   });
+
+  app.get<{ Params: { g: string } }>('/gateways/:g/logs', { config: requires('read') }, async (r): Promise<LogPage> => {
+    const key = await service.gateways.ledgerKey(r.params.g);
+    return logPage(key, r.query);
+  });
+
+  // A deleted gateway's history, by its id: its name may already belong to a new gateway.
+  app.get<{ Params: { id: string } }>('/archived-gateways/:id/usage', { config: requires('read') }, async (r): Promise<UsageReport> => {
+    const archived = await service.gateways.getArchived(r.params.id);
+    return usageReport(archived.name, archived.id, r.query);
+  });
+
+  app.get<{ Params: { id: string } }>('/archived-gateways/:id/logs', { config: requires('read') }, async (r): Promise<LogPage> => {
+    const archived = await service.gateways.getArchived(r.params.id);
+    return logPage(archived.id, r.query);
+  });
+
+  app.get<{ Params: { id: string } }>('/archived-gateways/:id', { config: requires('read') }, async (r) => service.gateways.getArchived(r.params.id));
 
   // Who uses what, across gateways: by default since 00:00 UTC today (quotas reset on UTC boundaries too).
   app.get('/usage', { config: requires('read') }, async (r): Promise<UsageOverview> => {
@@ -111,25 +153,6 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
       }),
     );
     return { from: iso(from), to: iso(to), gateways: summaries };
-  });
-
-  app.get<{ Params: { g: string } }>('/gateways/:g/logs', { config: requires('read') }, async (r): Promise<LogPage> => {
-    const gateway = await service.gateways.get(r.params.g);
-    const q = parse(logsQuery, r.query);
-    // One more than asked tells whether a next page exists.
-    const rows = await usage.logs({
-      gateway: gateway.name,
-      limit: q.limit + 1,
-      ...(q.from !== undefined ? { fromMs: q.from } : {}),
-      ...(q.to !== undefined ? { toMs: q.to } : {}),
-      ...(q.project ? { project: q.project } : {}),
-      ...(q.deployment ? { deployment: q.deployment } : {}),
-      ...(q.outcome ? { outcome: q.outcome } : {}),
-      ...(q.requestId ? { requestId: q.requestId } : {}),
-      ...(q.cursor ? { before: q.cursor } : {}),
-    });
-    const items = rows.slice(0, q.limit).map(logView);
-    return { items, nextCursor: rows.length > q.limit ? (items.at(-1)?.id ?? null) : null };
   });
 
   app.get<{ Params: { g: string; id: string } }>('/gateways/:g/limits/:id/status', { config: requires('read') }, async (r): Promise<LimitStatusView> => {

@@ -8,6 +8,8 @@ export interface ExchangeRecord {
   durationMs: number;
   project?: string;
   gateway?: string;
+  /** The gateway's id: what the ledger files the exchange under (names change hands, ids do not). */
+  gatewayId?: string;
   deployment?: string;
   operation: Operation;
   stream: boolean;

@@ -139,6 +139,7 @@ async function forward(
   const project = request.project ?? authenticateProject(deps.snapshots.current, request.headers);
   record.project = project.name;
   record.gateway = project.gateway?.name;
+  record.gatewayId = project.gateway?.id;
   if (project.gateway?.logContent) x.requestContent = request.body;
   const spec = request.spec;
   const operation = spec.name;

@@ -54,6 +54,14 @@ export interface Database {
     /** JSON array of origins. */
     cors_origins: string;
   };
+  archived_gateways: {
+    id: string;
+    name: string;
+    resource_name: string;
+    instance_name: string;
+    created_at: string;
+    deleted_at: string;
+  };
   limits: {
     id: string;
     gateway_id: string;

@@ -28,7 +28,7 @@ export class LedgerRecorder implements ExchangeObserver {
       id: this.ids.next(completedAt),
       atMs: completedAt,
       requestId: r.requestId,
-      gateway: r.gateway,
+      gateway: r.gatewayId ?? r.gateway,
       project: r.project,
       deployment: r.deployment ?? null,
       operation: r.operation,

@@ -7,13 +7,17 @@ export const LEDGER_ID_PREFIX = 'req';
 export const OUTCOMES = ['ok', 'rate_limited', 'quota_exceeded', 'rejected', 'upstream_error', 'client_aborted', 'never_fits'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
-/** One data-plane request, as the ledger keeps it. Names, not ids: they are what admins query by. */
+/**
+ * One data-plane request, as the ledger keeps it: the gateway by its id (a deleted gateway's history
+ * stays its own, a new gateway of the same name starts empty), project and deployment by name.
+ */
 export interface LedgerEntry {
   /** Time-ordered id: the logs API's cursor. */
   id: string;
   /** When the request completed (its start is atMs - latencyMs). */
   atMs: number;
   requestId: string;
+  /** The gateway's id (rows of gateways deleted before migration 0014-refusals-gateway-ids: its name). */
   gateway: string;
   project: string;
   deployment: string | null;

@@ -74,7 +74,7 @@ const deployment: DeploymentRuntime = {
 };
 
 function world(limit: Partial<LimitRuntime>, provider: Provider) {
-  const rule: LimitRuntime = { id: 'l1', gatewayName: 'gw', projectName: 'p', deploymentName: null, tokensPerMinute: null, tokenQuota: null, quotaPeriod: null, ...limit };
+  const rule: LimitRuntime = { id: 'l1', gatewayId: 'gw_1', gatewayName: 'gw', projectName: 'p', deploymentName: null, tokensPerMinute: null, tokenQuota: null, quotaPeriod: null, ...limit };
   const project: ProjectRuntime = {
     id: 'p1',
     name: 'p',
