@@ -14,7 +14,7 @@ describe('a deleted gateway keeps its history; its name starts afresh', () => {
   let gw: TestGateway;
   let seeded: Seeded;
   let oldId: string;
-  let requestIds: string[] = [];
+  const requestIds: string[] = [];
 
   beforeAll(async () => {
     gw = await startGateway();
