@@ -3,6 +3,7 @@ import { EmptyState } from './components/EmptyState';
 import { GatewayPage, GATEWAY_TABS, type GatewayTab } from './pages/GatewayPage';
 import { GatewaysPage } from './pages/GatewaysPage';
 import { OverviewPage } from './pages/OverviewPage';
+import { ArchivedGatewayPage, ArchivedGatewaysPage } from './pages/ArchivedGatewaysPage';
 import { ResourcePage } from './pages/ResourcePage';
 import { ResourcesPage } from './pages/ResourcesPage';
 import { Link, navigate, usePath } from './router';
@@ -24,6 +25,9 @@ export function Routes() {
     }
   }
   if (section === 'overview' && name === undefined) return <OverviewPage />;
+  if (section === 'archived-gateways' && tab === undefined) {
+    return name === undefined ? <ArchivedGatewaysPage /> : <ArchivedGatewayPage key={name} id={name} />;
+  }
   if (section === 'resources' && tab === undefined) {
     return name === undefined ? <ResourcesPage /> : <ResourcePage key={name} name={name} />;
   }

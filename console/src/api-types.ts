@@ -35,6 +35,7 @@ export type UsagePoint = Api.UsagePointView;
 export type UsageSeries = Api.UsageSeriesView;
 export type LogEntry = Api.LogView;
 export type GatewayUsage = Api.GatewayUsageSummary;
+export type ArchivedGateway = Api.ArchivedGatewayView;
 
 /** Every member of a union, listed: fails to compile when the API adds one the list lacks. */
 const every =

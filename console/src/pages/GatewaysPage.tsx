@@ -40,7 +40,7 @@ export function GatewaysPage() {
       </div>
       <p className="lede">
         A gateway governs one resource: it enables its projects and enforces their token limits on every request to the
-        resource's deployments.
+        resource's deployments. Deleted gateways keep their history: see <Link to="archived-gateways">archived gateways</Link>.
       </p>
       <LoadError error={gateways.error} onRetry={gateways.reload} />
       {!items ? (

@@ -39,14 +39,29 @@ interface Filters {
  * "Load more" for older; a row opens into its details; follow mode refreshes; CSV export of what is shown.
  */
 export function LogsTab({ gateway }: { gateway: Gateway }) {
-  const { api } = useSession();
   const base = `/gateways/${encodeURIComponent(gateway.name)}`;
+  return <LogsView base={base} name={gateway.name} resource={gateway.resource} projectsPath={`${base}/projects`} />;
+}
+
+interface LogsViewProps {
+  /** The API path the logs are under (`…/logs`): a gateway's, or an archived gateway's. */
+  base: string;
+  /** The gateway's name, for the export's file name. */
+  name: string;
+  resource: string;
+  /** Where the project filter's choices come from; null: typed by hand (an archived gateway's). */
+  projectsPath: string | null;
+}
+
+/** The request log of a gateway, live or archived. */
+export function LogsView({ base, name, resource, projectsPath }: LogsViewProps) {
+  const { api } = useSession();
   const [filters, setFilters] = useState<Filters>({ project: '', deployment: '', outcome: '', requestId: '', range: 'all', from: '' });
   const [search, setSearch] = useState('');
   const [follow, setFollow] = useState(false);
   const [open, setOpen] = useState<string | null>(null);
-  const projects = useApiData<List<GatewayProject>>(`${base}/projects`);
-  const deployments = useApiData<List<Deployment>>(`/resources/${encodeURIComponent(gateway.resource)}/deployments`);
+  const projects = useApiData<List<GatewayProject>>(projectsPath);
+  const deployments = useApiData<List<Deployment>>(`/resources/${encodeURIComponent(resource)}/deployments`);
   const params = { project: filters.project, deployment: filters.deployment, outcome: filters.outcome, requestId: filters.requestId, from: filters.from };
   const firstPage = useApiData<LogPage>(`${base}/logs${query({ ...params, limit: PAGE_SIZE })}`, follow ? FOLLOW_MS : null, { keepPrevious: true });
   // Older pages, appended by "Load more"; they belong to the first page they follow.
@@ -97,7 +112,7 @@ export function LogsTab({ gateway }: { gateway: Gateway }) {
           <button type="button" onClick={firstPage.reload}>
             Refresh
           </button>
-          <button type="button" disabled={!items || items.length === 0} onClick={() => items && download(`${gateway.name}-logs.csv`, logsCsv(items))}>
+          <button type="button" disabled={!items || items.length === 0} onClick={() => items && download(`${name}-logs.csv`, logsCsv(items))}>
             Export CSV
           </button>
         </div>
