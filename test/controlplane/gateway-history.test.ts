@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArchivedGatewayView, LogPage, UsageReport } from '../../src/controlplane/api-types.js';
 import { expectError, expectStatus } from '../support/admin-helpers.js';
+import { runCliOk, SLOW } from '../support/cli.js';
 import { seedBasic, startGateway, type Seeded, type TestGateway } from '../support/harness.js';
 
 const messages = [{ role: 'user' as const, content: 'hello' }];
@@ -46,6 +47,13 @@ describe('a deleted gateway keeps its history; its name starts afresh', () => {
     const logs = expectStatus(await gw.admin('GET', `/archived-gateways/${oldId}/logs`), 200) as LogPage;
     expect(logs.items.map((e) => e.requestId).sort()).toEqual([...requestIds].sort());
     expectError(await gw.admin('GET', '/archived-gateways/gw_none/usage'), 404, 'not_found');
+  });
+
+  it('tollgate gateways list --archived lists it, with its id', SLOW, async () => {
+    const text = await runCliOk(gw.url, ['gateways', 'list', '--archived']);
+    const [header, row] = text.trim().split('\n').map((line) => line.trim().split(/ {2,}/));
+    expect(header).toEqual(['ID', 'NAME', 'RESOURCE', 'CREATED', 'DELETED']);
+    expect(row!.slice(0, 3)).toEqual([oldId, 'gw1', 'r1']);
   });
 
   it('a new gateway with the reused name starts empty; its own traffic is its own', async () => {

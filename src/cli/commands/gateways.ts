@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { GatewayProjectView, GatewayView, LimitView } from '../../controlplane/api-types.js';
+import type { ArchivedGatewayView, GatewayProjectView, GatewayView, LimitView } from '../../controlplane/api-types.js';
 import { QUOTA_PERIODS } from '../../domain/model.js';
 import { apiPath, type ListBody } from '../admin-client.js';
 import { intOption } from '../options.js';
@@ -19,7 +19,27 @@ export function registerGatewayCommands(program: Command): void {
     .helpGroup(ADMIN_GROUP)
     .description('manage gateways: each governs one resource and is served by the nodes of one instance');
 
-  withConnection(gateways.command('list').description('list gateways')).action(async (flags: ConnectionFlags) => {
+  withConnection(
+    gateways
+      .command('list')
+      .description('list gateways; --archived: the deleted ones, whose usage and logs stay (by id)')
+      .option('--archived', 'list deleted gateways instead'),
+  ).action(async (flags: ConnectionFlags & { archived?: boolean }) => {
+    if (flags.archived) {
+      const archived = await connect(flags).get<ListBody<ArchivedGatewayView>>('/gateways?archived=true');
+      return printList(
+        flags.json,
+        archived,
+        [
+          { header: 'id', value: (g) => g.id },
+          { header: 'name', value: (g) => g.name },
+          { header: 'resource', value: (g) => g.resource },
+          { header: 'created', value: (g) => when(g.createdAt) },
+          { header: 'deleted', value: (g) => when(g.deletedAt) },
+        ],
+        'no deleted gateways',
+      );
+    }
     const body = await connect(flags).get<ListBody<GatewayView>>('/gateways');
     printList(
       flags.json,
