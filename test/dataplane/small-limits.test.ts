@@ -96,6 +96,21 @@ describe('requests without max_tokens under small limits', () => {
     now += 61_000;
   });
 
+  it('caps a stream too: the header says so, and the stream stays within the limit', async () => {
+    const id = await limit({ deployment: 'sim-chat', tokensPerMinute: 250 });
+    const { data: stream, response } = await client.chat.completions.create({ model: 'sim-chat', messages, stream: true }).withResponse();
+    expect(response.headers.get('x-tollgate-max-tokens-capped')).toBe(String(250 - PROMPT));
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text.length).toBeGreaterThan(0);
+    await gw.tollgate.ledger!.flush();
+    const status = (await gw.admin('GET', `/gateways/gw1/limits/${id}/status`)).body;
+    expect(status.tpm.used).toBeLessThanOrEqual(250);
+    expect(status.tpm.used).toBeGreaterThan(PROMPT);
+    await drop(id);
+    now += 61_000;
+  });
+
   it('never admits more than the TPM: concurrent uncapped requests are capped to what is left, then refused for a while', async () => {
     const id = await limit({ deployment: 'sim-chat', tokensPerMinute: 300 });
     const results = await Promise.all(
