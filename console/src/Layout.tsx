@@ -3,6 +3,7 @@ import { Link, usePath } from './router';
 import { useSession } from './session';
 
 const SECTIONS = [
+  { to: 'overview', label: 'Overview' },
   { to: 'gateways', label: 'AI Gateway' },
   { to: 'resources', label: 'Resources' },
   { to: 'instances', label: 'Instances' },

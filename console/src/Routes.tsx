@@ -2,6 +2,8 @@ import { useEffect, type ReactElement } from 'react';
 import { EmptyState } from './components/EmptyState';
 import { GatewayPage, GATEWAY_TABS, type GatewayTab } from './pages/GatewayPage';
 import { GatewaysPage } from './pages/GatewaysPage';
+import { OverviewPage } from './pages/OverviewPage';
+import { ArchivedGatewayPage, ArchivedGatewaysPage } from './pages/ArchivedGatewaysPage';
 import { ResourcePage } from './pages/ResourcePage';
 import { ResourcesPage } from './pages/ResourcesPage';
 import { AuditPage } from './pages/AuditPage';
@@ -10,7 +12,7 @@ import { NodesPage } from './pages/NodesPage';
 import { TokensPage } from './pages/TokensPage';
 import { Link, navigate, usePath } from './router';
 
-/** Pages by path: gateways, gateways/{g}[/{tab}], resources, resources/{r}, and the admin pages (ADMIN_PAGES). */
+/** Pages by path: overview, gateways, gateways/{g}[/{tab}], resources, resources/{r}, and the admin pages (ADMIN_PAGES). */
 export function Routes() {
   const path = usePath();
   const parts = path === '' ? [] : path.split('/').map(decodeSegment);
@@ -25,6 +27,10 @@ export function Routes() {
     if (tab === undefined || (GATEWAY_TABS as readonly string[]).includes(tab)) {
       return <GatewayPage key={name} name={name} tab={(tab ?? 'projects') as GatewayTab} />;
     }
+  }
+  if (section === 'overview' && name === undefined) return <OverviewPage />;
+  if (section === 'archived-gateways' && tab === undefined) {
+    return name === undefined ? <ArchivedGatewaysPage /> : <ArchivedGatewayPage key={name} id={name} />;
   }
   if (section === 'resources' && tab === undefined) {
     return name === undefined ? <ResourcesPage /> : <ResourcePage key={name} name={name} />;

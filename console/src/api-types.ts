@@ -16,6 +16,7 @@ export type {
   RequestCounts,
   Role,
   UsageInterval,
+  UsageOverview,
   UsageReport,
   WhoAmI,
 } from '../../src/controlplane/api-types.js';
@@ -33,6 +34,8 @@ export type LimitStatus = Api.LimitStatusView;
 export type UsagePoint = Api.UsagePointView;
 export type UsageSeries = Api.UsageSeriesView;
 export type LogEntry = Api.LogView;
+export type GatewayUsage = Api.GatewayUsageSummary;
+export type ArchivedGateway = Api.ArchivedGatewayView;
 
 /** Every member of a union, listed: fails to compile when the API adds one the list lacks. */
 const every =
@@ -42,7 +45,7 @@ const every =
 
 export const PROVIDERS = every<Provider>()(['openai', 'openai-compatible', 'azure-openai', 'anthropic', 'simulated']);
 export const QUOTA_PERIODS = every<Api.QuotaPeriod>()(['hourly', 'daily', 'weekly', 'monthly', 'yearly']);
-export const OUTCOMES = every<Api.Outcome>()(['ok', 'rate_limited', 'quota_exceeded', 'rejected', 'upstream_error', 'client_aborted']);
+export const OUTCOMES = every<Api.Outcome>()(['ok', 'rate_limited', 'quota_exceeded', 'rejected', 'upstream_error', 'client_aborted', 'never_fits']);
 
 export type Backend = Api.BackendView;
 export type RetryPolicy = NonNullable<Api.DeploymentView['retry']>;

@@ -41,4 +41,5 @@ export const OUTCOME_LABELS: Record<string, string> = {
   rejected: 'Rejected',
   upstream_error: 'Upstream error',
   client_aborted: 'Client aborted',
+  never_fits: 'Never fits (429/403)',
 };

@@ -40,6 +40,7 @@ export interface OutcomeRow {
   ok: number;
   rateLimited: number;
   quotaExceeded: number;
+  neverFits: number;
   errors: number;
 }
 
@@ -61,6 +62,7 @@ export function requestsByOutcome(report: UsageReport): OutcomeRow[] {
       ok: r?.ok ?? 0,
       rateLimited: r?.rate_limited ?? 0,
       quotaExceeded: r?.quota_exceeded ?? 0,
+      neverFits: r?.never_fits ?? 0,
       errors: r ? r.rejected + r.upstream_error + r.client_aborted : 0,
     };
   });

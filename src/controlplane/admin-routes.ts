@@ -23,6 +23,7 @@ import {
   deploymentPatch,
   gatewayBody,
   gatewayDeleteQuery,
+  gatewayListQuery,
   gatewayPatch,
   instanceBody,
   limitBody,
@@ -167,7 +168,10 @@ export async function adminRoutes(
   });
 
   // Gateways
-  app.get('/gateways', { config: requires('read', { summary: 'List gateways', returns: '{items: GatewayView[]}' }) }, async () => list(await service.gateways.list()));
+  // ?archived=true: the deleted gateways, whose usage and logs stay at /archived-gateways/{id}/….
+  app.get('/gateways', { config: requires('read', { summary: 'List gateways (`archived=true`: the deleted ones, whose usage and logs stay at /archived-gateways/{id}/…)', query: gatewayListQuery, returns: '{items: GatewayView[]} or {items: ArchivedGatewayView[]}' }) }, async (r) =>
+    parse(gatewayListQuery, r.query).archived === 'true' ? list(await service.gateways.listArchived()) : list(await service.gateways.list()),
+  );
   app.post('/gateways', { config: requires('manage-gateways', { summary: 'Create a gateway (with a new or an existing instance)', body: gatewayBody, status: 201, returns: 'GatewayView' }) }, async (r, reply) => {
     return reply.code(201).send(await service.gateways.create(who(r), parse(gatewayBody, r.body)));
   });

@@ -23,6 +23,8 @@ export interface AdminServiceDeps {
   providers: ProviderRegistry;
   /** Publishes the committed change to the data plane; awaited so the next request sees it. */
   onConfigChange: () => Promise<void>;
+  /** The server's default completion reservation (TOLLGATE_DEFAULT_COMPLETION_RESERVATION); 1024 when not given. */
+  defaultCompletionReservation?: number;
 }
 
 /**
@@ -48,6 +50,7 @@ export class AdminService {
       providers: deps.providers,
       changes: new ChangeStep(deps.store, deps.onConfigChange),
       find: new Lookups(deps.store),
+      defaultCompletionReservation: deps.defaultCompletionReservation ?? 1024,
     };
     this.instances = new InstanceAdmin(ctx);
     this.resources = new ResourceAdmin(ctx);

@@ -10,7 +10,7 @@ import type { AuditEntry, CircuitBreakerPolicy, GatewayStatus, KeySlot, LimitVal
 export type { AuditEntry, KeySlot, LimitValues, ProviderName, QuotaPeriod, Role };
 
 /** How a ledger row ended (src/usage/ledger.ts OUTCOMES; usage-routes.ts checks the two agree). */
-export type Outcome = 'ok' | 'rate_limited' | 'quota_exceeded' | 'rejected' | 'upstream_error' | 'client_aborted';
+export type Outcome = 'ok' | 'rate_limited' | 'quota_exceeded' | 'rejected' | 'upstream_error' | 'client_aborted' | 'never_fits';
 
 export interface List<T> {
   items: T[];
@@ -145,6 +145,19 @@ export interface GatewayView {
 }
 
 /**
+ * A deleted gateway (`GET /admin/v1/gateways?archived=true`): its usage and logs stay at
+ * `/admin/v1/archived-gateways/{id}/usage` and `…/logs`; a new gateway of its name starts empty.
+ */
+export interface ArchivedGatewayView {
+  id: string;
+  name: string;
+  resource: string;
+  instance: string;
+  createdAt: string;
+  deletedAt: string;
+}
+
+/**
  * The project-wide limit a project runs under on a gateway: its own (`source: "project"`, `id` the
  * limit's), the gateway's default (`"gateway-default"`, `id` = `default:<project>`, which
  * `.../limits/{id}/status` accepts), or null: none.
@@ -166,6 +179,11 @@ export interface LimitView extends LimitValues {
   deployment: string | null;
   createdAt: string;
   updatedAt: string;
+  /**
+   * On the answer to a create or update only: what the admin should know of the values, e.g. a
+   * limit below the completion reserved for requests without max_tokens (they are then capped).
+   */
+  warnings?: string[];
 }
 
 /** A limit's live standing (`.../limits/{id}/status`). */
@@ -230,6 +248,26 @@ export interface UsageReport {
   totals: { requests: RequestCounts; tokens: TokenCounts };
 }
 
+/** One gateway's use in a range (the overview across gateways, `GET /admin/v1/usage`). */
+export interface GatewayUsageSummary {
+  name: string;
+  resource: string;
+  status: GatewayStatus;
+  /** Projects of the gateway's resource, and how many of them are enabled on the gateway. */
+  projects: number;
+  enabledProjects: number;
+  requests: RequestCounts;
+  tokens: TokenCounts;
+  /** Requests refused by a limit: rate_limited + quota_exceeded + never_fits. */
+  refusals: number;
+}
+
+export interface UsageOverview {
+  from: string;
+  to: string;
+  gateways: GatewayUsageSummary[];
+}
+
 export interface LogView {
   id: string;
   time: string;
@@ -251,6 +289,27 @@ export interface LogView {
   /** For a deployment with backends: the backend that answered (the last tried) and the upstream calls made. */
   backend: string | null;
   attempts: number | null;
+  /** Tokens reserved against the limits (null: none applied). */
+  reservedTokens: number | null;
+  /** The completion maximum the gateway set upstream (the request named none; its limits hold less than the default). */
+  maxTokensCapped: number | null;
+  /** The limit that refused the request, when one did. */
+  refusal: LogRefusalView | null;
+  /** The error message the client got; null when it got the upstream's answer. */
+  message: string | null;
+}
+
+/** Which limit refused a request: `scope` is project-wide, per-deployment, or the gateway's default project limit. */
+export interface LogRefusalView {
+  limitId: string;
+  scope: 'project-wide' | 'per-deployment' | 'default';
+  kind: 'tpm' | 'quota';
+  /** The limit's value (tokens per minute, or the quota). */
+  limit: number;
+  /** Tokens the limit had left when it refused (null: not known). */
+  remaining: number | null;
+  /** Whether no retry can help (the reservation is larger than the whole limit). */
+  neverFits: boolean;
 }
 
 export type LogPage = Page<LogView>;

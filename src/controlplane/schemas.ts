@@ -136,6 +136,8 @@ export const adminTokenBody = z.strictObject({
 const flag = z.enum(['true', 'false'], { message: 'must be true or false' }).default('false');
 export const applyQuery = z.strictObject({ dryRun: flag, prune: flag, pruneUnnamed: flag });
 export const gatewayDeleteQuery = z.strictObject({ disableProjects: flag });
+/** `archived=true`: the deleted gateways instead of the live ones. */
+export const gatewayListQuery = z.strictObject({ archived: flag });
 
 export const auditQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),

@@ -5,7 +5,7 @@ import type { Limiter } from '../limits/limiter.js';
 import { OUTCOMES, type LedgerEntry, type Outcome as LedgerOutcome, type UsagePoint } from '../usage/ledger.js';
 import type { UsageStore } from '../usage/ledger.js';
 import type { AdminService } from './admin-service.js';
-import type { LimitStatusView, LogPage, LogView, Outcome, RequestCounts, UsageGroupBy, UsagePointView, UsageReport, UsageSeriesView } from './api-types.js';
+import type { GatewayUsageSummary, LimitStatusView, LogPage, LogView, Outcome, RequestCounts, UsageGroupBy, UsagePointView, UsageOverview, UsageReport, UsageSeriesView } from './api-types.js';
 import { requires } from './route-permissions.js';
 import { parse } from './schemas.js';
 
@@ -36,9 +36,13 @@ const logsQuery = z.strictObject({
   project: z.string().optional(),
   deployment: z.string().optional(),
   outcome: z.enum(OUTCOMES).optional(),
-  cursor: z.string().optional(),
+  requestId: z.string().min(1).max(200).optional(),
+  // A cursor is the id of the last entry of a page: anything else is a mistake, not "from the start".
+  cursor: z.string().regex(/^req_[0-9a-z]{10,60}$/, 'must be the nextCursor of a previous page').optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
+
+const overviewQuery = z.strictObject({ from: time.optional(), to: time.optional() });
 
 export interface UsageRouteDeps {
   service: AdminService;
@@ -48,16 +52,16 @@ export interface UsageRouteDeps {
 
 /** Usage time series, request logs and limit standing: read from rollups, the ledger and the limiter. */
 export function registerUsageRoutes(app: FastifyInstance, { service, usage, limiter }: UsageRouteDeps): void {
-  app.get<{ Params: { g: string } }>('/gateways/:g/usage', { config: requires('read', { summary: "A gateway's usage over time", query: usageQuery, returns: 'UsageReport' }) }, async (r): Promise<UsageReport> => {
-    const gateway = await service.gateways.get(r.params.g);
-    const q = parse(usageQuery, r.query);
+  /** A gateway's usage series, filed in the ledger under `key` (its id), reported under its name. */
+  const usageReport = async (name: string, key: string, query: unknown): Promise<UsageReport> => {
+    const q = parse(usageQuery, query);
     const to = q.to ?? Date.now();
     const from = q.from ?? Math.max(0, to - DAY);
     if (from > to) throw new TollgateError('validation_failed', "from: must not be after 'to'", { param: 'from' });
     // Without an interval, the finest one that keeps the series short.
     const interval = q.interval ?? (to - from <= 6 * 3_600_000 ? 'minute' : to - from <= 14 * DAY ? 'hour' : 'day');
     const points = await usage.usage({
-      gateway: gateway.name,
+      gateway: key,
       fromMs: from,
       toMs: to,
       interval,
@@ -66,7 +70,7 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
       ...(q.groupBy ? { groupBy: q.groupBy } : {}),
     });
     return {
-      gateway: gateway.name,
+      gateway: name,
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
       interval,
@@ -74,24 +78,81 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
       series: toSeries(points, q.groupBy ?? null),
       totals: sum(points),
     };
-  });
+  };
 
-  app.get<{ Params: { g: string } }>('/gateways/:g/logs', { config: requires('read', { summary: "A gateway's request log, newest first", query: logsQuery, returns: 'LogPage' }) }, async (r): Promise<LogPage> => {
-    const gateway = await service.gateways.get(r.params.g);
-    const q = parse(logsQuery, r.query);
+  /** A page of a gateway's log, filed under `key`. */
+  const logPage = async (key: string, query: unknown): Promise<LogPage> => {
+    const q = parse(logsQuery, query);
     // One more than asked tells whether a next page exists.
     const rows = await usage.logs({
-      gateway: gateway.name,
+      gateway: key,
       limit: q.limit + 1,
       ...(q.from !== undefined ? { fromMs: q.from } : {}),
       ...(q.to !== undefined ? { toMs: q.to } : {}),
       ...(q.project ? { project: q.project } : {}),
       ...(q.deployment ? { deployment: q.deployment } : {}),
       ...(q.outcome ? { outcome: q.outcome } : {}),
+      ...(q.requestId ? { requestId: q.requestId } : {}),
       ...(q.cursor ? { before: q.cursor } : {}),
     });
     const items = rows.slice(0, q.limit).map(logView);
     return { items, nextCursor: rows.length > q.limit ? (items.at(-1)?.id ?? null) : null };
+  };
+
+  app.get<{ Params: { g: string } }>('/gateways/:g/usage', { config: requires('read', { summary: "A gateway's usage over time", query: usageQuery, returns: 'UsageReport' }) }, async (r): Promise<UsageReport> => {
+    const gateway = await service.gateways.get(r.params.g);
+    return usageReport(gateway.name, await service.gateways.ledgerKey(r.params.g), r.query);
+  });
+
+  app.get<{ Params: { g: string } }>('/gateways/:g/logs', { config: requires('read', { summary: "A gateway's request log, newest first (`requestId=` finds one request)", query: logsQuery, returns: 'LogPage' }) }, async (r): Promise<LogPage> => {
+    const key = await service.gateways.ledgerKey(r.params.g);
+    return logPage(key, r.query);
+  });
+
+  // A deleted gateway's history, by its id: its name may already belong to a new gateway.
+  app.get<{ Params: { id: string } }>('/archived-gateways/:id/usage', { config: requires('read', { summary: "A deleted gateway's usage over time, by its id", query: usageQuery, returns: 'UsageReport' }) }, async (r): Promise<UsageReport> => {
+    const archived = await service.gateways.getArchived(r.params.id);
+    return usageReport(archived.name, archived.id, r.query);
+  });
+
+  app.get<{ Params: { id: string } }>('/archived-gateways/:id/logs', { config: requires('read', { summary: "A deleted gateway's request log, by its id", query: logsQuery, returns: 'LogPage' }) }, async (r): Promise<LogPage> => {
+    const archived = await service.gateways.getArchived(r.params.id);
+    return logPage(archived.id, r.query);
+  });
+
+  app.get<{ Params: { id: string } }>('/archived-gateways/:id', { config: requires('read', { summary: 'A deleted gateway, by its id', returns: 'ArchivedGatewayView' }) }, async (r) => service.gateways.getArchived(r.params.id));
+
+  // Who uses what, across gateways: by default since 00:00 UTC today (quotas reset on UTC boundaries too).
+  app.get('/usage', { config: requires('read', { summary: 'Usage across gateways (since 00:00 UTC today unless from/to say otherwise)', query: overviewQuery, returns: 'UsageOverview' }) }, async (r): Promise<UsageOverview> => {
+    const q = parse(overviewQuery, r.query);
+    const to = q.to ?? Date.now();
+    const from = q.from ?? Math.floor(to / DAY) * DAY;
+    if (from > to) throw new TollgateError('validation_failed', "from: must not be after 'to'", { param: 'from' });
+    const points = await usage.usage({ fromMs: from, toMs: to, interval: to - from <= 2 * DAY ? 'hour' : 'day', groupBy: 'gateway' });
+    const byKey = new Map<string, UsagePoint[]>();
+    for (const p of points) {
+      const list = byKey.get(p.group ?? '');
+      if (list) list.push(p);
+      else byKey.set(p.group ?? '', [p]);
+    }
+    const gateways = await service.gateways.list();
+    const summaries = await Promise.all(
+      gateways.map(async (g): Promise<GatewayUsageSummary> => {
+        const projects = await service.gatewayProjects.list(g.name);
+        const totals = sum(byKey.get(await service.gateways.ledgerKey(g.name)) ?? []);
+        const { rate_limited, quota_exceeded, never_fits } = totals.requests;
+        return {
+          name: g.name,
+          resource: g.resource,
+          status: g.status,
+          projects: projects.length,
+          enabledProjects: projects.filter((p) => p.gatewayStatus === 'enabled').length,
+          ...totals,
+          refusals: rate_limited + quota_exceeded + never_fits,
+        };
+      }),
+    );
+    return { from: iso(from), to: iso(to), gateways: summaries };
   });
 
   app.get<{ Params: { g: string; id: string } }>('/gateways/:g/limits/:id/status', { config: requires('read', { summary: "A limit's live standing (TPM window and quota)", returns: 'LimitStatusView' }) }, async (r): Promise<LimitStatusView> => {
@@ -159,6 +220,10 @@ function logView(e: LedgerEntry): LogView {
     content: e.content === null ? null : (JSON.parse(e.content) as unknown),
     backend: e.backend ?? null,
     attempts: e.attempts ?? null,
+    reservedTokens: e.reservedTokens ?? null,
+    maxTokensCapped: e.maxTokensCapped ?? null,
+    refusal: e.refusal ? { ...e.refusal, neverFits: e.outcome === 'never_fits' } : null,
+    message: e.message ?? null,
   };
 }
 

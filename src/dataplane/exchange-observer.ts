@@ -1,5 +1,5 @@
 import type { Operation } from '../providers/provider.js';
-import type { Outcome } from '../usage/ledger.js';
+import type { LimitRefusal, Outcome } from '../usage/ledger.js';
 
 /** What one data-plane exchange did, for the log line, the request ledger and the metrics. */
 export interface ExchangeRecord {
@@ -8,6 +8,8 @@ export interface ExchangeRecord {
   durationMs: number;
   project?: string;
   gateway?: string;
+  /** The gateway's id: what the ledger files the exchange under (names change hands, ids do not). */
+  gatewayId?: string;
   deployment?: string;
   operation: Operation;
   stream: boolean;
@@ -20,6 +22,12 @@ export interface ExchangeRecord {
   outcome: Outcome;
   errorCode?: string;
   reservedTokens?: number;
+  /** The completion maximum set upstream when the gateway capped a request that named none. */
+  maxTokensCapped?: number;
+  /** The limit that refused the request; neverFits when no retry can help. */
+  refusal?: LimitRefusal & { neverFits: boolean };
+  /** The error message the client got. */
+  message?: string;
   promptTokens?: number;
   completionTokens?: number;
   totalTokens?: number;

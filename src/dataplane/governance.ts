@@ -1,5 +1,6 @@
 import { TollgateError } from '../errors.js';
-import type { Refusal } from '../limits/limiter.js';
+import type { LimitStatus, Refusal } from '../limits/limiter.js';
+import type { LimitScope } from '../usage/ledger.js';
 import { PERIOD_NOUN } from '../limits/quota-period.js';
 import type { LimitRuntime, ProjectRuntime } from '../snapshot/config-snapshot.js';
 
@@ -18,41 +19,50 @@ export interface Demand {
   completion: number;
   reserved: number;
   explicitMax: boolean;
+  /** The deployment the request asked for. */
+  deployment: string;
 }
 
-/** The catalogued 429/403 for a reservation a limit refused, saying what to change. */
-export function refusalError(refusal: Refusal, project: ProjectRuntime, demand: Demand): TollgateError {
-  const scope = scopeOf(refusal.rule as LimitRuntime, project);
+/** The smallest completion worth reserving for a request that named no maximum (docs/limits.md). */
+export const MIN_USEFUL_COMPLETION = 16;
+
+/**
+ * The catalogued 429/403 for a reservation a limit refused, naming the project, the deployment
+ * and the limit, and saying what to change. `status` is the refusing limit's standing, when it
+ * could be read: it fills the rate-limit headers of a refusal that can never fit.
+ */
+export function refusalError(refusal: Refusal, project: ProjectRuntime, demand: Demand, status: LimitStatus | null = null): TollgateError {
+  const rule = refusal.rule as LimitRuntime;
+  const scope = scopeOf(rule, project, demand.deployment);
   const needs = `This request reserves ${demand.reserved} tokens (about ${demand.promptEstimate} for the prompt + ${demand.completion} for the completion)`;
   const fix = demand.explicitMax
     ? 'Lower max_tokens (or shorten the prompt).'
-    : `Set max_tokens: without it, the deployment's default completion reservation of ${demand.completion} tokens is reserved.`;
-  if (refusal.kind === 'tpm') {
-    if (refusal.retryAfterSeconds === null) {
-      return new TollgateError(
-        'token_rate_limit_exceeded',
-        `${needs}, more than the limit of ${refusal.limit} tokens per minute for ${scope}, so it can never fit. ${fix}`,
-        NEVER_FITS,
-      );
-    }
-    const s = refusal.retryAfterSeconds;
-    return new TollgateError('token_rate_limit_exceeded', `Token limit is exceeded. Try again in ${s} second${s === 1 ? '' : 's'}.`, {
-      headers: {
-        'retry-after': String(s),
-        'x-ratelimit-limit-tokens': String(refusal.limit),
-        'x-ratelimit-remaining-tokens': '0',
-        'x-ratelimit-reset-tokens': `${s}s`,
-      },
-    });
-  }
-  const period = PERIOD_NOUN[refusal.rule.quotaPeriod ?? 'daily'];
+    : `The prompt leaves no room for a completion of ${MIN_USEFUL_COMPLETION} tokens under this limit: shorten the prompt or raise the limit.`;
   if (refusal.retryAfterSeconds === null) {
+    const unit = refusal.kind === 'tpm' ? 'tokens per minute' : `tokens per ${PERIOD_NOUN[rule.quotaPeriod ?? 'daily']}`;
+    const what = refusal.kind === 'tpm' ? 'the limit' : 'the whole quota';
     return new TollgateError(
-      'token_quota_exceeded',
-      `${needs}, more than the whole quota of ${refusal.limit} tokens per ${period} for ${scope}, so it can never fit. ${fix}`,
-      NEVER_FITS,
+      refusal.kind === 'tpm' ? 'token_rate_limit_exceeded' : 'token_quota_exceeded',
+      `${needs}, more than ${what} of ${refusal.limit} ${unit} for ${scope}, so it can never fit. ${fix}`,
+      { headers: { ...NEVER_FITS, ...standingHeaders(status) } },
     );
   }
+  if (refusal.kind === 'tpm') {
+    const s = refusal.retryAfterSeconds;
+    return new TollgateError(
+      'token_rate_limit_exceeded',
+      `Token limit of ${refusal.limit} tokens per minute is exceeded for ${scope}. Try again in ${s} second${s === 1 ? '' : 's'}.`,
+      {
+        headers: {
+          'retry-after': String(s),
+          'x-ratelimit-limit-tokens': String(refusal.limit),
+          'x-ratelimit-remaining-tokens': '0',
+          'x-ratelimit-reset-tokens': `${s}s`,
+        },
+      },
+    );
+  }
+  const period = PERIOD_NOUN[rule.quotaPeriod ?? 'daily'];
   const resetAt = new Date(refusal.periodEnd ?? 0).toISOString();
   return new TollgateError(
     'token_quota_exceeded',
@@ -61,14 +71,37 @@ export function refusalError(refusal: Refusal, project: ProjectRuntime, demand: 
   );
 }
 
-/** A refusal no retry can change: the SDKs (openai, Anthropic, AI SDK, Agents) then do not retry it. */
-const NEVER_FITS = { headers: { 'x-should-retry': 'false' } };
+/** The scope of a limit as the ledger keeps it. */
+export function limitScope(limit: LimitRuntime): LimitScope {
+  return limit.gatewayDefault ? 'default' : limit.deploymentName === null ? 'project-wide' : 'per-deployment';
+}
 
-function scopeOf(limit: LimitRuntime, project: ProjectRuntime): string {
-  const deployment = limit.deploymentName ? `deployment "${limit.deploymentName}"` : 'all deployments';
+/** What a refusing limit had left, from its standing (null: not read). */
+export function remainingOf(refusal: Refusal, status: LimitStatus | null): number | null {
+  const side = refusal.kind === 'tpm' ? status?.tpm : status?.quota;
+  return side ? side.remaining : null;
+}
+
+/** The standard rate-limit headers of a limit's standing. */
+function standingHeaders(status: LimitStatus | null): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (status?.tpm) {
+    headers['x-ratelimit-limit-tokens'] = String(status.tpm.limit);
+    headers['x-ratelimit-remaining-tokens'] = String(status.tpm.remaining);
+    headers['x-ratelimit-reset-tokens'] = `${Math.max(0, Math.ceil((status.tpm.resetAt - Date.now()) / 1000))}s`;
+  }
+  if (status?.quota) headers['x-quota-remaining-tokens'] = String(status.quota.remaining);
+  return headers;
+}
+
+/** A refusal no retry can change: the SDKs (openai, Anthropic, AI SDK, Agents) then do not retry it. */
+const NEVER_FITS = { 'x-should-retry': 'false' };
+
+function scopeOf(limit: LimitRuntime, project: ProjectRuntime, deployment: string): string {
+  const applies = limit.deploymentName ? `its limit for deployment "${limit.deploymentName}"` : 'its limit for all deployments';
   // Said, because the project has no limit of its own to look up: the gateway's default caps it.
-  const source = limit.gatewayDefault ? ` (the gateway's default project limit)` : '';
-  return `project "${project.name}" on ${deployment}${source}`;
+  const source = limit.gatewayDefault ? `the gateway's default project limit` : applies;
+  return `project "${project.name}" on deployment "${deployment}" (${source}, id ${limit.id})`;
 }
 
 function humanDuration(seconds: number): string {

@@ -139,6 +139,7 @@ async function forward(
   const project = request.project ?? authenticateProject(deps.snapshots.current, request.headers);
   record.project = project.name;
   record.gateway = project.gateway?.name;
+  record.gatewayId = project.gateway?.id;
   if (project.gateway?.logContent) x.requestContent = request.body;
   const spec = request.spec;
   const operation = spec.name;
@@ -157,13 +158,15 @@ async function forward(
   x.hold = hold;
   record.reservedTokens = hold.reserved;
 
-  const { upstreamBody, upstreamText, stripUsageChunk } = withStreamUsage(spec, body, request.text, facts.stream);
+  const capped = withOutputCap(spec, body, request.text, hold.outputCap);
+  const { upstreamBody, upstreamText, stripUsageChunk } = withStreamUsage(spec, capped.body, capped.text, facts.stream);
   const upstreamStarted = performance.now();
   x.upstreamSent = true;
   const call = {
     operation,
     body: upstreamBody,
     bodyText: upstreamText,
+    outputCap: hold.outputCap,
     stream: facts.stream,
     clientApiVersion: request.apiVersion,
     requestId: request.id,
@@ -225,8 +228,10 @@ async function fail(err: unknown, x: Exchange, cancellation: Cancellation, res: 
   if (error instanceof TollgateError) {
     record.errorCode = error.code;
     record.status = error.status;
-    record.outcome =
-      error.code === 'token_rate_limit_exceeded'
+    record.message = error.message;
+    record.outcome = record.refusal?.neverFits
+      ? 'never_fits'
+      : error.code === 'token_rate_limit_exceeded'
         ? 'rate_limited'
         : error.code === 'token_quota_exceeded'
           ? 'quota_exceeded'
@@ -265,6 +270,24 @@ function settleAnswer(spec: OperationSpec, hold: TokenHold, raw: Buffer): Promis
   if (!spec.metered) return null;
   const usage = spec.usage(usageObjectOf(raw));
   return usage ? hold.settle(usage) : hold.settleCounted(spec.completionText(parseJson(raw.toString('utf8'))));
+}
+
+/**
+ * The body with the completion bounded to `cap` in the operation's own field (the request named
+ * none: see reserveTokens). The client's text is kept, the field appended, when it lacks the field.
+ */
+function withOutputCap(
+  spec: OperationSpec,
+  body: Record<string, unknown>,
+  text: string | null,
+  cap: number | null,
+): { body: Record<string, unknown>; text: string | null } {
+  const field = spec.outputCapField;
+  if (cap === null || field === null) return { body, text };
+  return {
+    body: { ...body, [field]: cap },
+    text: text !== null && !(field in body) ? appendField(text, field, cap) : null,
+  };
 }
 
 /**

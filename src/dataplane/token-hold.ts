@@ -2,11 +2,11 @@ import type { Logger } from 'pino';
 import { CountBudget } from '../accounting/count-budget.js';
 import { countTextTokens, encodingFor } from '../accounting/count.js';
 import { MAX_ANSWER_TOKENS, type Usage } from '../accounting/usage.js';
-import type { Limiter, Reservation, Standing } from '../limits/limiter.js';
+import type { Limiter, LimitStatus, Refusal, Reservation, Standing } from '../limits/limiter.js';
 import type { OperationSpec } from '../operations/operation.js';
-import type { DeploymentRuntime, ProjectRuntime } from '../snapshot/config-snapshot.js';
+import type { DeploymentRuntime, LimitRuntime, ProjectRuntime } from '../snapshot/config-snapshot.js';
 import type { ExchangeRecord } from './exchange-observer.js';
-import { refusalError, type GovernanceSettings } from './governance.js';
+import { limitScope, MIN_USEFUL_COMPLETION, refusalError, remainingOf, type GovernanceSettings } from './governance.js';
 import type { RequestFacts } from './request-body.js';
 
 /*
@@ -33,6 +33,10 @@ export interface StreamCount {
  * request is forwarded; throws the catalogued 429/403 when a limit refuses. The hold returned
  * holds nothing when no limit applies or the operation is not metered, but still accounts for
  * what the request used (into `record`).
+ *
+ * A request that names no maximum reserves a default completion; when its limits cannot hold
+ * that, it reserves what they can (at least MIN_USEFUL_COMPLETION) and the hold's `outputCap`
+ * bounds the completion upstream to it, so the limit stays a ceiling.
  */
 export async function reserveTokens(
   deps: TokenDeps,
@@ -46,13 +50,65 @@ export async function reserveTokens(
   const limits = project.limitsFor(deployment.name);
   if (limits.length === 0 || !spec.metered) return new TokenHold(deps, spec, deployment, body, record, null, null, 0, null);
   const promptEstimate = estimatedPrompt(spec, body, deployment);
-  const completion = spec.reservesCompletion
+  const explicitMax = facts.maxOutputTokens !== null;
+  let completion = spec.reservesCompletion
     ? (facts.maxOutputTokens ?? deployment.defaultCompletionReservation ?? deps.governance.defaultCompletionReservation)
     : 0;
+  // Only a default is cut, never a maximum the client chose; and only where the upstream can be told.
+  const cappable = !explicitMax && completion > MIN_USEFUL_COMPLETION && spec.outputCapField !== null;
+  let capped = false;
+  if (cappable) {
+    const room = smallestLimit(limits) - promptEstimate;
+    if (room < completion && room >= MIN_USEFUL_COMPLETION) [completion, capped] = [room, true];
+  }
+  let result = await deps.limiter.reserve(limits, promptEstimate + completion);
+  let status: LimitStatus | null = null;
+  if (!result.ok) status = await statusOf(deps, result);
+  // Refused for now: what the limits still hold may be enough for a shorter completion. One more
+  // try per limit at most (each refusal names one), so a busy limit cannot keep us here.
+  for (let tries = 0; !result.ok && cappable && result.retryAfterSeconds !== null && tries < limits.length; tries++) {
+    const left = remainingOf(result, status);
+    const room = left === null ? 0 : Math.min(completion, left - promptEstimate);
+    if (room < MIN_USEFUL_COMPLETION || room >= completion) break;
+    [completion, capped] = [room, true];
+    result = await deps.limiter.reserve(limits, promptEstimate + completion);
+    status = result.ok ? null : await statusOf(deps, result);
+  }
   const reserved = promptEstimate + completion;
-  const result = await deps.limiter.reserve(limits, reserved);
-  if (!result.ok) throw refusalError(result, project, { promptEstimate, completion, reserved, explicitMax: facts.maxOutputTokens !== null });
-  return new TokenHold(deps, spec, deployment, body, record, result.reservation, promptEstimate, reserved, result.standing);
+  if (!result.ok) {
+    const rule = result.rule as LimitRuntime;
+    record.reservedTokens = reserved;
+    record.refusal = {
+      limitId: rule.id,
+      scope: limitScope(rule),
+      kind: result.kind,
+      limit: result.limit,
+      remaining: remainingOf(result, status),
+      neverFits: result.retryAfterSeconds === null,
+    };
+    throw refusalError(result, project, { promptEstimate, completion, reserved, explicitMax, deployment: deployment.name }, status);
+  }
+  if (capped) record.maxTokensCapped = completion;
+  return new TokenHold(deps, spec, deployment, body, record, result.reservation, promptEstimate, reserved, result.standing, capped ? completion : null);
+}
+
+/** The smallest token count any of the limits allows at all (a TPM or a whole quota). */
+function smallestLimit(limits: readonly LimitRuntime[]): number {
+  let smallest = Infinity;
+  for (const l of limits) {
+    if (l.tokensPerMinute !== null && l.tokensPerMinute < smallest) smallest = l.tokensPerMinute;
+    if (l.tokenQuota !== null && l.quotaPeriod !== null && l.tokenQuota < smallest) smallest = l.tokenQuota;
+  }
+  return smallest;
+}
+
+/** The refusing limit's standing, to explain the refusal; null when it cannot be read (a refusal must not fail on it). */
+async function statusOf(deps: TokenDeps, refusal: Refusal): Promise<LimitStatus | null> {
+  try {
+    return await deps.limiter.peek(refusal.rule);
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -81,6 +137,8 @@ export class TokenHold {
     readonly promptEstimate: number | null,
     private readonly reservedTokens: number,
     private readonly standing: Standing | null,
+    /** The completion maximum to set upstream: the request named none, and its limits hold less than the default. */
+    readonly outputCap: number | null = null,
   ) {}
 
   /** Tokens reserved, when any were. */
@@ -158,6 +216,7 @@ export class TokenHold {
       if (quota) headers['x-quota-remaining-tokens'] = String(clamp(quota.remaining + returned, quota.limit));
     }
     if (consumed !== null) headers['x-tokens-consumed'] = String(consumed);
+    if (this.outputCap !== null) headers['x-tollgate-max-tokens-capped'] = String(this.outputCap);
     return headers;
   }
 

@@ -110,6 +110,16 @@ export interface Project {
   createdAt: string;
 }
 
+/** A deleted gateway: its history stays in the ledger under its id (docs/usage.md). */
+export interface ArchivedGateway {
+  id: string;
+  name: string;
+  resourceName: string;
+  instanceName: string;
+  createdAt: string;
+  deletedAt: string;
+}
+
 export interface Gateway {
   id: string;
   name: string;

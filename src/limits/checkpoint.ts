@@ -129,11 +129,11 @@ export class LimiterCheckpoint {
   }
 }
 
-/** The snapshot's projects by gateway and project name: how ledger rows name them. */
+/** The snapshot's projects by gateway id and project name: how ledger rows name them. */
 function projectsByName(snapshot: ConfigSnapshot): Map<string, ProjectRuntime> {
   const byName = new Map<string, ProjectRuntime>();
   for (const project of snapshot.projectsByKeyHash.values()) {
-    if (project.gateway) byName.set(`${project.gateway.name}\u0000${project.name}`, project);
+    if (project.gateway) byName.set(`${project.gateway.id}\u0000${project.name}`, project);
   }
   return byName;
 }

@@ -18,7 +18,7 @@ export async function ledgerStandings(usage: UsageStore, rules: readonly LimitRu
   const byProject = new Map<string, LimitRuntime[]>();
   for (const rule of rules) {
     out.set(rule.id, { window: new Map(), quotaUsed: null });
-    const key = `${rule.gatewayName}\u0000${rule.projectName}`;
+    const key = `${rule.gatewayId}\u0000${rule.projectName}`;
     const list = byProject.get(key);
     if (list) list.push(rule);
     else byProject.set(key, [rule]);
@@ -40,9 +40,9 @@ export async function ledgerStandings(usage: UsageStore, rules: readonly LimitRu
   for (const projectRules of byProject.values()) {
     const periods = new Set(projectRules.flatMap((r) => (r.tokenQuota !== null && r.quotaPeriod !== null ? [r.quotaPeriod] : [])));
     for (const period of periods) {
-      const { gatewayName, projectName } = projectRules[0]!;
+      const { gatewayId, projectName } = projectRules[0]!;
       const points = await usage.usage({
-        gateway: gatewayName,
+        gateway: gatewayId,
         project: projectName,
         fromMs: periodStart(period, now),
         toMs: now + 1,

@@ -61,7 +61,7 @@ export class Metrics implements ExchangeObserver {
     this.requests = new Counter({
       name: 'tollgate_requests_total',
       collect,
-      help: 'Data-plane requests by outcome (ok, rate_limited, quota_exceeded, rejected, upstream_error, client_aborted).',
+      help: 'Data-plane requests by outcome (ok, rate_limited, quota_exceeded, never_fits, rejected, upstream_error, client_aborted).',
       labelNames: ['gateway', 'project', 'deployment', 'outcome'],
       registers,
     });
@@ -151,7 +151,9 @@ export class Metrics implements ExchangeObserver {
     this.unsynced.add(series);
     series.duration.observe(r.durationMs / 1000);
     if (r.upstreamMs !== undefined) series.upstream.observe(r.upstreamMs / 1000);
-    if (r.reservedTokens !== undefined) this.pendingDecisions.admitted++;
+    // A refused request also names what it tried to reserve: admitted is a reservation with no refusal.
+    if (r.refusal) this.pendingDecisions[r.refusal.kind === 'tpm' ? 'rate_limited' : 'quota_exceeded']++;
+    else if (r.reservedTokens !== undefined) this.pendingDecisions.admitted++;
     else if (r.outcome === 'rate_limited' || r.outcome === 'quota_exceeded') this.pendingDecisions[r.outcome]++;
   }
 

@@ -14,6 +14,7 @@ export const chatCompletions: OperationSpec = {
   required: { field: 'messages', what: 'an array of messages', accepts: Array.isArray },
   estimatePrompt: chatTokens,
   reservesCompletion: true,
+  outputCapField: 'max_completion_tokens',
   streamUsageOption: true,
   usage: openaiUsage,
   completionText: choicesText,

@@ -14,6 +14,7 @@ export const completions: OperationSpec = {
   required: { field: 'prompt', what: 'a string or an array of strings', accepts: isTextOrArray },
   estimatePrompt: (body, counting) => textOrTokenArrays(body.prompt, counting),
   reservesCompletion: true,
+  outputCapField: 'max_tokens',
   streamUsageOption: true,
   usage: openaiUsage,
   completionText: choicesText,

@@ -14,6 +14,7 @@ export const countTokens: OperationSpec = {
   required: { field: 'messages', what: 'an array of messages', accepts: Array.isArray },
   estimatePrompt: anthropicMessagesTokens,
   reservesCompletion: false,
+  outputCapField: null,
   streamUsageOption: false,
   // Not metered: its answer's usage and text are never read; its dialect's readers, for coherence.
   usage: messageUsage,

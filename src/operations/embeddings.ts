@@ -15,6 +15,7 @@ export const embeddings: OperationSpec = {
   required: { field: 'input', what: 'a string or an array', accepts: isTextOrArray },
   estimatePrompt: (body, counting) => textOrTokenArrays(body.input, counting),
   reservesCompletion: false,
+  outputCapField: null,
   streamUsageOption: false,
   usage: openaiUsage,
   completionText: noText,

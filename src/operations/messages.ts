@@ -14,6 +14,7 @@ export const messages: OperationSpec = {
   required: { field: 'messages', what: 'an array of messages', accepts: Array.isArray },
   estimatePrompt: anthropicMessagesTokens,
   reservesCompletion: true,
+  outputCapField: 'max_tokens',
   streamUsageOption: false,
   usage: messageUsage,
   completionText: messageText,

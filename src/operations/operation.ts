@@ -77,6 +77,11 @@ export interface OperationSpec {
   estimatePrompt(body: Record<string, unknown>, counting: Counting): number;
   /** Whether a completion is reserved on top of the prompt (embeddings generate none). */
   readonly reservesCompletion: boolean;
+  /**
+   * The body field that bounds the completion upstream: the gateway sets it when it caps a
+   * request that named no maximum to what its limits can hold (token-hold.ts). Null: none.
+   */
+  readonly outputCapField: 'max_tokens' | 'max_completion_tokens' | 'max_output_tokens' | null;
   /** Whether a stream reports usage only when asked with `stream_options.include_usage`. */
   readonly streamUsageOption: boolean;
   /** The usage of an answer (or of its final stream event), null when none can be trusted. */

@@ -22,6 +22,7 @@ export const responses: OperationSpec = {
   },
   estimatePrompt: responsesTokens,
   reservesCompletion: true,
+  outputCapField: 'max_output_tokens',
   // The stream's final response.completed event always carries the usage.
   streamUsageOption: false,
   usage: responsesUsage,

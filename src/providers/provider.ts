@@ -16,6 +16,11 @@ export interface UpstreamCall {
   readonly body: Record<string, unknown>;
   /** The body exactly as the client sent it, when `body` is unchanged: forward it as is. */
   readonly bodyText: string | null;
+  /**
+   * Set when the gateway bounded the completion (the request named no maximum and its limits hold
+   * less than the default): `body` carries it in the operation's outputCapField.
+   */
+  readonly outputCap?: number | null;
   readonly stream: boolean;
   /** api-version the client sent (Azure style), used when the deployment sets none. */
   readonly clientApiVersion: string | null;

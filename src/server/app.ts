@@ -111,7 +111,13 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
   }
   const retention = new LedgerRetention(store.usage, logger, settings.ledgerRetentionDays);
   retention.start();
-  const service = new AdminService({ store, secrets, providers, onConfigChange: () => snapshots.refresh() });
+  const service = new AdminService({
+    store,
+    secrets,
+    providers,
+    onConfigChange: () => snapshots.refresh(),
+    defaultCompletionReservation: settings.defaultCompletionReservation,
+  });
   const config = new ConfigService({ store, service, secrets, providers });
 
   // One count of failed authentications per client address, for keys, admin tokens and the metrics token.

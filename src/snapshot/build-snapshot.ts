@@ -81,7 +81,7 @@ export function buildSnapshot(records: ConfigRecords, secrets: SecretBox, served
     if (l.deploymentId === null) ownProjectWide.add(l.projectId);
     let list = limitsByProject.get(l.projectId);
     if (!list) limitsByProject.set(l.projectId, (list = []));
-    list.push(limitRuntime(l, gateway.name, projectNames.get(l.projectId) ?? '', deploymentNames));
+    list.push(limitRuntime(l, gateway.id, gateway.name, projectNames.get(l.projectId) ?? '', deploymentNames));
   }
 
   const projectsByKeyHash = new Map<string, ProjectRuntime>();
@@ -138,9 +138,10 @@ function backendPool(d: Deployment, base: DeploymentRuntime, secrets: SecretBox)
   });
 }
 
-function limitRuntime(l: Limit, gatewayName: string, projectName: string, deploymentNames: ReadonlyMap<string, string>): LimitRuntime {
+function limitRuntime(l: Limit, gatewayId: string, gatewayName: string, projectName: string, deploymentNames: ReadonlyMap<string, string>): LimitRuntime {
   return Object.freeze({
     ...limitIdentity(l),
+    gatewayId,
     gatewayName,
     projectName,
     deploymentName: l.deploymentId === null ? null : (deploymentNames.get(l.deploymentId) ?? null),
@@ -160,6 +161,7 @@ function gatewayDefaultLimit(gateway: Gateway, project: Project): LimitRuntime |
   if (!values) return null;
   return Object.freeze({
     ...defaultLimitIdentity(gateway.id, project.id),
+    gatewayId: gateway.id,
     gatewayName: gateway.name,
     projectName: project.name,
     deploymentName: null,

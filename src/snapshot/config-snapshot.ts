@@ -91,6 +91,8 @@ export interface BreakerPolicy {
 
 export interface LimitRuntime {
   readonly id: string;
+  /** The gateway's id: how the ledger files its usage. */
+  readonly gatewayId: string;
   readonly gatewayName: string;
   readonly projectName: string;
   /** null: the limit caps the project's use of all deployments together. */

@@ -1,5 +1,6 @@
 import { Migrator, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type {
+  ArchivedGateway,
   AdminToken,
   AuditEntry,
   Backend,
@@ -390,7 +391,35 @@ export class KyselyStore implements Store {
     await this.db.deleteFrom('instances').where('id', '=', id).execute();
   }
   async deleteGateway(id: string): Promise<void> {
+    // Archived in the same statement sequence (a change runs in one transaction): never a gap.
+    await this.db
+      .insertInto('archived_gateways')
+      .columns(['id', 'name', 'resource_name', 'instance_name', 'created_at', 'deleted_at'])
+      .expression((eb) =>
+        eb
+          .selectFrom('gateways as g')
+          .leftJoin('resources as r', 'r.id', 'g.resource_id')
+          .leftJoin('instances as i', 'i.id', 'g.instance_id')
+          .select([
+            'g.id',
+            'g.name',
+            sql<string>`coalesce(r.name, '')`.as('resource_name'),
+            sql<string>`coalesce(i.name, '')`.as('instance_name'),
+            'g.created_at',
+            sql<string>`${new Date().toISOString()}`.as('deleted_at'),
+          ])
+          .where('g.id', '=', id),
+      )
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
     await this.db.deleteFrom('gateways').where('id', '=', id).execute();
+  }
+  async listArchivedGateways(): Promise<ArchivedGateway[]> {
+    return (await this.db.selectFrom('archived_gateways').selectAll().orderBy('deleted_at', 'desc').execute()).map(toArchivedGateway);
+  }
+  async findArchivedGateway(id: string): Promise<ArchivedGateway | undefined> {
+    const row = await this.db.selectFrom('archived_gateways').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toArchivedGateway(row);
   }
 
   // Limits
@@ -628,4 +657,8 @@ export class KyselyStore implements Store {
       limits: await tx.listLimits(),
     }));
   }
+}
+
+function toArchivedGateway(r: Selectable<Database['archived_gateways']>): ArchivedGateway {
+  return { id: r.id, name: r.name, resourceName: r.resource_name, instanceName: r.instance_name, createdAt: r.created_at, deletedAt: r.deleted_at };
 }

@@ -5,6 +5,7 @@ import {
   LEDGER_ID_PREFIX,
   OUTCOMES,
   type LedgerEntry,
+  type LimitScope,
   type LogQuery,
   type RecentUse,
   type Outcome,
@@ -132,6 +133,8 @@ export class KyselyUsageStore implements UsageStore {
     if (q.project !== undefined) query = query.where('project', '=', q.project);
     if (q.deployment !== undefined) query = query.where('deployment', '=', q.deployment);
     if (q.outcome !== undefined) query = query.where('outcome', '=', q.outcome);
+    // No index of its own (it would cost every insert): read through (gateway, id) in the time range.
+    if (q.requestId !== undefined) query = query.where('request_id', '=', q.requestId);
     if (q.before !== undefined) query = query.where('id', '<', q.before);
     const rows = await query.orderBy('id', 'desc').limit(q.limit).execute();
     return rows.map(fromRow);
@@ -204,6 +207,14 @@ export function toRow(e: LedgerEntry): Database['request_log'] {
     content: e.content,
     backend: e.backend ?? null,
     attempts: e.attempts ?? null,
+    reserved_tokens: e.reservedTokens ?? null,
+    max_tokens_capped: e.maxTokensCapped ?? null,
+    limit_id: e.refusal?.limitId ?? null,
+    limit_scope: e.refusal?.scope ?? null,
+    limit_kind: e.refusal?.kind ?? null,
+    limit_value: e.refusal?.limit ?? null,
+    remaining_tokens: e.refusal?.remaining ?? null,
+    message: e.message ?? null,
   };
 }
 
@@ -231,6 +242,14 @@ export function toRowValues(e: LedgerEntry): unknown[] {
     e.content,
     e.backend ?? null,
     e.attempts ?? null,
+    e.reservedTokens ?? null,
+    e.maxTokensCapped ?? null,
+    e.refusal?.limitId ?? null,
+    e.refusal?.scope ?? null,
+    e.refusal?.kind ?? null,
+    e.refusal?.limit ?? null,
+    e.refusal?.remaining ?? null,
+    e.message ?? null,
   ];
 }
 
@@ -258,5 +277,19 @@ function fromRow(r: Selectable<Database['request_log']>): LedgerEntry {
     // Only rows of a pool carry them.
     ...(r.backend == null ? {} : { backend: r.backend }),
     ...(r.attempts == null ? {} : { attempts: Number(r.attempts) }),
+    ...(r.reserved_tokens == null ? {} : { reservedTokens: Number(r.reserved_tokens) }),
+    ...(r.max_tokens_capped == null ? {} : { maxTokensCapped: Number(r.max_tokens_capped) }),
+    ...(r.message == null ? {} : { message: r.message }),
+    ...(r.limit_id == null
+      ? {}
+      : {
+          refusal: {
+            limitId: r.limit_id,
+            scope: r.limit_scope as LimitScope,
+            kind: r.limit_kind as 'tpm' | 'quota',
+            limit: Number(r.limit_value),
+            remaining: r.remaining_tokens == null ? null : Number(r.remaining_tokens),
+          },
+        }),
   };
 }

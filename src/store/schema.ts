@@ -54,6 +54,14 @@ export interface Database {
     /** JSON array of origins. */
     cors_origins: string;
   };
+  archived_gateways: {
+    id: string;
+    name: string;
+    resource_name: string;
+    instance_name: string;
+    created_at: string;
+    deleted_at: string;
+  };
   limits: {
     id: string;
     gateway_id: string;
@@ -110,6 +118,14 @@ export interface Database {
     content: string | null;
     backend: string | null;
     attempts: number | null;
+    reserved_tokens: number | null;
+    max_tokens_capped: number | null;
+    limit_id: string | null;
+    limit_scope: string | null;
+    limit_kind: string | null;
+    limit_value: number | null;
+    remaining_tokens: number | null;
+    message: string | null;
   };
   nodes: {
     id: string;

@@ -1,5 +1,6 @@
 import type {
   AdminToken,
+  ArchivedGateway,
   AuditEntry,
   Deployment,
   Gateway,
@@ -92,9 +93,13 @@ export interface Store {
   findGatewayByInstance(instanceId: string): Promise<Gateway | undefined>;
   setGatewayStatus(id: string, status: GatewayStatus): Promise<void>;
   updateGateway(id: string, patch: GatewayPatch): Promise<void>;
+  /** Deletes the gateway and archives it (archived_gateways): its ledger rows stay under its id. */
   deleteGateway(id: string): Promise<void>;
   /** Removes an instance; the caller checks that it backs no gateway. */
   deleteInstance(id: string): Promise<void>;
+  /** Deleted gateways, most recently deleted first. */
+  listArchivedGateways(): Promise<ArchivedGateway[]>;
+  findArchivedGateway(id: string): Promise<ArchivedGateway | undefined>;
 
   insertLimit(limit: Limit): Promise<void>;
   listLimits(gatewayId?: string): Promise<Limit[]>;

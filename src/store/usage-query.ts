@@ -25,7 +25,17 @@ export function usageStatement(q: UsageQuery, rollupTable: string): RawBuilder<U
   const rowsTo = Math.ceil(q.toMs / step) * step;
   const table = sql.table(rollupTable);
   const rolledGroup = q.groupBy ? sql`, ${sql.ref(q.groupBy)} as grp` : sql``;
-  const loggedGroup = q.groupBy === 'deployment' ? sql`, coalesce(l.deployment, '') as grp` : q.groupBy === 'project' ? sql`, l.project as grp` : sql``;
+  const loggedGroup =
+    q.groupBy === 'deployment'
+      ? sql`, coalesce(l.deployment, '') as grp`
+      : q.groupBy === 'project'
+        ? sql`, l.project as grp`
+        : q.groupBy === 'gateway'
+          ? sql`, l.gateway as grp`
+          : sql``;
+  // Without a gateway: every gateway's usage (the overview across gateways).
+  const rolledGateway = q.gateway === undefined ? sql`1 = 1` : sql`gateway = ${q.gateway}`;
+  const loggedGateway = q.gateway === undefined ? sql`1 = 1` : sql`l.gateway = ${q.gateway}`;
   const rolledFilter = sql.join(
     [
       ...(q.project !== undefined ? [sql`and project = ${q.project}`] : []),
@@ -60,13 +70,13 @@ export function usageStatement(q: UsageQuery, rollupTable: string): RawBuilder<U
       from (
         select bucket_ms${rolledGroup}, ${sql.join(COUNTERS.map((c) => sql.ref(c)))}
           from ${table}
-         where gateway = ${q.gateway} and bucket_ms >= ${from} and bucket_ms < ${q.toMs} ${rolledFilter}
+         where ${rolledGateway} and bucket_ms >= ${from} and bucket_ms < ${q.toMs} ${rolledFilter}
         union all
         select (l.at_ms / ${sql.lit(step)}) * ${sql.lit(step)} as bucket_ms${loggedGroup}, ${loggedCounters}
           from request_log l
           join ledger_rollup_marks m
             on m.writer = substr(l.id, ${sql.lit(WRITER.start + 1)}, ${sql.lit(WRITER.length)}) and l.id > m.through_id
-         where l.gateway = ${q.gateway} and l.at_ms >= ${from} and l.at_ms < ${rowsTo} ${loggedFilter}
+         where ${loggedGateway} and l.at_ms >= ${from} and l.at_ms < ${rowsTo} ${loggedFilter}
            -- The tail only: served by the (gateway, id) index, whatever the time range asked.
            and l.id > (select min(through_id) from ledger_rollup_marks)
       ) u

@@ -28,7 +28,7 @@ export class LedgerRecorder implements ExchangeObserver {
       id: this.ids.next(completedAt),
       atMs: completedAt,
       requestId: r.requestId,
-      gateway: r.gateway,
+      gateway: r.gatewayId ?? r.gateway,
       project: r.project,
       deployment: r.deployment ?? null,
       operation: r.operation,
@@ -46,6 +46,10 @@ export class LedgerRecorder implements ExchangeObserver {
       content: r.content ?? null,
       backend: r.backend ?? null,
       attempts: r.attempts ?? null,
+      reservedTokens: r.reservedTokens ?? null,
+      maxTokensCapped: r.maxTokensCapped ?? null,
+      refusal: r.refusal ? { limitId: r.refusal.limitId, scope: r.refusal.scope, kind: r.refusal.kind, limit: r.refusal.limit, remaining: r.refusal.remaining } : null,
+      message: r.message ?? null,
     });
   }
 }

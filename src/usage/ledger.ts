@@ -3,16 +3,21 @@ import type { Operation } from '../providers/provider.js';
 /** Ledger ids are `req_<time><node><seq>`: ordered by time, so time bounds are id bounds. */
 export const LEDGER_ID_PREFIX = 'req';
 
-export const OUTCOMES = ['ok', 'rate_limited', 'quota_exceeded', 'rejected', 'upstream_error', 'client_aborted'] as const;
+/** never_fits: refused because the reservation is larger than a whole limit (no retry helps). */
+export const OUTCOMES = ['ok', 'rate_limited', 'quota_exceeded', 'rejected', 'upstream_error', 'client_aborted', 'never_fits'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
-/** One data-plane request, as the ledger keeps it. Names, not ids: they are what admins query by. */
+/**
+ * One data-plane request, as the ledger keeps it: the gateway by its id (a deleted gateway's history
+ * stays its own, a new gateway of the same name starts empty), project and deployment by name.
+ */
 export interface LedgerEntry {
   /** Time-ordered id: the logs API's cursor. */
   id: string;
   /** When the request completed (its start is atMs - latencyMs). */
   atMs: number;
   requestId: string;
+  /** The gateway's id (rows of gateways deleted before migration 0014-refusals-gateway-ids: its name). */
   gateway: string;
   project: string;
   deployment: string | null;
@@ -33,6 +38,28 @@ export interface LedgerEntry {
   /** The backend of a pool that answered (the last tried) and the upstream calls made; null without a pool. */
   backend?: string | null;
   attempts?: number | null;
+  /** Tokens reserved against the limits (absent: none applied, or refused before reserving). */
+  reservedTokens?: number | null;
+  /** The completion maximum the gateway set upstream, when the request named none and its limits hold less than the default. */
+  maxTokensCapped?: number | null;
+  /** The limit that refused the request, when one did. */
+  refusal?: LimitRefusal | null;
+  /** The error message the client got (null: it got an answer). */
+  message?: string | null;
+}
+
+/** Where a limit scope comes from: the project's own limits, or the gateway's default project limit. */
+export type LimitScope = 'project-wide' | 'per-deployment' | 'default';
+
+/** Which limit refused a request, and what it had left at that moment. */
+export interface LimitRefusal {
+  limitId: string;
+  scope: LimitScope;
+  kind: 'tpm' | 'quota';
+  /** The limit's value: tokens per minute, or the quota. */
+  limit: number;
+  /** Tokens left under that limit when it refused (null: not known). */
+  remaining: number | null;
 }
 
 export type UsageInterval = 'minute' | 'hour' | 'day';
@@ -53,6 +80,7 @@ export interface RollupRow {
   rejected: number;
   upstream_error: number;
   client_aborted: number;
+  never_fits: number;
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
@@ -84,13 +112,14 @@ export interface RecentUse {
 }
 
 export interface UsageQuery {
-  gateway: string;
+  /** The gateway's ledger key; absent: every gateway (group by gateway to tell them apart). */
+  gateway?: string;
   fromMs: number;
   toMs: number;
   interval: UsageInterval;
   project?: string;
   deployment?: string;
-  groupBy?: 'project' | 'deployment';
+  groupBy?: 'project' | 'deployment' | 'gateway';
 }
 
 export interface UsagePoint {
@@ -109,6 +138,8 @@ export interface LogQuery {
   project?: string;
   deployment?: string;
   outcome?: Outcome;
+  /** The request id the client was given (x-request-id). */
+  requestId?: string;
   /** An id from the previous page: entries older than it. */
   before?: string;
   limit: number;

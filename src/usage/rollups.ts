@@ -25,6 +25,7 @@ export function addToRollups(rows: Map<string, RollupRow>, entries: readonly Led
         rejected: 0,
         upstream_error: 0,
         client_aborted: 0,
+        never_fits: 0,
         prompt_tokens: 0,
         completion_tokens: 0,
         total_tokens: 0,

@@ -65,7 +65,7 @@ beforeAll(async () => {
   const unknown = await chat('no-such-model');
   expect(unknown.status).toBe(404);
   sent.unknownModel = unknown.requestId;
-  // One token per minute: no request fits, each is refused with 429.
+  // One token per minute: no request can ever fit, each is refused with 429 (outcome never_fits).
   expect((await gw.admin('POST', '/gateways/gw1/limits', { project: 'p1', tokensPerMinute: 1 })).status).toBe(201);
   const limited = await chat();
   expect(limited.status).toBe(429);
@@ -84,11 +84,12 @@ describe('tollgate usage', () => {
     expect(body.totals.requests).toEqual({
       total: 4,
       ok: 2,
-      rate_limited: 1,
+      rate_limited: 0,
       quota_exceeded: 0,
       rejected: 1,
       upstream_error: 0,
       client_aborted: 0,
+      never_fits: 1,
     });
     expect(body.totals.tokens).toEqual(okTokens);
     expect(okTokens.total).toBeGreaterThan(0);
@@ -96,9 +97,9 @@ describe('tollgate usage', () => {
 
   it('prints one row per interval and a totals row', SLOW, async () => {
     const rows = table(await ok(['usage', '--gateway', 'gw1', '--from', '1h', '--interval', 'minute']));
-    expect(rows[0]).toEqual(['TIME', 'REQUESTS', 'OK', '429', '403', 'ERRORS', 'PROMPT', 'COMPLETION', 'TOTAL TOKENS']);
+    expect(rows[0]).toEqual(['TIME', 'REQUESTS', 'OK', '429', '403', 'NEVER FITS', 'ERRORS', 'PROMPT', 'COMPLETION', 'TOTAL TOKENS']);
     const t = okTokens;
-    expect(rows.at(-1)).toEqual(['TOTAL', '4', '2', '1', '0', '1', String(t.prompt), String(t.completion), String(t.total)]);
+    expect(rows.at(-1)).toEqual(['TOTAL', '4', '2', '0', '0', '1', '1', String(t.prompt), String(t.completion), String(t.total)]);
     const points = rows.slice(1, -1);
     // The requests fall in one minute, or two when a minute started in between.
     expect(points.length).toBeGreaterThanOrEqual(1);
@@ -109,7 +110,7 @@ describe('tollgate usage', () => {
 
   it('adds a column for the group with --group-by', SLOW, async () => {
     const rows = table(await ok(['usage', '--gateway', 'gw1', '--group-by', 'project']));
-    expect(rows[0]).toEqual(['TIME', 'PROJECT', 'REQUESTS', 'OK', '429', '403', 'ERRORS', 'PROMPT', 'COMPLETION', 'TOTAL TOKENS']);
+    expect(rows[0]).toEqual(['TIME', 'PROJECT', 'REQUESTS', 'OK', '429', '403', 'NEVER FITS', 'ERRORS', 'PROMPT', 'COMPLETION', 'TOTAL TOKENS']);
     for (const row of rows.slice(1, -1)) expect(row[1]).toBe('p1');
     expect(rows.at(-1)!.slice(0, 3)).toEqual(['TOTAL', '(all)', '4']);
   });
@@ -136,7 +137,7 @@ describe('tollgate logs', () => {
     const rows = table(run.stdout);
     expect(rows[0]).toEqual(['TIME', 'STATUS', 'OUTCOME', 'PROJECT', 'DEPLOYMENT', 'OP', 'STREAM', 'TOKENS', 'LATENCY', 'REQUEST ID']);
     expect(rows.slice(1)).toEqual([
-      [expect.any(String), '429', 'rate_limited (token_rate_limit_exceeded)', 'p1', 'sim-chat', 'chat.completions', 'no', '-', expect.stringMatching(/^\d+ms$/), sent.limited],
+      [expect.any(String), '429', 'never_fits (token_rate_limit_exceeded)', 'p1', 'sim-chat', 'chat.completions', 'no', '-', expect.stringMatching(/^\d+ms$/), sent.limited],
       [expect.any(String), '404', 'rejected (deployment_not_found)', 'p1', '-', 'chat.completions', 'no', '-', expect.stringMatching(/^\d+ms$/), sent.unknownModel],
     ]);
     const hint = /^more entries: tollgate logs --gateway gw1 --limit 2 --cursor (req_\S+)\n$/.exec(run.stderr);
@@ -158,7 +159,7 @@ describe('tollgate logs', () => {
   });
 
   it('filters by outcome, with the JSON of the API', SLOW, async () => {
-    const body = JSON.parse(await ok(['logs', '--gateway', 'gw1', '--outcome', 'rate_limited', '--json']));
+    const body = JSON.parse(await ok(['logs', '--gateway', 'gw1', '--outcome', 'never_fits', '--json']));
     expect(body.nextCursor).toBeNull();
     expect(body.items).toHaveLength(1);
     expect(body.items[0]).toMatchObject({
@@ -166,8 +167,9 @@ describe('tollgate logs', () => {
       project: 'p1',
       deployment: 'sim-chat',
       status: 429,
-      outcome: 'rate_limited',
+      outcome: 'never_fits',
       errorCode: 'token_rate_limit_exceeded',
+      refusal: { kind: 'tpm', limit: 1, scope: 'project-wide', neverFits: true },
     });
   });
 

@@ -201,6 +201,11 @@ describe('admin console workflow in Chromium', () => {
     await form.getByLabel('Tokens per minute').fill(String(TPM));
     await form.getByRole('button', { name: 'Add limit' }).click();
     await form.waitFor({ state: 'detached' });
+    // 200 tokens a minute is below the 1,024 reserved for a request without max_tokens: said once saved.
+    const warning = page.getByTestId('limit-warnings');
+    await warning.getByText(/tokensPerMinute 200 is below the 1024 completion tokens reserved/).waitFor();
+    await page.getByRole('dialog').getByRole('button', { name: 'OK' }).click();
+    await warning.waitFor({ state: 'detached' });
     const limit = row('Token limits', 'early');
     await limit.getByText('sim-chat').waitFor();
     const meter = limit.getByRole('meter', { name: 'Tokens per minute used, early on sim-chat' });
@@ -257,7 +262,8 @@ describe('admin console workflow in Chromium', () => {
     await page.getByLabel('Outcome').selectOption('rate_limited');
     await page.getByLabel('Project').selectOption('early');
     await page.getByText(`${Math.min(50, sent.rateLimited)} requests shown`).waitFor();
-    const statuses = await log.locator('tbody tr td:nth-child(4)').allTextContents();
+    // Time, project, deployment, operation, stream, status…
+    const statuses = await log.locator('tbody tr td:nth-child(6)').allTextContents();
     expect(new Set(statuses)).toEqual(new Set(['429']));
     expect(await log.locator('tbody tr').first().textContent()).toContain('token_rate_limit_exceeded');
     await shot('09-logs');
@@ -339,8 +345,9 @@ describe('admin console workflow in Chromium', () => {
 
     await gatewayTab('Logs');
     const newest = page.getByRole('table', { name: 'Request log' }).locator('tbody tr').first();
-    await newest.getByText('Show').click();
-    await newest.getByText('zebra-quartz-42').waitFor();
+    // A row opens into its details, the content with them.
+    await newest.click();
+    await page.getByTestId('log-details').getByText(/zebra-quartz-42/).waitFor();
 
     await gatewayTab('Settings');
     await toggle.uncheck();

@@ -310,6 +310,18 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.findResource(r.name)).toEqual(r);
       });
 
+      it('archives a deleted gateway: what it was and when it went, by its id', async () => {
+        const { i, r, g } = await world(store);
+        expect(await store.listArchivedGateways()).toEqual([]);
+        const before = new Date().toISOString();
+        await store.transaction((tx) => tx.deleteGateway(g.id));
+        const archived = await store.findArchivedGateway(g.id);
+        expect(archived).toMatchObject({ id: g.id, name: g.name, resourceName: r.name, instanceName: i.name, createdAt: g.createdAt });
+        expect(archived!.deletedAt >= before).toBe(true);
+        expect(await store.listArchivedGateways()).toEqual([archived]);
+        expect(await store.findArchivedGateway('gw_none')).toBeUndefined();
+      });
+
       it('updates settings: content logging, the default project limit and the CORS origins, each on its own', async () => {
         const { g } = await world(store);
         const defaultProjectLimit = { tokensPerMinute: 9_000_000_000_000, tokenQuota: 50_000, quotaPeriod: 'daily' as const };

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countChatPromptTokens, countTextTokens } from '../../src/accounting/count.js';
 import type { LedgerEntry } from '../../src/usage/ledger.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
-import { seedBasic, startGateway, type Seeded, type TestGateway } from '../support/harness.js';
+import { ledgerKey, seedBasic, startGateway, type Seeded, type TestGateway } from '../support/harness.js';
 
 const RECORDINGS = fileURLToPath(new URL('../fixtures/provider-recordings/', import.meta.url));
 const recording = (file: string) => readFileSync(RECORDINGS + file);
@@ -16,7 +16,7 @@ const messages = [{ role: 'user' as const, content: 'Say hello to the gateway.' 
 async function ledgerRow(gw: TestGateway, requestId: string): Promise<LedgerEntry> {
   for (let i = 0; i < 100; i++) {
     await gw.tollgate.ledger!.flush();
-    const row = (await gw.tollgate.store.usage.logs({ gateway: 'gw1', limit: 1000 })).find((e) => e.requestId === requestId);
+    const row = (await gw.tollgate.store.usage.logs({ gateway: await ledgerKey(gw), limit: 1000 })).find((e) => e.requestId === requestId);
     if (row) return row;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

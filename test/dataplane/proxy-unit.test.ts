@@ -74,7 +74,7 @@ const deployment: DeploymentRuntime = {
 };
 
 function world(limit: Partial<LimitRuntime>, provider: Provider) {
-  const rule: LimitRuntime = { id: 'l1', gatewayName: 'gw', projectName: 'p', deploymentName: null, tokensPerMinute: null, tokenQuota: null, quotaPeriod: null, ...limit };
+  const rule: LimitRuntime = { id: 'l1', gatewayId: 'gw_1', gatewayName: 'gw', projectName: 'p', deploymentName: null, tokensPerMinute: null, tokenQuota: null, quotaPeriod: null, ...limit };
   const project: ProjectRuntime = {
     id: 'p1',
     name: 'p',
@@ -165,6 +165,7 @@ describe('proxy (unit: snapshot, limiter and provider in memory)', () => {
     expect(answer).toContain('x-should-retry: false');
     expect(answer).toContain('token_rate_limit_exceeded');
     expect(provider.calls).toHaveLength(0);
-    expect(records[0]).toMatchObject({ outcome: 'rate_limited', status: 429 });
+    expect(answer).toContain('x-ratelimit-limit-tokens: 20');
+    expect(records[0]).toMatchObject({ outcome: 'never_fits', status: 429, refusal: { kind: 'tpm', limit: 20, neverFits: true } });
   });
 });

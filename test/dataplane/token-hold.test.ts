@@ -42,7 +42,7 @@ const deployment: DeploymentRuntime = {
   defaultCompletionReservation: null,
   options: {},
 };
-const limit: LimitRuntime = { id: 'l1', gatewayName: 'g', projectName: 'p', deploymentName: null, tokensPerMinute: 10_000, tokenQuota: null, quotaPeriod: null };
+const limit: LimitRuntime = { id: 'l1', gatewayId: 'gw_1', gatewayName: 'g', projectName: 'p', deploymentName: null, tokensPerMinute: 10_000, tokenQuota: null, quotaPeriod: null };
 const project = (limited: boolean): ProjectRuntime => ({
   id: 'p1',
   name: 'p',

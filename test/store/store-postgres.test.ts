@@ -145,7 +145,7 @@ function usageContract(name: string, open: () => Promise<Store>): void {
         const key = `${bucketMs}/${grp}`;
         let p = points.get(key);
         if (!p) {
-          const zero = { ok: 0, rate_limited: 0, quota_exceeded: 0, rejected: 0, upstream_error: 0, client_aborted: 0 } satisfies Record<Outcome, number>;
+          const zero = { ok: 0, rate_limited: 0, quota_exceeded: 0, rejected: 0, upstream_error: 0, client_aborted: 0, never_fits: 0 } satisfies Record<Outcome, number>;
           p = { bucketMs, group: grp, requests: { ...zero, total: 0 }, tokens: { prompt: 0, completion: 0, total: 0 }, latencyMsSum: 0 };
           points.set(key, p);
         }

@@ -89,9 +89,14 @@ describe('ledger rows for the SQLite writer', () => {
       content: '{"request":"…"}',
       backend: 'east',
       attempts: 2,
+      reservedTokens: 40,
+      maxTokensCapped: 30,
+      refusal: { limitId: 'lim_1', scope: 'per-deployment', kind: 'quota', limit: 1000, remaining: 12 },
+      message: 'The token quota…',
     };
     expect(toRowValues(entry)).toEqual(Object.values(toRow(entry)));
-    expect(toRowValues(entry)).toHaveLength(Object.keys(entry).length);
+    // The refusal is five columns (limit id, scope, kind, value, remaining).
+    expect(toRowValues(entry)).toHaveLength(Object.keys(entry).length + 4);
   });
 });
 

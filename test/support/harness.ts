@@ -83,3 +83,10 @@ export async function seedBasic(gw: TestGateway, simOptions: Record<string, unkn
     secondaryKey: project.keys.secondary,
   };
 }
+
+/** The key the ledger files a gateway's rows under: its id (names can be reused after a delete). */
+export async function ledgerKey(gw: TestGateway, name = 'gw1'): Promise<string> {
+  const gateway = await gw.tollgate.store.findGateway(name);
+  if (!gateway) throw new Error(`no gateway "${name}"`);
+  return gateway.id;
+}

@@ -95,13 +95,14 @@ describe('ledger on graceful shutdown', () => {
       const store = openSqliteStore(dataDir);
       try {
         await store.migrate();
-        const logs = await store.usage.logs({ gateway: 'gw1', limit: 10_000 });
+        const key = (await store.findGateway('gw1'))!.id;
+        const logs = await store.usage.logs({ gateway: key, limit: 10_000 });
         expect(logs).toHaveLength(done.length);
         expect(logs.map((e) => e.requestId).sort()).toEqual(done.map((r) => r.requestId).sort());
         expect(logs.every((e) => e.outcome === 'ok' && e.status === 200 && e.project === 'p1' && e.deployment === 'sim-chat')).toBe(true);
         const tokens = logs.reduce((n, e) => n + e.totalTokens, 0);
         for (const interval of ['minute', 'hour', 'day'] as const) {
-          const points = await store.usage.usage({ gateway: 'gw1', fromMs: startedMs - 1000, toMs: Date.now() + 1000, interval });
+          const points = await store.usage.usage({ gateway: key, fromMs: startedMs - 1000, toMs: Date.now() + 1000, interval });
           expect(points.reduce((n, p) => n + p.requests.total, 0), interval).toBe(done.length);
           expect(points.reduce((n, p) => n + p.requests.ok, 0), interval).toBe(done.length);
           expect(points.reduce((n, p) => n + p.tokens.total, 0), interval).toBe(tokens);

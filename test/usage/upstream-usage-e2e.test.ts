@@ -9,7 +9,7 @@ import { MemoryLimiter } from '../../src/limits/memory-limiter.js';
 import type { LedgerEntry } from '../../src/usage/ledger.js';
 import { poll } from '../support/admin-helpers.js';
 import { chatCompletion, sseChunk, startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
-import { startGateway, type TestGateway } from '../support/harness.js';
+import { ledgerKey, startGateway, type TestGateway } from '../support/harness.js';
 import { createTestDatabase } from '../support/postgres.js';
 import { parsePromText, samplesByLabels } from '../support/prom-text.js';
 
@@ -57,7 +57,7 @@ describe('upstream usage, validated end to end', () => {
   };
   const ledgerRow = async (requestId: string): Promise<LedgerEntry | undefined> => {
     await gw.tollgate.ledger!.flush();
-    return (await gw.tollgate.store.usage.logs({ gateway: 'gw1', limit: 100 })).find((e) => e.requestId === requestId);
+    return (await gw.tollgate.store.usage.logs({ gateway: await ledgerKey(gw), limit: 100 })).find((e) => e.requestId === requestId);
   };
   /** A non-streamed request of p1: what the limit was charged, the x-tokens-consumed header, the ledger row. */
   const buffered = async (client: OpenAI, scenario: string) => {
@@ -222,7 +222,7 @@ describe('upstream usage, validated end to end', () => {
     const ledger = gw.tollgate.ledger!;
     await ledger.flush();
     expect(ledger.dropped).toBe(0);
-    const rows = await gw.tollgate.store.usage.logs({ gateway: 'gw1', limit: 100 });
+    const rows = await gw.tollgate.store.usage.logs({ gateway: await ledgerKey(gw), limit: 100 });
     expect(rows).toHaveLength(8);
     for (const e of rows) expect(e.promptTokens + e.completionTokens, e.requestId).toBe(e.totalTokens);
 
@@ -233,7 +233,7 @@ describe('upstream usage, validated end to end', () => {
       s.completion += e.completionTokens;
       s.total += e.totalTokens;
     }
-    const points = await gw.tollgate.store.usage.usage({ gateway: 'gw1', fromMs: 0, toMs: Date.now() + 86_400_000, interval: 'day', groupBy: 'project' });
+    const points = await gw.tollgate.store.usage.usage({ gateway: await ledgerKey(gw), fromMs: 0, toMs: Date.now() + 86_400_000, interval: 'day', groupBy: 'project' });
     const rolled: Record<string, Tokens> = {};
     for (const p of points) {
       const s = (rolled[p.group!] ??= { prompt: 0, completion: 0, total: 0 });

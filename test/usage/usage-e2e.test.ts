@@ -4,7 +4,7 @@ import { countChatPromptTokens } from '../../src/accounting/count.js';
 import { MemoryLimiter } from '../../src/limits/memory-limiter.js';
 import { INTERVAL_MS, OUTCOMES, type LedgerEntry, type Outcome, type UsageInterval, type UsagePoint } from '../../src/usage/ledger.js';
 import { expectError, poll } from '../support/admin-helpers.js';
-import { seedBasic, startGateway, type TestGateway } from '../support/harness.js';
+import { ledgerKey, seedBasic, startGateway, type TestGateway } from '../support/harness.js';
 import { parsePromText, samplesByLabels } from '../support/prom-text.js';
 
 const messages = [{ role: 'user' as const, content: 'Count my tokens, please.' }];
@@ -275,7 +275,7 @@ describe('usage accounting end to end', () => {
     // Every exchange is over (observers told), then the ledger is written.
     expect(await poll(observedRequests, (n) => n === sent.length, 250, 20)).toBe(sent.length);
     await gw.tollgate.ledger!.flush();
-    entries = await gw.tollgate.store.usage.logs({ gateway: 'gw1', limit: 10_000 });
+    entries = await gw.tollgate.store.usage.logs({ gateway: await ledgerKey(gw), limit: 10_000 });
 
     // The aborted stream's tokens are known only within bounds (checked below); take them as recorded.
     const aborted = sent.find((s) => s.outcome === 'client_aborted')!;
@@ -315,7 +315,7 @@ describe('usage accounting end to end', () => {
         },
         s.requestId,
       ).toEqual({
-        gateway: 'gw1',
+        gateway: await ledgerKey(gw),
         project: s.project,
         deployment: s.deployment,
         operation: 'chat.completions',
@@ -503,7 +503,7 @@ describe('usage accounting end to end', () => {
     expect(fromLedger).toEqual(expected);
     const latencySum = entries.reduce((n, e) => n + e.latencyMs, 0);
     for (const interval of ['minute', 'hour', 'day'] as const) {
-      const q = { gateway: 'gw1', fromMs: startedMs - 1000, toMs: Date.now() + 1000, interval };
+      const q = { gateway: await ledgerKey(gw), fromMs: startedMs - 1000, toMs: Date.now() + 1000, interval };
       const points = await gw.tollgate.store.usage.usage(q);
       expect(points.length).toBeGreaterThanOrEqual(1);
       expect(sumPoints(points), interval).toEqual(expected);

@@ -1,9 +1,9 @@
 import { useState } from 'react';
-import type { Gateway, List } from '../api-types';
+import type { Gateway, GatewayUsage, List, UsageOverview } from '../api-types';
 import { GatewayStatusBadge } from '../components/Badge';
 import { EmptyState } from '../components/EmptyState';
 import { LoadError, Loading } from '../components/LoadError';
-import { formatDateTime } from '../format';
+import { formatDateTime, formatNumber } from '../format';
 import { Link } from '../router';
 import { useSession } from '../session';
 import { useApiData } from '../use-api-data';
@@ -11,6 +11,7 @@ import { AddGatewayDialog } from './AddGatewayDialog';
 
 /** While a gateway is provisioning, the list refreshes itself until a node has loaded it. */
 const PROVISIONING_REFRESH_MS = 1500;
+const USAGE_REFRESH_MS = 15_000;
 
 /** The AI Gateway tab: every gateway with its resource, instance and status. */
 export function GatewaysPage() {
@@ -20,6 +21,9 @@ export function GatewaysPage() {
     data?.items.some((g) => g.status === 'provisioning') ? PROVISIONING_REFRESH_MS : null,
   );
   const items = gateways.data?.items;
+  // Today's use (since 00:00 UTC, when daily quotas reset), beside each gateway.
+  const overview = useApiData<UsageOverview>('/usage', USAGE_REFRESH_MS);
+  const usageOf = new Map<string, GatewayUsage>(overview.data?.gateways.map((g) => [g.name, g]) ?? []);
 
   const addButton = can.manageGateways ? (
     <button type="button" className="primary" onClick={() => setAdding(true)}>
@@ -36,7 +40,7 @@ export function GatewaysPage() {
       </div>
       <p className="lede">
         A gateway governs one resource: it enables its projects and enforces their token limits on every request to the
-        resource's deployments.
+        resource's deployments. Deleted gateways keep their history: see <Link to="archived-gateways">archived gateways</Link>.
       </p>
       <LoadError error={gateways.error} onRetry={gateways.reload} />
       {!items ? (
@@ -61,6 +65,15 @@ export function GatewaysPage() {
                 <th scope="col">Resource</th>
                 <th scope="col">Instance</th>
                 <th scope="col">Status</th>
+                <th scope="col" className="num">
+                  Enabled projects
+                </th>
+                <th scope="col" className="num">
+                  Tokens today
+                </th>
+                <th scope="col" className="num">
+                  Refusals today
+                </th>
                 <th scope="col">Created</th>
               </tr>
             </thead>
@@ -77,6 +90,7 @@ export function GatewaysPage() {
                   <td>
                     <GatewayStatusBadge status={g.status} />
                   </td>
+                  <UsageCells usage={usageOf.get(g.name)} />
                   <td>{formatDateTime(g.createdAt)}</td>
                 </tr>
               ))}
@@ -96,5 +110,29 @@ export function GatewaysPage() {
         />
       ) : null}
     </section>
+  );
+}
+
+/** A gateway's enabled projects, tokens and refusals today; dashes until the overview is in. */
+function UsageCells({ usage }: { usage: GatewayUsage | undefined }) {
+  if (!usage) {
+    return (
+      <>
+        <td className="num muted">—</td>
+        <td className="num muted">—</td>
+        <td className="num muted">—</td>
+      </>
+    );
+  }
+  return (
+    <>
+      <td className="num">
+        {usage.enabledProjects} of {usage.projects}
+      </td>
+      <td className="num">{formatNumber(usage.tokens.total)}</td>
+      <td className="num" title="429 and 403 refusals by a limit">
+        {formatNumber(usage.refusals)}
+      </td>
+    </>
   );
 }

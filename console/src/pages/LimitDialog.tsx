@@ -31,6 +31,8 @@ export function LimitDialog({ gateway, limit, projects, deployments, onClose, on
   const [period, setPeriod] = useState<QuotaPeriod | ''>(limit?.quotaPeriod ?? '');
   const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const [pending, setPending] = useState(false);
+  /** Set after a save the server warned about: the dialog stays open to show it. */
+  const [warnings, setWarnings] = useState<string[] | null>(null);
   const chosenProject = project || projects[0]?.name || '';
 
   const submit = async (event: FormEvent) => {
@@ -53,10 +55,14 @@ export function LimitDialog({ gateway, limit, projects, deployments, onClose, on
     setErrors(NO_ERRORS);
     const base = `/gateways/${encodeURIComponent(gateway)}/limits`;
     try {
-      if (limit) await api.patch(`${base}/${encodeURIComponent(limit.id)}`, values);
-      else await api.post(base, { project: chosenProject, deployment: deployment || null, ...values });
+      const saved = limit
+        ? await api.patch<Limit>(`${base}/${encodeURIComponent(limit.id)}`, values)
+        : await api.post<Limit>(base, { project: chosenProject, deployment: deployment || null, ...values });
       notify(`Limit of project ${limit?.project ?? chosenProject} saved.`);
-      onSaved();
+      if (saved?.warnings?.length) {
+        setWarnings(saved.warnings);
+        setPending(false);
+      } else onSaved();
     } catch (err) {
       setErrors(formErrorsOf(err, FIELDS, FIELD_OF_CODE));
       setPending(false);
@@ -64,6 +70,23 @@ export function LimitDialog({ gateway, limit, projects, deployments, onClose, on
   };
 
   const tokensHint = 'Leave empty for none.';
+  if (warnings) {
+    return (
+      <Modal title="Limit saved" onClose={onSaved}>
+        <div className="notice warning" role="alert" data-testid="limit-warnings">
+          {warnings.map((w) => (
+            <p key={w}>{w}</p>
+          ))}
+          <p>Set max_tokens in the clients, or raise the limit, to get whole answers.</p>
+        </div>
+        <div className="form-actions">
+          <button type="button" className="primary" onClick={onSaved}>
+            OK
+          </button>
+        </div>
+      </Modal>
+    );
+  }
   return (
     <Modal title={limit ? 'Edit limit' : 'Add limit'} onClose={onClose}>
       <form onSubmit={submit} noValidate>

@@ -1,12 +1,13 @@
 import { useEffect, useId, useMemo, useState, type ReactNode } from 'react';
 import { Area, AreaChart, Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { query } from '../api';
-import type { Gateway, UsageInterval, UsageReport } from '../api-types';
+import type { Gateway, GatewayProject, List, UsageInterval, UsageReport } from '../api-types';
 import { EmptyState } from '../components/EmptyState';
 import { LoadError, Loading } from '../components/LoadError';
 import { formatNumber } from '../format';
 import { requestsByOutcome, tokensByGroup, type GroupedRows } from '../usage-series';
 import { useApiData } from '../use-api-data';
+import { ProjectUsageTable } from './ProjectUsageTable';
 
 export const RANGES = [
   { id: '15m', label: 'Last 15 minutes', ms: 15 * 60_000, interval: 'minute' },
@@ -35,6 +36,7 @@ export function UsageTab({ gateway }: { gateway: Gateway }) {
   const params = { from: to - range.ms, to, interval: range.interval };
   const byProject = useApiData<UsageReport>(`${base}${query({ ...params, groupBy: 'project' })}`, null, { keepPrevious: true });
   const byDeployment = useApiData<UsageReport>(`${base}${query({ ...params, groupBy: 'deployment' })}`, null, { keepPrevious: true });
+  const projects = useApiData<List<GatewayProject>>(`/gateways/${encodeURIComponent(gateway.name)}/projects`);
 
   const projectRows = useMemo(() => byProject.data && tokensByGroup(byProject.data), [byProject.data]);
   const deploymentRows = useMemo(() => byDeployment.data && tokensByGroup(byDeployment.data), [byDeployment.data]);
@@ -80,11 +82,14 @@ export function UsageTab({ gateway }: { gateway: Gateway }) {
             <Total label="Requests" value={totals.requests.total} />
             <Total label="Rate limited (429)" value={totals.requests.rate_limited} />
             <Total label="Quota exceeded (403)" value={totals.requests.quota_exceeded} />
+            <Total label="Never fit" value={totals.requests.never_fits} />
             <Total
               label="Errors"
               value={totals.requests.rejected + totals.requests.upstream_error + totals.requests.client_aborted}
             />
           </dl>
+          <h3>Per project</h3>
+          <ProjectUsageTable report={report} projects={projects.data?.items ?? []} />
           {totals.requests.total === 0 ? (
             <EmptyState title={`No requests in the ${range.label.toLowerCase()}.`}>
               Send a request with a project key to <code>{window.location.origin}/openai/v1/chat/completions</code> (model: a deployment
@@ -108,6 +113,7 @@ export function UsageTab({ gateway }: { gateway: Gateway }) {
                   <Bar dataKey="ok" name="OK" stackId="r" fill="#16a34a" isAnimationActive={false} />
                   <Bar dataKey="rateLimited" name="Rate limited (429)" stackId="r" fill="#f59e0b" isAnimationActive={false} />
                   <Bar dataKey="quotaExceeded" name="Quota exceeded (403)" stackId="r" fill="#ea580c" isAnimationActive={false} />
+                  <Bar dataKey="neverFits" name="Never fit" stackId="r" fill="#7c3aed" isAnimationActive={false} />
                   <Bar dataKey="errors" name="Errors" stackId="r" fill="#dc2626" isAnimationActive={false} />
                 </BarChart>
               </Chart>

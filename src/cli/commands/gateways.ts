@@ -1,9 +1,9 @@
 import { Option, type Command } from 'commander';
-import type { GatewayProjectView, GatewayView, LimitView } from '../../controlplane/api-types.js';
+import type { ArchivedGatewayView, GatewayProjectView, GatewayView, LimitView } from '../../controlplane/api-types.js';
 import { QUOTA_PERIODS } from '../../domain/model.js';
 import { apiPath, type ListBody } from '../admin-client.js';
 import { intOption } from '../options.js';
-import { formatTable, out, printJson, printList, when, type Column } from '../output.js';
+import { err, formatTable, out, printJson, printList, when, type Column } from '../output.js';
 import { ADMIN_GROUP, connect, MAX_TOKENS, orNull, tokensOrNone, withConnection, type ConnectionFlags } from './common.js';
 import {
   addGatewaySettingOptions,
@@ -19,7 +19,27 @@ export function registerGatewayCommands(program: Command): void {
     .helpGroup(ADMIN_GROUP)
     .description('manage gateways: each governs one resource and is served by the nodes of one instance');
 
-  withConnection(gateways.command('list').description('list gateways')).action(async (flags: ConnectionFlags) => {
+  withConnection(
+    gateways
+      .command('list')
+      .description('list gateways; --archived: the deleted ones, whose usage and logs stay (by id)')
+      .option('--archived', 'list deleted gateways instead'),
+  ).action(async (flags: ConnectionFlags & { archived?: boolean }) => {
+    if (flags.archived) {
+      const archived = await connect(flags).get<ListBody<ArchivedGatewayView>>('/gateways?archived=true');
+      return printList(
+        flags.json,
+        archived,
+        [
+          { header: 'id', value: (g) => g.id },
+          { header: 'name', value: (g) => g.name },
+          { header: 'resource', value: (g) => g.resource },
+          { header: 'created', value: (g) => when(g.createdAt) },
+          { header: 'deleted', value: (g) => when(g.deletedAt) },
+        ],
+        'no deleted gateways',
+      );
+    }
     const body = await connect(flags).get<ListBody<GatewayView>>('/gateways');
     printList(
       flags.json,
@@ -141,7 +161,12 @@ export function registerLimitCommands(program: Command): void {
     .helpGroup(ADMIN_GROUP)
     .description("manage a gateway's limits: a project's tokens per minute and token quota, for one deployment or all");
   const gatewayFlag = (cmd: Command) => cmd.requiredOption('-g, --gateway <name>', 'the gateway');
-  const show = (flags: ConnectionFlags, limit: LimitView) => (flags.json ? printJson(limit) : out(formatTable([limit], limitColumns)));
+  const show = (flags: ConnectionFlags, limit: LimitView) => {
+    if (flags.json) printJson(limit);
+    else out(formatTable([limit], limitColumns));
+    // On stderr: a script reading stdout gets the limit, a person sees what it means for clients.
+    for (const warning of limit.warnings ?? []) err(`warning: ${warning}`);
+  };
 
   withConnection(gatewayFlag(limits.command('list').description("list a gateway's limits"))).action(async (flags: LimitFlags) => {
     const body = await connect(flags).get<ListBody<LimitView>>(apiPath`/gateways/${flags.gateway}/limits`);

@@ -164,6 +164,7 @@ function printUsage(body: UsageReport): void {
     { header: 'ok', value: (r) => r.requests.ok },
     { header: '429', value: (r) => r.requests.rate_limited },
     { header: '403', value: (r) => r.requests.quota_exceeded },
+    { header: 'NEVER FITS', value: (r) => r.requests.never_fits },
     { header: 'errors', value: (r) => errors(r.requests) },
     { header: 'prompt', value: (r) => r.tokens.prompt },
     { header: 'completion', value: (r) => r.tokens.completion },

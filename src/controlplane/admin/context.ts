@@ -11,4 +11,6 @@ export interface AdminContext {
   readonly providers: ProviderRegistry;
   readonly changes: ChangeStep;
   readonly find: Lookups;
+  /** Completion tokens reserved for a request without max_tokens when its deployment sets none. */
+  readonly defaultCompletionReservation: number;
 }

@@ -1,9 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import { newId } from '../../domain/ids.js';
-import type { Gateway, Instance, LimitValues } from '../../domain/model.js';
+import type { ArchivedGateway, Gateway, Instance, LimitValues } from '../../domain/model.js';
 import { TollgateError } from '../../errors.js';
 import type { GatewayPatch } from '../../store/store.js';
-import { alreadyExists, missing } from '../admin-errors.js';
+import { alreadyExists, missing, notFound } from '../admin-errors.js';
+import type { ArchivedGatewayView } from '../api-types.js';
 import { checkLimitValues, patchLimitValues } from '../limit-values.js';
 import type { Principal } from '../permissions.js';
 import { gatewayView } from '../views.js';
@@ -43,6 +44,22 @@ export class GatewayAdmin {
 
   async get(name: string) {
     return this.ctx.find.gatewayView(await this.ctx.find.gateway(name));
+  }
+
+  /** What the ledger files the gateway's usage and logs under: its id. */
+  async ledgerKey(name: string): Promise<string> {
+    return (await this.ctx.find.gateway(name)).id;
+  }
+
+  /** Deleted gateways, whose history stays reachable by their id. */
+  async listArchived(): Promise<ArchivedGatewayView[]> {
+    return (await this.ctx.store.listArchivedGateways()).map(archivedGatewayView);
+  }
+
+  async getArchived(id: string): Promise<ArchivedGatewayView> {
+    const archived = await this.ctx.store.findArchivedGateway(id);
+    if (!archived) throw notFound(`no archived gateway has id "${id}" (see GET /admin/v1/gateways?archived=true)`);
+    return archivedGatewayView(archived);
   }
 
   async create(actor: Principal, input: GatewayInput) {
@@ -162,4 +179,8 @@ export class GatewayAdmin {
       if (!(await this.ctx.store.findInstance(candidate))) return candidate;
     }
   }
+}
+
+function archivedGatewayView(g: ArchivedGateway): ArchivedGatewayView {
+  return { id: g.id, name: g.name, resource: g.resourceName, instance: g.instanceName, createdAt: g.createdAt, deletedAt: g.deletedAt };
 }

@@ -5,6 +5,7 @@ import { UniqueViolationError } from '../../store/store.js';
 import { limitExists, missingOnGateway, notFound } from '../admin-errors.js';
 import { checkLimitValues, patchLimitValues } from '../limit-values.js';
 import type { Principal } from '../permissions.js';
+import type { LimitView } from '../api-types.js';
 import { limitView } from '../views.js';
 import { now } from './change.js';
 import type { AdminContext } from './context.js';
@@ -128,7 +129,15 @@ export class LimitAdmin {
         throw err;
       }
     });
-    return limitView(limit, project.name, deployment?.name ?? null);
+    return withWarnings(limitView(limit, project.name, deployment?.name ?? null), await this.reservationOf(gateway, deployment));
+  }
+
+  /** The completion reserved for a request without max_tokens under a limit of this scope (the largest, for all deployments). */
+  private async reservationOf(gateway: Gateway, deployment: Deployment | undefined | null): Promise<number> {
+    const fallback = this.ctx.defaultCompletionReservation;
+    if (deployment) return deployment.defaultCompletionReservation ?? fallback;
+    const all = await this.ctx.store.listDeployments(gateway.resourceId);
+    return Math.max(fallback, ...all.map((d) => d.defaultCompletionReservation ?? fallback));
   }
 
   async update(actor: Principal, gatewayName: string, id: string, patch: LimitUpdate) {
@@ -139,7 +148,9 @@ export class LimitAdmin {
     const previous = Object.fromEntries(Object.keys(patch).map((k) => [k, limit[k as keyof LimitUpdate] ?? null]));
     await this.ctx.changes.change(actor, 'limit.update', `gateways/${gatewayName}/limits/${id}`, { ...patch }, (tx) => tx.updateLimit(id, updated), previous);
     const names = await this.ctx.find.scopeNames(gateway.resourceId);
-    return limitView(updated, names.project(updated), names.deployment(updated));
+    const deploymentName = names.deployment(updated);
+    const deployment = deploymentName === null ? null : await this.ctx.store.findDeployment(gateway.resourceId, deploymentName);
+    return withWarnings(limitView(updated, names.project(updated), names.deployment(updated)), await this.reservationOf(gateway, deployment));
   }
 
   async delete(actor: Principal, gatewayName: string, id: string) {
@@ -155,4 +166,23 @@ export class LimitAdmin {
     };
     await this.ctx.changes.change(actor, 'limit.delete', `gateways/${gatewayName}/limits/${id}`, null, (tx) => tx.deleteLimit(id), previous);
   }
+}
+
+/**
+ * A limit below the completion reserved for requests without max_tokens does not block them (they
+ * are capped to what it holds, see docs/limits.md), but their answers are cut short: said once, here.
+ */
+function withWarnings(view: LimitView, reservation: number): LimitView {
+  const warnings: string[] = [];
+  const below = (what: string, value: number | null) => {
+    if (value !== null && value < reservation) {
+      warnings.push(
+        `${what} ${value} is below the ${reservation} completion tokens reserved for a request without max_tokens: ` +
+          'such requests are capped to what the limit holds (header x-tollgate-max-tokens-capped), so their answers may be cut short.',
+      );
+    }
+  };
+  below('tokensPerMinute', view.tokensPerMinute);
+  below('tokenQuota', view.tokenQuota);
+  return warnings.length === 0 ? view : { ...view, warnings };
 }

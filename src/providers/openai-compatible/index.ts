@@ -11,8 +11,21 @@ export class OpenAICompatibleProvider extends HttpProvider {
   readonly name: ProviderName = 'openai-compatible';
   readonly operations: ReadonlySet<Operation> = OPERATIONS;
 
+  /**
+   * Where a completion bound set by the gateway goes in a chat request: servers of this kind know
+   * `max_tokens` (OpenAI's newer `max_completion_tokens` is not understood by all of them).
+   */
+  protected readonly chatCapField: 'max_tokens' | 'max_completion_tokens' = 'max_tokens';
+
   validate(settings: DeploymentSettings): SettingProblem | null {
     return validateHttpUrl(settings.upstreamUrl);
+  }
+
+  protected override upstreamBody(call: UpstreamCall): string {
+    const cap = call.outputCap;
+    if (cap == null || call.operation !== 'chat.completions' || this.chatCapField === 'max_completion_tokens') return super.upstreamBody(call);
+    const { max_completion_tokens: _moved, ...body } = call.body;
+    return JSON.stringify({ ...body, model: call.deployment.upstreamModel, [this.chatCapField]: cap });
   }
 
   protected baseUrl(call: UpstreamCall): string {
