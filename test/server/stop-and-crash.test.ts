@@ -58,7 +58,7 @@ async function quotaUsed(gw: GatewayProcess, limitId: string): Promise<number> {
 function ledgerOf(dataDir: string): { rows: number; tokens: number } {
   const db = new Database(path.join(dataDir, 'tollgate.db'), { readonly: true });
   try {
-    const row = db.prepare("select count(*) as rows, coalesce(sum(total_tokens), 0) as tokens from request_log where gateway = 'gw'").get() as {
+    const row = db.prepare("select count(*) as rows, coalesce(sum(total_tokens), 0) as tokens from request_log where gateway = (select id from gateways where name = 'gw')").get() as {
       rows: number;
       tokens: number;
     };

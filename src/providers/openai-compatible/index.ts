@@ -23,7 +23,10 @@ export class OpenAICompatibleProvider extends HttpProvider {
 
   protected override upstreamBody(call: UpstreamCall): string {
     const cap = call.outputCap;
-    if (cap == null || call.operation !== 'chat.completions' || this.chatCapField === 'max_completion_tokens') return super.upstreamBody(call);
+    // The gateway's cap went into the spec's field; move it only where that field is OpenAI's newer one.
+    if (cap == null || this.chatCapField === 'max_completion_tokens' || operationSpec(call.operation).outputCapField !== 'max_completion_tokens') {
+      return super.upstreamBody(call);
+    }
     const { max_completion_tokens: _moved, ...body } = call.body;
     return JSON.stringify({ ...body, model: call.deployment.upstreamModel, [this.chatCapField]: cap });
   }
