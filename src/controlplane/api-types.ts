@@ -253,3 +253,4 @@ export interface LogView {
 }
 
 export type LogPage = Page<LogView>;
+export type * from './agent-api-types.js';

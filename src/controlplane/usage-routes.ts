@@ -7,6 +7,9 @@ import type { UsageStore } from '../usage/ledger.js';
 import type { AdminService } from './admin-service.js';
 import type { LimitStatusView, LogPage, LogView, Outcome, RequestCounts, UsageGroupBy, UsagePointView, UsageReport, UsageSeriesView } from './api-types.js';
 import { requires } from './route-permissions.js';
+import type { AgentStore } from '../store/agent-store.js';
+import type { AgentLogPage } from './agent-api-types.js';
+import { agentLogPage } from './agent-routes.js';
 import { parse } from './schemas.js';
 
 // The API's outcomes are the ledger's, both ways: a new outcome fails to compile until declared.
@@ -38,16 +41,20 @@ const logsQuery = z.strictObject({
   outcome: z.enum(OUTCOMES).optional(),
   cursor: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
+  /** `agent`: the agent request ledger (docs/agents.md); default: model requests. */
+  kind: z.enum(['model', 'agent']).optional(),
+  agent: z.string().optional(),
 });
 
 export interface UsageRouteDeps {
   service: AdminService;
   usage: UsageStore;
   limiter: Limiter;
+  agents: AgentStore;
 }
 
 /** Usage time series, request logs and limit standing: read from rollups, the ledger and the limiter. */
-export function registerUsageRoutes(app: FastifyInstance, { service, usage, limiter }: UsageRouteDeps): void {
+export function registerUsageRoutes(app: FastifyInstance, { service, usage, limiter, agents }: UsageRouteDeps): void {
   app.get<{ Params: { g: string } }>('/gateways/:g/usage', { config: requires('read') }, async (r): Promise<UsageReport> => {
     const gateway = await service.gateways.get(r.params.g);
     const q = parse(usageQuery, r.query);
@@ -76,9 +83,10 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
     };
   });
 
-  app.get<{ Params: { g: string } }>('/gateways/:g/logs', { config: requires('read') }, async (r): Promise<LogPage> => {
+  app.get<{ Params: { g: string } }>('/gateways/:g/logs', { config: requires('read') }, async (r): Promise<LogPage | AgentLogPage> => {
     const gateway = await service.gateways.get(r.params.g);
     const q = parse(logsQuery, r.query);
+    if (q.kind === 'agent') return agentLogPage(agents, gateway.name, q);
     // One more than asked tells whether a next page exists.
     const rows = await usage.logs({
       gateway: gateway.name,

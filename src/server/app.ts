@@ -34,6 +34,7 @@ import { MemoryBreakerStates } from '../dataplane/backends/circuit-breaker.js';
 import { backendMetricsSource } from '../dataplane/backends/backend-metrics.js';
 import { poolBreakerKeys, RedisBreakerStates } from '../dataplane/backends/redis-breaker-states.js';
 import { openLimiterBackend, type LimiterBackend } from './limiter-backend.js';
+import { startAgents } from '../agents/agent-plane.js';
 
 export interface TollgateOptions {
   settings: Settings;
@@ -138,7 +139,8 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     },
     { maxBodyBytes: settings.maxBodyBytes, requestTimeoutMs: settings.requestTimeoutMs, authThrottle, trustProxy: settings.trustProxy, logger },
   );
-  const app = createHttpServer(settings, logger, dataPlane.handle);
+  const agents = startAgents({ settings, store, snapshots, limiter, metrics, logger, authThrottle });
+  const app = createHttpServer(settings, logger, (req, res) => agents.proxy.handle(req, res) || dataPlane.handle(req, res));
   const nodes = new NodeRegistry(store, logger, {
     instance: options.served === 'all' ? null : [...options.served].join(','),
     version: VERSION,
@@ -182,6 +184,8 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     authThrottle,
     trustProxy: settings.trustProxy,
     backends: backendPicker,
+    agents: agents.monitor,
+    publicUrl: settings.publicUrl,
   });
   await app.register(consoleRoutes);
 
@@ -219,10 +223,12 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
       await step('node registry', () => nodes.stop());
       await step('config snapshots', () => snapshots.stop());
       dataPlane.beginClose();
+      agents.proxy.beginClose();
       await step('draining requests', () => closeGracefully(app, connections, settings.shutdownGraceMs));
       await step('upstream connections', () => dispatcher.close());
       // Every request has finished: write what the ledger still holds.
       if (ledger) await step('request ledger', () => ledger!.stop());
+      await step('agents', () => agents.stop());
       retention.stop();
       // After the last request has settled: a checkpoint then holds the final counts.
       if (breakers instanceof RedisBreakerStates) await step('circuit breakers', () => breakers.close());

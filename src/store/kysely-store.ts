@@ -21,6 +21,8 @@ import type {
 import { DEFAULT_LIMIT_ID_PREFIX } from '../domain/default-limit.js';
 import type { UsageStore } from '../usage/ledger.js';
 import { KyselyUsageStore } from './kysely-usage-store.js';
+import { KyselyAgentStore } from './kysely-agent-store.js';
+import type { AgentStore } from './agent-store.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import {
@@ -154,6 +156,7 @@ async function guardUnique<T>(op: Promise<T>): Promise<T> {
 /** The store on any Kysely dialect: SQLite (embedded default) or PostgreSQL (cluster). */
 export class KyselyStore implements Store {
   readonly usage: UsageStore;
+  readonly agents: AgentStore;
 
   constructor(
     private readonly db: Kysely<Database> | Transaction<Database>,
@@ -162,6 +165,7 @@ export class KyselyStore implements Store {
     usage?: UsageStore,
   ) {
     this.usage = usage ?? new KyselyUsageStore(db as Kysely<Database>);
+    this.agents = new KyselyAgentStore(db);
   }
 
   async migrate(): Promise<void> {
@@ -621,6 +625,7 @@ export class KyselyStore implements Store {
       projects: await tx.listProjects(),
       gateways: await tx.listGateways(),
       limits: await tx.listLimits(),
+      agents: await tx.agents.loadRecords(),
     }));
   }
 }
