@@ -29,44 +29,42 @@ export function registerAgentRoutes(
     base: proxyBase(r.raw, deps.publicUrl, deps.trustProxy),
     health: (id) => deps.health?.health(id) ?? 'unknown',
   });
-  const agents = service.agents;
 
-  app.get<{ Params: P<'g'> }>('/gateways/:g/agents', { config: requires('read') }, async (r) => ({ items: await agents.list(r.params.g, view(r)) }));
+  app.get<{ Params: P<'g'> }>('/gateways/:g/agents', { config: requires('read') }, async (r) => ({ items: await service.agents.list(r.params.g, view(r)) }));
   app.post<{ Params: P<'g'> }>('/gateways/:g/agents', { config: requires('manage-gateways') }, async (r, reply) => {
-    return reply.code(201).send(await agents.create(who(r), r.params.g, parse(agentBody, r.body), view(r)));
+    return reply.code(201).send(await service.agents.create(who(r), r.params.g, parse(agentBody, r.body), view(r)));
   });
-  app.get<{ Params: P<'g' | 'a'> }>('/gateways/:g/agents/:a', { config: requires('read') }, async (r) => agents.get(r.params.g, r.params.a, view(r)));
+  app.get<{ Params: P<'g' | 'a'> }>('/gateways/:g/agents/:a', { config: requires('read') }, async (r) => service.agents.get(r.params.g, r.params.a, view(r)));
   app.patch<{ Params: P<'g' | 'a'> }>('/gateways/:g/agents/:a', { config: requires('manage-gateways') }, async (r) => {
-    return agents.update(who(r), r.params.g, r.params.a, parse(agentPatch, r.body), view(r));
+    return service.agents.update(who(r), r.params.g, r.params.a, parse(agentPatch, r.body), view(r));
   });
   app.delete<{ Params: P<'g' | 'a'> }>('/gateways/:g/agents/:a', { config: requires('manage-gateways') }, async (r, reply) => {
-    await agents.delete(who(r), r.params.g, r.params.a);
+    await service.agents.delete(who(r), r.params.g, r.params.a);
     return reply.code(204).send();
   });
   app.post<{ Params: P<'g' | 'a'> }>('/gateways/:g/agents/:a/block', { config: requires('manage-gateways') }, async (r) =>
-    agents.setBlocked(who(r), r.params.g, r.params.a, true, view(r)),
+    service.agents.setBlocked(who(r), r.params.g, r.params.a, true, view(r)),
   );
   app.post<{ Params: P<'g' | 'a'> }>('/gateways/:g/agents/:a/unblock', { config: requires('manage-gateways') }, async (r) =>
-    agents.setBlocked(who(r), r.params.g, r.params.a, false, view(r)),
+    service.agents.setBlocked(who(r), r.params.g, r.params.a, false, view(r)),
   );
   app.put<{ Params: P<'g' | 'a' | 'p'> }>('/gateways/:g/agents/:a/projects/:p', { config: requires('manage-gateways') }, async (r) =>
-    agents.setGrant(who(r), r.params.g, r.params.a, r.params.p, true, view(r)),
+    service.agents.setGrant(who(r), r.params.g, r.params.a, r.params.p, true, view(r)),
   );
   app.delete<{ Params: P<'g' | 'a' | 'p'> }>('/gateways/:g/agents/:a/projects/:p', { config: requires('manage-gateways') }, async (r) =>
-    agents.setGrant(who(r), r.params.g, r.params.a, r.params.p, false, view(r)),
+    service.agents.setGrant(who(r), r.params.g, r.params.a, r.params.p, false, view(r)),
   );
 
-  const limits = service.agentLimits;
-  app.get<{ Params: P<'g'> }>('/gateways/:g/agent-limits', { config: requires('read') }, async (r) => ({ items: await limits.list(r.params.g) }));
+  app.get<{ Params: P<'g'> }>('/gateways/:g/agent-limits', { config: requires('read') }, async (r) => ({ items: await service.agentLimits.list(r.params.g) }));
   app.post<{ Params: P<'g'> }>('/gateways/:g/agent-limits', { config: requires('manage-gateways') }, async (r, reply) => {
-    return reply.code(201).send(await limits.create(who(r), r.params.g, parse(agentLimitBody, r.body)));
+    return reply.code(201).send(await service.agentLimits.create(who(r), r.params.g, parse(agentLimitBody, r.body)));
   });
-  app.get<{ Params: P<'g' | 'id'> }>('/gateways/:g/agent-limits/:id', { config: requires('read') }, async (r) => limits.get(r.params.g, r.params.id));
+  app.get<{ Params: P<'g' | 'id'> }>('/gateways/:g/agent-limits/:id', { config: requires('read') }, async (r) => service.agentLimits.get(r.params.g, r.params.id));
   app.patch<{ Params: P<'g' | 'id'> }>('/gateways/:g/agent-limits/:id', { config: requires('manage-gateways') }, async (r) => {
-    return limits.update(who(r), r.params.g, r.params.id, parse(agentLimitPatch, r.body));
+    return service.agentLimits.update(who(r), r.params.g, r.params.id, parse(agentLimitPatch, r.body));
   });
   app.delete<{ Params: P<'g' | 'id'> }>('/gateways/:g/agent-limits/:id', { config: requires('manage-gateways') }, async (r, reply) => {
-    await limits.delete(who(r), r.params.g, r.params.id);
+    await service.agentLimits.delete(who(r), r.params.g, r.params.id);
     return reply.code(204).send();
   });
 }
