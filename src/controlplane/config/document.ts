@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { agentDoc, agentLimitDoc } from './agent-doc.js';
 import { corsOrigins, deploymentFields, deploymentName, limitValues, name, optionalText, quotaPeriod, tokens } from '../schemas.js';
 
 /**
@@ -43,6 +44,9 @@ const gateway = z.strictObject({
   /** The projects enabled on the gateway. */
   projects: z.array(name).default([]),
   limits: z.array(limit).default([]),
+  /** Custom agents (docs/agents.md); absent: the gateway's agents are left as they are. */
+  agents: z.array(agentDoc).optional(),
+  agentLimits: z.array(agentLimitDoc).optional(),
 });
 
 export const configDocument = z.strictObject({
