@@ -50,3 +50,7 @@ export type CircuitBreakerPolicy = NonNullable<Api.DeploymentView['circuitBreake
 
 export type BackendStatusView = Api.BackendStatusView;
 export type DeploymentBackendsView = Api.DeploymentBackendsView;
+
+export type Agent = Api.AgentView;
+export type AgentStatus = Api.AgentStatus;
+export type AgentProtocol = Api.AgentProtocolName;
