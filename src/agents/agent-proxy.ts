@@ -245,6 +245,11 @@ export function createAgentProxy(deps: AgentProxyDeps): AgentProxy {
 
   /** The ledger row and the metric of a request that reached a project and an agent. */
   const finish = (x: Exchange, status: number, outcome: Outcome, errorCode: string | null, streamed: boolean): void => {
+    const latencyMs = Math.round((performance.now() - x.started) * 100) / 100;
+    deps.logger.info(
+      { reqId: x.id, agent: x.agent?.name, project: x.project?.name, method: x.method, rpcMethod: x.call.method, status, outcome, errorCode, durationMs: latencyMs },
+      'agent request',
+    );
     if (!x.project?.gateway || !x.agent) return;
     deps.ledger.record({
       atMs: x.atMs,
@@ -257,7 +262,7 @@ export function createAgentProxy(deps: AgentProxyDeps): AgentProxy {
       status,
       outcome,
       errorCode,
-      latencyMs: Math.round((performance.now() - x.started) * 100) / 100,
+      latencyMs,
       streamed,
       otelAgentId: x.agent.otelAgentId,
     });
