@@ -13,6 +13,8 @@ export interface TestHttpAgent {
   /** The agent's base URL (it lives under /base). */
   url: string;
   seen: SeenRequest[];
+  /** Event streams whose client connection closed before the stream ended. */
+  readonly streamsCutShort: number;
   /** Releases the next event of a GET /base/events stream. */
   step(): void;
   close(): Promise<void>;
@@ -25,6 +27,7 @@ export interface TestHttpAgent {
  */
 export async function startHttpAgent(): Promise<TestHttpAgent> {
   const seen: SeenRequest[] = [];
+  let cutShort = 0;
   let released = 0;
   let waiting: (() => void) | null = null;
   const nextStep = () =>
@@ -42,6 +45,9 @@ export async function startHttpAgent(): Promise<TestHttpAgent> {
       if (req.url?.startsWith('/base/events')) {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
         res.flushHeaders();
+        res.once('close', () => {
+          if (!res.writableFinished) cutShort++;
+        });
         void (async () => {
           for (let i = 1; i <= 3; i++) {
             await nextStep();
@@ -61,6 +67,9 @@ export async function startHttpAgent(): Promise<TestHttpAgent> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/base`,
     seen,
+    get streamsCutShort() {
+      return cutShort;
+    },
     step: () => {
       const w = waiting;
       waiting = null;

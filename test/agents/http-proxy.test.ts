@@ -76,6 +76,28 @@ describe('HTTP agents through the proxy', () => {
     expect((await reader.read()).done).toBe(true);
   }, 30_000);
 
+  it('a client that leaves mid-stream closes the agent\'s stream too, and is logged as client_aborted', async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${proxy}/events?leave=1`, { headers: { 'api-key': seeded.key }, signal: abort.signal });
+    const reader = res.body!.getReader();
+    agent.step();
+    const { value } = await reader.read();
+    expect(new TextDecoder().decode(value)).toContain('"n":1');
+    abort.abort();
+    let row: Record<string, unknown> | undefined;
+    for (let i = 0; i < 100 && !row; i++) {
+      const items = (await gw.admin('GET', '/gateways/gw1/logs?kind=agent&outcome=client_aborted')).body.items as Array<Record<string, unknown>>;
+      row = items[0];
+      if (!row) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(row).toMatchObject({ agent: 'echo', status: 200, streamed: true, outcome: 'client_aborted' });
+    // The proxy closed its request to the agent: the agent's stream ended before its last event.
+    for (let i = 0; i < 100 && agent.streamsCutShort === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(agent.streamsCutShort).toBe(1);
+    agent.step(); // lets the agent's loop run out
+    agent.step();
+  }, 30_000);
+
   it('refuses a bad key (401), an unknown agent (404) and a project without access (403), until it is granted', async () => {
     expectError(await answer(fetch(`${proxy}/a`, { headers: { 'api-key': 'wrong' } })), 401, 'invalid_api_key');
     expectError(await answer(fetch(`${gw.url}/agents/nope/a`, { headers: { 'api-key': seeded.key } })), 404, 'agent_not_found');
