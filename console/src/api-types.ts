@@ -54,3 +54,4 @@ export type DeploymentBackendsView = Api.DeploymentBackendsView;
 export type Agent = Api.AgentView;
 export type AgentStatus = Api.AgentStatus;
 export type AgentProtocol = Api.AgentProtocolName;
+export type AgentLogPage = Api.AgentLogPage;

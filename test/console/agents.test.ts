@@ -82,6 +82,8 @@ describe('console: agents', () => {
     await confirm.waitFor({ state: 'detached' });
     await echo.getByText('Blocked').waitFor();
     expect(await callAgent()).toBe(403);
+    // The refusal shows among the recent agent requests (the ledger is written off the request path).
+    await ui.row(page, 'Recent agent requests', 'agent_blocked').first().waitFor({ timeout: 20_000 });
     await ui.screenshot(page, 'agents-04-blocked');
 
     await echo.getByRole('button', { name: 'Unblock agent echo' }).click();

@@ -8,6 +8,7 @@ import { LoadError, Loading } from '../components/LoadError';
 import { useSession } from '../session';
 import { useApiData } from '../use-api-data';
 import { AgentDialog } from './AgentDialog';
+import { AgentRequests } from './AgentRequests';
 
 function AgentStatusBadge({ status }: { status: AgentStatus }) {
   if (status === 'running') return <Badge tone="ok">Running</Badge>;
@@ -120,6 +121,7 @@ export function AgentsTab({ gateway }: { gateway: Gateway }) {
           </table>
         </div>
       )}
+      {items && items.length > 0 ? <AgentRequests gateway={gateway} /> : null}
       {adding ? (
         <AgentDialog
           gateway={gateway.name}
