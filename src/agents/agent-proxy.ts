@@ -118,7 +118,7 @@ export function createAgentProxy(deps: AgentProxyDeps): AgentProxy {
     }
     if (agent.blocked) throw new TollgateError('agent_blocked', `Agent "${agent.name}" is blocked by an admin.`);
 
-    if (agent.protocol === 'a2a' && req.method === 'GET' && CARD_PATHS.has(rest)) {
+    if (agent.protocol === 'a2a' && req.method === 'GET' && isCardPath(agent, rest)) {
       const version = req.headers['a2a-version'];
       const card = await deps.monitor.card(agent, typeof version === 'string' ? version : undefined);
       if (!card) throw new TollgateError('upstream_error', `The card of agent "${agent.name}" could not be fetched from ${agent.agentCardUrl ?? agent.url}.`);
@@ -194,7 +194,8 @@ export function createAgentProxy(deps: AgentProxyDeps): AgentProxy {
       if (streamed) res.flushHeaders();
       try {
         for await (const chunk of upstream.body) {
-          if (!res.write(chunk)) await once(res, 'drain');
+          // A client that leaves while the proxy waits aborts the wait too (a closed socket never drains).
+          if (!res.write(chunk)) await once(res, 'drain', { signal: abort.signal });
         }
         res.end();
       } catch {
@@ -274,6 +275,13 @@ export function createAgentProxy(deps: AgentProxyDeps): AgentProxy {
       closing = true;
     },
   };
+}
+
+/** The well-known card paths, and the registered card's own path when it lies under the agent's URL. */
+function isCardPath(agent: AgentRuntime, rest: string): boolean {
+  if (CARD_PATHS.has(rest)) return true;
+  const base = agent.url.replace(/\/+$/, '');
+  return agent.agentCardUrl !== null && rest !== '' && agent.agentCardUrl === base + rest;
 }
 
 function limitRefusal(kind: 'tpm' | 'quota', limit: number, retryAfter: number | null, agent: string): TollgateError {
