@@ -595,6 +595,8 @@ export class KyselyStore implements Store {
             .innerJoin('projects', 'projects.resource_id', 'gateways.resource_id')
             .where((eb) => eb.or([eb('gateways.default_tokens_per_minute', 'is not', null), eb('gateways.default_token_quota', 'is not', null)]))
             .select(sql<string>`${DEFAULT_LIMIT_ID_PREFIX} || gateways.id || '_' || projects.id`.as('id')))
+          // Agent limits (docs/agents.md) count on the same limiter: kept while they exist.
+          .where('limit_id', 'not in', db.selectFrom('agent_limits').select('id'))
           .execute();
       }
       if (ledgerThrough !== null) {

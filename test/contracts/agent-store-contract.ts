@@ -71,6 +71,20 @@ export function agentStoreContract(name: string, open: () => Promise<Store>): vo
       expect(await store.agents.loadRecords()).toEqual({ agents: [], grants: [], limits: [] });
     });
 
+    it('keeps the limiter counters of an agent limit while it exists, and drops them with it', async () => {
+      const { p, g } = await world(store);
+      const a = agent(g.id, p.id);
+      await store.agents.insertAgent(a);
+      const l: AgentLimit = { id: newId('agl'), gatewayId: g.id, agentId: a.id, projectId: p.id, requestsPerMinute: 5, requestQuota: null, quotaPeriod: null, createdAt: at(1), updatedAt: at(1) };
+      await store.agents.insertLimit(l);
+      await store.saveLimiterStates([{ limitId: l.id, state: '{"n":1}' }]);
+      await store.saveLimiterStates([{ limitId: l.id, state: '{"n":2}' }]);
+      expect((await store.loadLimiterStates()).rows).toEqual([{ limitId: l.id, state: '{"n":2}' }]);
+      await store.agents.deleteLimit(l.id);
+      await store.saveLimiterStates([{ limitId: 'lim_gone', state: '{}' }]);
+      expect((await store.loadLimiterStates()).rows).toEqual([]);
+    });
+
     it('keeps agent requests and pages them newest first, with filters', async () => {
       const ids = new SequentialIds('agr');
       const rows: AgentRequestRecord[] = Array.from({ length: 5 }, (_, i) => ({
