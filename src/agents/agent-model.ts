@@ -73,6 +73,15 @@ export interface AgentRequestRecord {
   /** The answer was an event stream. */
   streamed: boolean;
   otelAgentId: string | null;
+  /** It reached the agent: it counts against the project's limits on the agent (a card fetch or a refusal does not). */
+  counted: boolean;
+}
+
+/** Counted agent requests of one project on one agent. */
+export interface AgentUse {
+  gateway: string;
+  agent: string;
+  project: string;
 }
 
 export interface AgentRequestQuery {

@@ -200,10 +200,10 @@ export function createAgentProxy(deps: AgentProxyDeps): AgentProxy {
         res.end();
       } catch {
         if (!res.destroyed) res.destroy();
-        finish(x, upstream.statusCode, abort.signal.aborted || res.destroyed ? 'client_aborted' : 'upstream_error', null, streamed);
+        finish(x, upstream.statusCode, abort.signal.aborted || res.destroyed ? 'client_aborted' : 'upstream_error', null, streamed, true);
         return;
       }
-      finish(x, upstream.statusCode, upstream.statusCode >= 500 ? 'upstream_error' : 'ok', null, streamed);
+      finish(x, upstream.statusCode, upstream.statusCode >= 500 ? 'upstream_error' : 'ok', null, streamed, true);
     } finally {
       res.off('close', onClose);
       // The request reached the agent: it counts, once, whatever came of it.
@@ -245,7 +245,7 @@ export function createAgentProxy(deps: AgentProxyDeps): AgentProxy {
   };
 
   /** The ledger row and the metric of a request that reached a project and an agent. */
-  const finish = (x: Exchange, status: number, outcome: Outcome, errorCode: string | null, streamed: boolean): void => {
+  const finish = (x: Exchange, status: number, outcome: Outcome, errorCode: string | null, streamed: boolean, counted = false): void => {
     const latencyMs = Math.round((performance.now() - x.started) * 100) / 100;
     deps.logger.info(
       { reqId: x.id, agent: x.agent?.name, project: x.project?.name, method: x.method, rpcMethod: x.call.method, status, outcome, errorCode, durationMs: latencyMs },
@@ -266,6 +266,7 @@ export function createAgentProxy(deps: AgentProxyDeps): AgentProxy {
       latencyMs,
       streamed,
       otelAgentId: x.agent.otelAgentId,
+      counted,
     });
   };
 

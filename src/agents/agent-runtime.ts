@@ -7,6 +7,10 @@ export const agentLimitTag = (gatewayId: string, projectId: string): string => `
 /** An agent limit as the limiter knows it: requests count as tokens, one per request. */
 export interface AgentLimitRule extends LimitRule {
   readonly tag: string;
+  /** Whose use it counts, by the names the agent ledger keeps. */
+  readonly gatewayName: string;
+  readonly agentName: string;
+  readonly projectName: string;
 }
 
 /** A registered agent as the data plane sees it: who may use it, its limits, whether it is blocked. */
@@ -34,7 +38,9 @@ const NONE: readonly AgentLimitRule[] = Object.freeze([]);
  */
 export function buildAgentRuntimes(
   records: AgentRecords | undefined,
-  servedGatewayIds: ReadonlySet<string>,
+  /** The gateways served here: id → name. */
+  servedGateways: ReadonlyMap<string, string>,
+  projectNames: ReadonlyMap<string, string>,
 ): ReadonlyMap<string, ReadonlyMap<string, AgentRuntime>> {
   const byGateway = new Map<string, Map<string, AgentRuntime>>();
   if (!records) return byGateway;
@@ -44,6 +50,7 @@ export function buildAgentRuntimes(
     if (!set) grants.set(g.agentId, (set = new Set()));
     set.add(g.projectId);
   }
+  const agentNames = new Map(records.agents.map((a) => [a.id, a.name]));
   const limits = new Map<string, Map<string, AgentLimitRule[]>>();
   for (const l of records.limits) {
     let byProject = limits.get(l.agentId);
@@ -55,11 +62,14 @@ export function buildAgentRuntimes(
         tokensPerMinute: l.requestsPerMinute,
         tokenQuota: l.requestQuota,
         quotaPeriod: l.quotaPeriod,
+        gatewayName: servedGateways.get(l.gatewayId) ?? '',
+        agentName: agentNames.get(l.agentId) ?? '',
+        projectName: projectNames.get(l.projectId) ?? '',
       }),
     ]);
   }
   for (const a of records.agents) {
-    if (!servedGatewayIds.has(a.gatewayId)) continue;
+    if (!servedGateways.has(a.gatewayId)) continue;
     let byName = byGateway.get(a.gatewayId);
     if (!byName) byGateway.set(a.gatewayId, (byName = new Map()));
     const agentLimits = limits.get(a.id);
@@ -80,4 +90,11 @@ export function buildAgentRuntimes(
     );
   }
   return byGateway;
+}
+
+/** Every agent limit of a snapshot's agents, once. */
+export function agentLimitRules(agents: ReadonlyMap<string, ReadonlyMap<string, AgentRuntime>> | undefined): AgentLimitRule[] {
+  const out: AgentLimitRule[] = [];
+  for (const byName of agents?.values() ?? []) for (const agent of byName.values()) for (const project of agent.projects) out.push(...agent.limitsFor(project));
+  return out;
 }

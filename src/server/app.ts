@@ -35,6 +35,7 @@ import { backendMetricsSource } from '../dataplane/backends/backend-metrics.js';
 import { poolBreakerKeys, RedisBreakerStates } from '../dataplane/backends/redis-breaker-states.js';
 import { openLimiterBackend, type LimiterBackend } from './limiter-backend.js';
 import { startAgents } from '../agents/agent-plane.js';
+import { agentLimitSeeds } from '../agents/agent-limit-seeds.js';
 
 export interface TollgateOptions {
   settings: Settings;
@@ -92,6 +93,8 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     : await openLimiterBackend(settings, store, logger, metrics, {
         snapshots,
         ledgerPosition: settings.ledger === 'on' ? () => ledgerIds.last : undefined,
+        // Agent limits count on the same limiter; their use is in the agent ledger.
+        extraSeeds: (now) => agentLimitSeeds(store.agents, snapshots.current.agents, now),
       });
   const limiter = backend.limiter;
   let ledger: LedgerWriter | null = null;

@@ -107,7 +107,7 @@ export function buildSnapshot(records: ConfigRecords, secrets: SecretBox, served
     projectsByKeyHash.set(p.secondaryKey.hash, runtime);
   }
 
-  const agents = buildAgentRuntimes(records.agents, new Set(gatewaysById.keys()));
+  const agents = buildAgentRuntimes(records.agents, new Map([...gatewaysById].map(([id, g]) => [id, g.name])), projectNames);
   return Object.freeze({ version: records.version, builtAt: Date.now(), projectsByKeyHash, gateways, corsOrigins, agents });
 }
 

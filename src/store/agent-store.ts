@@ -1,4 +1,4 @@
-import type { Agent, AgentGrant, AgentLimit, AgentRecords, AgentRequestQuery, AgentRequestRecord } from '../agents/agent-model.js';
+import type { Agent, AgentGrant, AgentLimit, AgentRecords, AgentRequestQuery, AgentRequestRecord, AgentUse } from '../agents/agent-model.js';
 
 export type AgentPatch = Partial<Pick<Agent, 'url' | 'protocol' | 'agentCardUrl' | 'otelAgentId' | 'adminPortalUrl' | 'description' | 'blocked' | 'updatedAt'>>;
 export type AgentLimitPatch = Partial<Pick<AgentLimit, 'requestsPerMinute' | 'requestQuota' | 'quotaPeriod' | 'updatedAt'>>;
@@ -26,6 +26,10 @@ export interface AgentStore {
   loadRecords(): Promise<AgentRecords>;
 
   insertRequests(rows: readonly AgentRequestRecord[]): Promise<void>;
+  /** Counted requests since `fromMs` (by when they were logged), per gateway, agent and project: quotas re-seeded. */
+  countedSince(fromMs: number): Promise<Array<AgentUse & { count: number }>>;
+  /** Each counted request since `fromMs`: per-minute windows re-seeded. */
+  countedRecent(fromMs: number): Promise<Array<AgentUse & { atMs: number }>>;
   /** Newest first. */
   listRequests(query: AgentRequestQuery): Promise<AgentRequestRecord[]>;
 }

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { Agent, AgentGrant, AgentLimit, AgentProtocol, AgentRecords, AgentRequestQuery, AgentRequestRecord } from '../agents/agent-model.js';
+import type { Agent, AgentGrant, AgentLimit, AgentProtocol, AgentRecords, AgentRequestQuery, AgentRequestRecord, AgentUse } from '../agents/agent-model.js';
 import type { QuotaPeriod } from '../domain/model.js';
 import type { Outcome } from '../usage/ledger.js';
 import type { AgentLimitPatch, AgentPatch, AgentStore } from './agent-store.js';
@@ -52,6 +52,7 @@ const toRequest = (r: Row<'agent_requests'>): AgentRequestRecord => ({
   latencyMs: Number(r.latency_ms),
   streamed: Number(r.streamed) === 1,
   otelAgentId: r.otel_agent_id,
+  counted: Number(r.counted) === 1,
 });
 
 function isUniqueViolation(err: unknown): boolean {
@@ -204,10 +205,25 @@ export class KyselyAgentStore implements AgentStore {
           latency_ms: r.latencyMs,
           streamed: r.streamed ? 1 : 0,
           otel_agent_id: r.otelAgentId,
+          counted: r.counted ? 1 : 0,
         })),
       )
       .onConflict((oc) => oc.column('id').doNothing())
       .execute();
+  }
+  async countedSince(fromMs: number): Promise<Array<AgentUse & { count: number }>> {
+    const rows = await this.db
+      .selectFrom('agent_requests')
+      .select(['gateway', 'agent', 'project', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where('counted', '=', 1)
+      .where('at_ms', '>=', fromMs)
+      .groupBy(['gateway', 'agent', 'project'])
+      .execute();
+    return rows.map((r) => ({ gateway: r.gateway, agent: r.agent, project: r.project, count: Number(r.n) }));
+  }
+  async countedRecent(fromMs: number): Promise<Array<AgentUse & { atMs: number }>> {
+    const rows = await this.db.selectFrom('agent_requests').select(['gateway', 'agent', 'project', 'at_ms']).where('counted', '=', 1).where('at_ms', '>=', fromMs).execute();
+    return rows.map((r) => ({ gateway: r.gateway, agent: r.agent, project: r.project, atMs: Number(r.at_ms) }));
   }
   async listRequests(q: AgentRequestQuery): Promise<AgentRequestRecord[]> {
     let s = this.db.selectFrom('agent_requests').selectAll().where('gateway', '=', q.gateway);

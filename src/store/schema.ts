@@ -166,5 +166,6 @@ export interface Database {
     latency_ms: number;
     streamed: number;
     otel_agent_id: string | null;
+    counted: number;
   };
 }

@@ -136,11 +136,11 @@ describe('A2A agents through the proxy', () => {
   });
 
   it('logs each request with its JSON-RPC method, and counts it in the metrics', async () => {
-    await gw.tollgate.service; // the ledger is written off the request path: wait for the rows
+    // The ledger is written off the request path: wait for the rows.
     let items: Array<Record<string, unknown>> = [];
     for (let i = 0; i < 100; i++) {
       items = (await gw.admin('GET', '/gateways/gw1/logs?kind=agent&limit=100')).body.items;
-      if (items.some((r) => r.rpcMethod === 'message/stream')) break;
+      if (items.some((r) => r.rpcMethod === 'message/stream') && items.some((r) => r.errorCode === 'agent_blocked')) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     const methods = items.map((r) => r.rpcMethod);

@@ -52,6 +52,34 @@ describe('cluster: agents on two nodes', () => {
     await within(1000, async () => (await Promise.all(nodes.map(status))).every((s) => s.status === 200));
   });
 
+  it('a spent request quota stays spent when Redis loses its counts: re-seeded from the agent ledger', async () => {
+    const n1 = nodes[0]!;
+    expect((await n1.admin('POST', '/gateways/gw1/agents', { name: 'quota-echo', project: 'p1', url: agent.url })).status).toBe(201);
+    expect((await n1.admin('POST', '/gateways/gw1/agent-limits', { agent: 'quota-echo', project: 'p1', requestQuota: 2, quotaPeriod: 'yearly' })).status).toBe(201);
+    const call = (node: ClusterNode) => fetch(`${node.url}/agents/quota-echo/x`, { headers: { 'api-key': key } }).then((r) => r.status);
+    await within(2000, async () => (await call(nodes[1]!)) !== 404);
+    // (the probe above may have used one request already)
+    const codes = [await call(nodes[0]!), await call(nodes[1]!), await call(nodes[0]!)];
+    expect(codes.filter((c) => c === 403).length).toBeGreaterThanOrEqual(1);
+    // Both counted rows are in the agent ledger before Redis forgets.
+    await within(5000, async () => {
+      const items = (await n1.admin('GET', '/gateways/gw1/logs?kind=agent&agent=quota-echo&outcome=ok')).body.items as unknown[];
+      return items.length === 2;
+    });
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.unlink(...keys);
+    redis.disconnect();
+    const seen: number[] = [];
+    await within(10_000, async () => {
+      const status = await call(nodes[1]!);
+      seen.push(status);
+      return status === 403;
+    });
+    // Never admitted while Redis was re-seeded: refused for the limiter (503) at most, then for the quota.
+    expect(seen.filter((s) => s === 200)).toEqual([]);
+  }, 30_000);
+
   it('a requests-per-minute limit is one count across the nodes', async () => {
     expect((await nodes[0]!.admin('POST', '/gateways/gw1/agent-limits', { agent: 'echo', project: 'p1', requestsPerMinute: 4 })).status).toBe(201);
     await within(1000, async () => nodes.every((n) => n.tollgate.snapshots.current.version === nodes[0]!.tollgate.snapshots.current.version));

@@ -102,6 +102,7 @@ export function agentStoreContract(name: string, open: () => Promise<Store>): vo
         latencyMs: 1.25,
         streamed: i === 1,
         otelAgentId: null,
+        counted: i !== 4,
       }));
       await store.agents.insertRequests(rows);
       await store.agents.insertRequests(rows.slice(0, 1)); // a retried batch is no duplicate
@@ -111,6 +112,14 @@ export function agentStoreContract(name: string, open: () => Promise<Store>): vo
       expect((await store.agents.listRequests({ gateway: 'gw-a', limit: 10, outcome: 'rate_limited' })).map((r) => r.requestId)).toEqual(['r4']);
       expect((await store.agents.listRequests({ gateway: 'gw-a', limit: 2, before: rows[3]!.id })).map((r) => r.requestId)).toEqual(['r2', 'r1']);
       expect(await store.agents.listRequests({ gateway: 'other', limit: 10 })).toEqual([]);
+      // What re-seeding the limiter counts: the requests that reached the agent.
+      expect(await store.agents.countedSince(1_000_001)).toEqual(
+        expect.arrayContaining([
+          { gateway: 'gw-a', agent: 'odd', project: 'p', count: 2 },
+          { gateway: 'gw-a', agent: 'even', project: 'p', count: 1 },
+        ]),
+      );
+      expect((await store.agents.countedRecent(1_000_003)).map((r) => r.atMs)).toEqual([1_000_003]);
     });
   });
 }

@@ -60,6 +60,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('latency_ms', float8, (c) => c.notNull())
     .addColumn('streamed', 'integer', (c) => c.notNull())
     .addColumn('otel_agent_id', 'text')
+    // 1: the request reached the agent and counts against its limits (what re-seeding counts).
+    .addColumn('counted', 'integer', (c) => c.notNull().defaultTo(sql`0`))
     .execute();
   await db.schema.createIndex('agent_requests_gateway_id').on('agent_requests').columns(['gateway', 'id']).execute();
 }
