@@ -22,6 +22,11 @@ export const ERROR_CATALOG = {
   internal_error: { status: 500, type: 'api_error', summary: 'An unexpected error; the message names the request id to look up in the logs.' },
   shutting_down: { status: 503, type: 'api_error', summary: 'The node is shutting down and takes no new requests; retry (on another node).' },
   cors_origin_not_allowed: { status: 403, type: 'permission_error', summary: "A browser preflight from an origin no gateway served here lists in its corsOrigins." },
+  agent_blocked: { status: 403, type: 'permission_error', summary: 'The agent is blocked by an admin; every request to it is refused until it is unblocked.' },
+  agent_access_denied: { status: 403, type: 'permission_error', summary: "The key's project neither owns the agent nor is granted its use." },
+  agent_rate_limit_exceeded: { status: 429, type: 'rate_limit_error', summary: "The project's requests-per-minute limit on the agent is exceeded; see Retry-After." },
+  agent_quota_exceeded: { status: 403, type: 'insufficient_quota', summary: "The project's request quota on the agent is exhausted for the period; see Retry-After." },
+  agent_not_found: { status: 404, type: 'invalid_request_error', summary: "No agent of that name is registered on the key's gateway." },
   limiter_unavailable: { status: 503, type: 'api_error', summary: 'Token limits cannot be checked (the limit store is unreachable) and the failure policy is fail-closed; see Retry-After.' },
 
   // Control plane (admin API: {"error": {"code", "message"}}).

@@ -60,3 +60,7 @@ export type CreatedAdminToken = Api.CreatedAdminToken;
 export type AuditEntry = Api.AuditView;
 export type Page<T> = Api.Page<T>;
 export const ROLES = every<Api.Role>()(['owner', 'gateway-admin', 'project-admin', 'viewer']);
+export type Agent = Api.AgentView;
+export type AgentStatus = Api.AgentStatus;
+export type AgentProtocol = Api.AgentProtocolName;
+export type AgentLogPage = Api.AgentLogPage;

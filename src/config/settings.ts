@@ -37,6 +37,9 @@ const schema = z.object({
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
   secretKey: z.string().optional(),
   heapGrowthPercent: z.coerce.number().int().min(0).max(1000).default(50),
+  /** How clients reach the gateway (agent proxy URLs); unset: taken from each request's Host. */
+  publicUrl: z.string().regex(/^https?:\/\/[^/]+/, 'must be an http:// or https:// URL').optional(),
+  agentHealthMs: z.coerce.number().int().min(100).default(30_000),
 });
 
 export type Settings = Readonly<z.infer<typeof schema>>;
@@ -73,6 +76,8 @@ export const ENV_NAMES: Record<keyof z.infer<typeof schema>, string> = {
   adminToken: 'TOLLGATE_ADMIN_TOKEN',
   secretKey: 'TOLLGATE_SECRET_KEY',
   heapGrowthPercent: 'TOLLGATE_HEAP_GROWTH_PERCENT',
+  publicUrl: 'TOLLGATE_PUBLIC_URL',
+  agentHealthMs: 'TOLLGATE_AGENT_HEALTH_MS',
 };
 
 export function loadSettings(env: NodeJS.ProcessEnv, overrides: Partial<Record<keyof Settings, unknown>> = {}): Settings {

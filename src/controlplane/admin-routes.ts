@@ -10,6 +10,7 @@ import type { BackendPicker } from '../dataplane/backends/backend-picker.js';
 import { configDocument } from './config/document.js';
 import type { ConfigService } from './config/config-service.js';
 import { registerUsageRoutes } from './usage-routes.js';
+import { registerAgentRoutes, type AgentHealthSource } from './agent-routes.js';
 import type { WhoAmI } from './api-types.js';
 import { principalOf, type Principal } from './permissions.js';
 import { installPermissionCheck, requires } from './route-permissions.js';
@@ -55,6 +56,10 @@ export async function adminRoutes(
     trustProxy: boolean;
     /** The data plane's picker: breaker state and per-node calls of each backend. */
     backends: BackendPicker;
+    /** The agents' health checks on this node (status in agent answers). */
+    agents?: AgentHealthSource;
+    /** TOLLGATE_PUBLIC_URL: the base of agent proxy URLs. */
+    publicUrl?: string;
   },
 ): Promise<void> {
   const { service, config, store, limiter } = deps;
@@ -246,7 +251,8 @@ export async function adminRoutes(
     const q = parse(auditQuery, r.query);
     return service.audit.list({ limit: q.limit, ...(q.cursor ? { before: q.cursor } : {}) });
   });
-  registerUsageRoutes(app, { service, usage: store.usage, limiter });
+  registerUsageRoutes(app, { service, usage: store.usage, limiter, agents: store.agents });
+  registerAgentRoutes(app, { service, health: deps.agents, trustProxy: deps.trustProxy, publicUrl: deps.publicUrl });
 
   app.get('/whoami', { config: requires('signed-in', { summary: 'Who is calling: the token name, role and resources', returns: 'WhoAmI' }) }, async (r): Promise<WhoAmI> => {
     const p = who(r);

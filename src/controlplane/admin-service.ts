@@ -1,6 +1,8 @@
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { Store } from '../store/store.js';
+import { AgentLimitAdmin } from './admin/agent-limits.js';
+import { AgentAdmin } from './admin/agents.js';
 import { ChangeStep } from './admin/change.js';
 import type { AdminContext } from './admin/context.js';
 import { DeploymentAdmin } from './admin/deployments.js';
@@ -42,6 +44,8 @@ export class AdminService {
   readonly limits: LimitAdmin;
   readonly tokens: TokenAdmin;
   readonly audit: AuditLog;
+  readonly agents: AgentAdmin;
+  readonly agentLimits: AgentLimitAdmin;
 
   constructor(private readonly deps: AdminServiceDeps) {
     const ctx: AdminContext = {
@@ -61,6 +65,8 @@ export class AdminService {
     this.limits = new LimitAdmin(ctx);
     this.tokens = new TokenAdmin(ctx);
     this.audit = new AuditLog(ctx);
+    this.agents = new AgentAdmin(ctx);
+    this.agentLimits = new AgentLimitAdmin(ctx);
   }
 
   /**

@@ -313,3 +313,4 @@ export interface LogRefusalView {
 }
 
 export type LogPage = Page<LogView>;
+export type * from './agent-api-types.js';

@@ -7,6 +7,9 @@ import type { UsageStore } from '../usage/ledger.js';
 import type { AdminService } from './admin-service.js';
 import type { GatewayUsageSummary, LimitStatusView, LogPage, LogView, Outcome, RequestCounts, UsageGroupBy, UsagePointView, UsageOverview, UsageReport, UsageSeriesView } from './api-types.js';
 import { requires } from './route-permissions.js';
+import type { AgentStore } from '../store/agent-store.js';
+import type { AgentLogPage } from './agent-api-types.js';
+import { agentLogPage } from './agent-routes.js';
 import { parse } from './schemas.js';
 
 // The API's outcomes are the ledger's, both ways: a new outcome fails to compile until declared.
@@ -38,8 +41,11 @@ const logsQuery = z.strictObject({
   outcome: z.enum(OUTCOMES).optional(),
   requestId: z.string().min(1).max(200).optional(),
   // A cursor is the id of the last entry of a page: anything else is a mistake, not "from the start".
-  cursor: z.string().regex(/^req_[0-9a-z]{10,60}$/, 'must be the nextCursor of a previous page').optional(),
+  cursor: z.string().regex(/^[a-z]{3}_[0-9a-z]{10,60}$/, 'must be the nextCursor of a previous page').optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
+  /** `agent`: the agent request ledger (docs/agents.md); default: model requests. */
+  kind: z.enum(['model', 'agent']).optional(),
+  agent: z.string().optional(),
 });
 
 const overviewQuery = z.strictObject({ from: time.optional(), to: time.optional() });
@@ -48,10 +54,11 @@ export interface UsageRouteDeps {
   service: AdminService;
   usage: UsageStore;
   limiter: Limiter;
+  agents: AgentStore;
 }
 
 /** Usage time series, request logs and limit standing: read from rollups, the ledger and the limiter. */
-export function registerUsageRoutes(app: FastifyInstance, { service, usage, limiter }: UsageRouteDeps): void {
+export function registerUsageRoutes(app: FastifyInstance, { service, usage, limiter, agents }: UsageRouteDeps): void {
   /** A gateway's usage series, filed in the ledger under `key` (its id), reported under its name. */
   const usageReport = async (name: string, key: string, query: unknown): Promise<UsageReport> => {
     const q = parse(usageQuery, query);
@@ -104,7 +111,9 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
     return usageReport(gateway.name, await service.gateways.ledgerKey(r.params.g), r.query);
   });
 
-  app.get<{ Params: { g: string } }>('/gateways/:g/logs', { config: requires('read', { summary: "A gateway's request log, newest first (`requestId=` finds one request)", query: logsQuery, returns: 'LogPage' }) }, async (r): Promise<LogPage> => {
+  app.get<{ Params: { g: string } }>('/gateways/:g/logs', { config: requires('read', { summary: "A gateway's request log, newest first (`requestId=` finds one request; `kind=agent`: agent requests)", query: logsQuery, returns: 'LogPage or AgentLogPage' }) }, async (r): Promise<LogPage | AgentLogPage> => {
+    const q = parse(logsQuery, r.query);
+    if (q.kind === 'agent') return agentLogPage(agents, (await service.gateways.get(r.params.g)).name, q);
     const key = await service.gateways.ledgerKey(r.params.g);
     return logPage(key, r.query);
   });

@@ -34,6 +34,8 @@ import { MemoryBreakerStates } from '../dataplane/backends/circuit-breaker.js';
 import { backendMetricsSource } from '../dataplane/backends/backend-metrics.js';
 import { poolBreakerKeys, RedisBreakerStates } from '../dataplane/backends/redis-breaker-states.js';
 import { openLimiterBackend, type LimiterBackend } from './limiter-backend.js';
+import { startAgents } from '../agents/agent-plane.js';
+import { agentLimitSeeds } from '../agents/agent-limit-seeds.js';
 
 export interface TollgateOptions {
   settings: Settings;
@@ -91,6 +93,8 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     : await openLimiterBackend(settings, store, logger, metrics, {
         snapshots,
         ledgerPosition: settings.ledger === 'on' ? () => ledgerIds.last : undefined,
+        // Agent limits count on the same limiter; their use is in the agent ledger.
+        extraSeeds: (now) => agentLimitSeeds(store.agents, snapshots.current.agents, now),
       });
   const limiter = backend.limiter;
   let ledger: LedgerWriter | null = null;
@@ -144,7 +148,8 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     },
     { maxBodyBytes: settings.maxBodyBytes, requestTimeoutMs: settings.requestTimeoutMs, authThrottle, trustProxy: settings.trustProxy, logger },
   );
-  const app = createHttpServer(settings, logger, dataPlane.handle);
+  const agents = startAgents({ settings, store, snapshots, limiter, metrics, logger, authThrottle });
+  const app = createHttpServer(settings, logger, (req, res) => agents.proxy.handle(req, res) || dataPlane.handle(req, res));
   const nodes = new NodeRegistry(store, logger, {
     instance: options.served === 'all' ? null : [...options.served].join(','),
     version: VERSION,
@@ -188,6 +193,8 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     authThrottle,
     trustProxy: settings.trustProxy,
     backends: backendPicker,
+    agents: agents.monitor,
+    publicUrl: settings.publicUrl,
   });
   await app.register(consoleRoutes);
 
@@ -225,10 +232,12 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
       await step('node registry', () => nodes.stop());
       await step('config snapshots', () => snapshots.stop());
       dataPlane.beginClose();
+      agents.proxy.beginClose();
       await step('draining requests', () => closeGracefully(app, connections, settings.shutdownGraceMs));
       await step('upstream connections', () => dispatcher.close());
       // Every request has finished: write what the ledger still holds.
       if (ledger) await step('request ledger', () => ledger!.stop());
+      await step('agents', () => agents.stop());
       retention.stop();
       // After the last request has settled: a checkpoint then holds the final counts.
       if (breakers instanceof RedisBreakerStates) await step('circuit breakers', () => breakers.close());

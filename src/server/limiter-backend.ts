@@ -6,6 +6,7 @@ import type { Settings } from '../config/settings.js';
 import { LimiterCheckpoint } from '../limits/checkpoint.js';
 import type { LimitRule, Limiter } from '../limits/limiter.js';
 import { MemoryLimiter } from '../limits/memory-limiter.js';
+import type { RedisReseederOptions } from '../limits/redis-reseeder.js';
 import { ResilientLimiter } from '../limits/resilient-limiter.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ConfigSnapshot } from '../snapshot/config-snapshot.js';
@@ -28,6 +29,8 @@ export interface LimiterBackendContext {
   snapshots: { readonly current: ConfigSnapshot };
   /** The last ledger id handed to the ledger; absent when the ledger is off. */
   ledgerPosition?: () => string | null;
+  /** Limits counted outside the request ledger (agent limits), to seed Redis with too. */
+  extraSeeds?: RedisReseederOptions['extraSeeds'];
 }
 
 export async function openLimiterBackend(
@@ -69,7 +72,7 @@ export async function openLimiterBackend(
       epochGuard: true,
       onEpochLost: () => void reseeder.check(),
     });
-    const reseeder = new RedisReseeder(primary, store.usage, context.snapshots, logger, { checkEveryMs: 1000 });
+    const reseeder = new RedisReseeder(primary, store.usage, context.snapshots, logger, { checkEveryMs: 1000, ...(context.extraSeeds ? { extraSeeds: context.extraSeeds } : {}) });
     metrics.limiterBackendUp.set(ready ? 1 : 0);
     const limiter = new ResilientLimiter(primary, {
       policy: settings.limiterFailurePolicy,

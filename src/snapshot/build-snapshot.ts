@@ -1,3 +1,4 @@
+import { buildAgentRuntimes } from '../agents/agent-runtime.js';
 import { defaultLimitIdentity, gatewayDefaultApplies, limitIdentity } from '../domain/default-limit.js';
 import { breakerPolicy, retryAttempts, retryOn } from './backend-policy.js';
 import type { Deployment, Gateway, Limit, Project } from '../domain/model.js';
@@ -106,7 +107,8 @@ export function buildSnapshot(records: ConfigRecords, secrets: SecretBox, served
     projectsByKeyHash.set(p.secondaryKey.hash, runtime);
   }
 
-  return Object.freeze({ version: records.version, builtAt: Date.now(), projectsByKeyHash, gateways, corsOrigins });
+  const agents = buildAgentRuntimes(records.agents, new Map([...gatewaysById].map(([id, g]) => [id, g.name])), projectNames);
+  return Object.freeze({ version: records.version, builtAt: Date.now(), projectsByKeyHash, gateways, corsOrigins, agents });
 }
 
 /** A deployment's backends, each as a view of the deployment with its own upstream; by priority. */

@@ -1,3 +1,4 @@
+import type { AgentRuntime } from '../agents/agent-runtime.js';
 import type { ProviderName, QuotaPeriod } from '../domain/model.js';
 
 /**
@@ -17,6 +18,8 @@ export interface ConfigSnapshot {
    * project's gateway.
    */
   readonly corsOrigins: ReadonlySet<string>;
+  /** Custom agents by gateway id, then by name (docs/agents.md); absent: none. */
+  readonly agents?: ReadonlyMap<string, ReadonlyMap<string, AgentRuntime>>;
 }
 
 export interface GatewayRuntime {

@@ -22,6 +22,8 @@ import type {
 import { DEFAULT_LIMIT_ID_PREFIX } from '../domain/default-limit.js';
 import type { UsageStore } from '../usage/ledger.js';
 import { KyselyUsageStore } from './kysely-usage-store.js';
+import { KyselyAgentStore } from './kysely-agent-store.js';
+import type { AgentStore } from './agent-store.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 import {
@@ -156,6 +158,7 @@ async function guardUnique<T>(op: Promise<T>): Promise<T> {
 /** The store on any Kysely dialect: SQLite (embedded default) or PostgreSQL (cluster). */
 export class KyselyStore implements Store {
   readonly usage: UsageStore;
+  readonly agents: AgentStore;
 
   constructor(
     private readonly db: Kysely<Database> | Transaction<Database>,
@@ -164,6 +167,7 @@ export class KyselyStore implements Store {
     usage?: UsageStore,
   ) {
     this.usage = usage ?? new KyselyUsageStore(db as Kysely<Database>);
+    this.agents = new KyselyAgentStore(db);
   }
 
   async migrate(): Promise<void> {
@@ -625,6 +629,8 @@ export class KyselyStore implements Store {
             .innerJoin('projects', 'projects.resource_id', 'gateways.resource_id')
             .where((eb) => eb.or([eb('gateways.default_tokens_per_minute', 'is not', null), eb('gateways.default_token_quota', 'is not', null)]))
             .select(sql<string>`${DEFAULT_LIMIT_ID_PREFIX} || gateways.id || '_' || projects.id`.as('id')))
+          // Agent limits (docs/agents.md) count on the same limiter: kept while they exist.
+          .where('limit_id', 'not in', db.selectFrom('agent_limits').select('id'))
           .execute();
       }
       if (ledgerThrough !== null) {
@@ -655,6 +661,7 @@ export class KyselyStore implements Store {
       projects: await tx.listProjects(),
       gateways: await tx.listGateways(),
       limits: await tx.listLimits(),
+      agents: await tx.agents.loadRecords(),
     }));
   }
 }

@@ -141,4 +141,48 @@ export interface Database {
   usage_hour: RollupRow;
   usage_day: RollupRow;
   ledger_rollup_marks: { writer: string; through_id: string; seen_ms: number };
+  agents: {
+    id: string;
+    gateway_id: string;
+    project_id: string;
+    name: string;
+    url: string;
+    protocol: string;
+    agent_card_url: string | null;
+    otel_agent_id: string | null;
+    admin_portal_url: string | null;
+    description: string | null;
+    blocked: number;
+    created_at: string;
+    updated_at: string;
+  };
+  agent_grants: { agent_id: string; project_id: string; created_at: string };
+  agent_limits: {
+    id: string;
+    gateway_id: string;
+    agent_id: string;
+    project_id: string;
+    requests_per_minute: number | null;
+    request_quota: number | null;
+    quota_period: string | null;
+    created_at: string;
+    updated_at: string;
+  };
+  agent_requests: {
+    id: string;
+    at_ms: number;
+    request_id: string;
+    gateway: string;
+    agent: string;
+    project: string;
+    method: string;
+    rpc_method: string | null;
+    status: number;
+    outcome: string;
+    error_code: string | null;
+    latency_ms: number;
+    streamed: number;
+    otel_agent_id: string | null;
+    counted: number;
+  };
 }

@@ -11,7 +11,9 @@ import type {
   Project,
   Resource,
 } from '../domain/model.js';
+import type { AgentRecords } from '../agents/agent-model.js';
 import type { UsageStore } from '../usage/ledger.js';
+import type { AgentStore } from './agent-store.js';
 
 /** Every configuration record at one version: what a config snapshot is built from. */
 export interface ConfigRecords {
@@ -22,6 +24,8 @@ export interface ConfigRecords {
   projects: Project[];
   gateways: Gateway[];
   limits: Limit[];
+  /** Custom agents, their grants and limits (absent: none). */
+  agents?: AgentRecords;
 }
 
 export type ResourcePatch = Partial<Pick<Resource, 'description' | 'updatedAt'>>;
@@ -58,6 +62,8 @@ export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /** The request ledger and usage rollups. */
   readonly usage: UsageStore;
+  /** Custom agents, their grants and limits, and the agent request ledger. */
+  readonly agents: AgentStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
   /** Runs fn atomically; the store passed to fn is bound to the transaction. */

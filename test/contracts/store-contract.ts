@@ -594,7 +594,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(config.projects).toEqual([p]);
       expect(config.gateways).toEqual([g]);
       expect(config.limits).toEqual([l]);
-      expect(Object.keys(config).sort()).toEqual(['deployments', 'gateways', 'instances', 'limits', 'projects', 'resources', 'version']);
+      expect(config.agents).toEqual({ agents: [], grants: [], limits: [] });
+      expect(Object.keys(config).sort()).toEqual(['agents', 'deployments', 'gateways', 'instances', 'limits', 'projects', 'resources', 'version']);
     });
 
     describe('ledger rollup marks', () => {

@@ -1,4 +1,5 @@
 import { ApiError } from '../api';
+import { AgentsTab } from './AgentsTab';
 import type { Gateway } from '../api-types';
 import { GatewayStatusBadge } from '../components/Badge';
 import { EmptyState } from '../components/EmptyState';
@@ -11,12 +12,13 @@ import { LogsTab } from './LogsTab';
 import { UsageTab } from './UsageTab';
 import { useApiData } from '../use-api-data';
 
-export const GATEWAY_TABS = ['projects', 'limits', 'usage', 'logs', 'settings'] as const;
+export const GATEWAY_TABS = ['projects', 'limits', 'agents', 'usage', 'logs', 'settings'] as const;
 export type GatewayTab = (typeof GATEWAY_TABS)[number];
 
 const TAB_LABELS: Record<GatewayTab, string> = {
   projects: 'Projects',
   limits: 'Token management',
+  agents: 'Agents',
   usage: 'Usage',
   logs: 'Logs',
   settings: 'Settings',
@@ -74,6 +76,7 @@ export function GatewayPage({ name, tab }: { name: string; tab: GatewayTab }) {
       <div className="tab-panel">
         {tab === 'projects' ? <GatewayProjectsTab gateway={g} /> : null}
         {tab === 'limits' ? <LimitsTab gateway={g} /> : null}
+        {tab === 'agents' ? <AgentsTab gateway={g} /> : null}
         {tab === 'usage' ? <UsageTab gateway={g} /> : null}
         {tab === 'logs' ? <LogsTab gateway={g} /> : null}
         {tab === 'settings' ? <GatewaySettingsTab gateway={g} onChanged={gateway.replace} /> : null}

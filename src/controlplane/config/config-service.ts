@@ -9,6 +9,7 @@ import type { LimitValues } from '../../domain/model.js';
 import { CONFIG_VERSION, type ConfigDocument, type DeploymentDoc, type GatewayDoc, type LimitDoc, type LimitValuesDoc } from './document.js';
 import { planConfig, type ConfigChange, type CreatedKeys, type PlannedStep, type StepContext } from './plan.js';
 import { readCurrentConfig } from './state.js';
+import { exportAgents } from './agent-plan.js';
 
 export interface ApplyOptions {
   /** Report the changes without making them. */
@@ -88,6 +89,7 @@ export class ConfigService {
           ...(deployment === null ? {} : { deployment }),
           ...limitValuesDoc(limit),
         })),
+      ...exportAgents(g.agents),
     }));
     return { version: CONFIG_VERSION, resources, gateways };
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { agentDoc, agentLimitDoc } from './agent-doc.js';
 import { corsOrigins, deploymentFields, deploymentName, limitValues, name, optionalText, quotaPeriod, tokens } from '../schemas.js';
 
 /**
@@ -47,6 +48,9 @@ const gateway = z.strictObject({
   projects: z.array(name).optional(),
   /** The gateway's limits: exactly these (others are deleted); absent: left as they are. */
   limits: z.array(limit).optional(),
+  /** Custom agents (docs/agents.md); absent: the gateway's agents are left as they are. */
+  agents: z.array(agentDoc).optional(),
+  agentLimits: z.array(agentLimitDoc).optional(),
 });
 
 export const configDocument = z.strictObject({

@@ -7,10 +7,11 @@ import { limitValuesProblem as valuesProblem } from '../limit-values.js';
 import type { AdminService, DeploymentUpdate, GatewayUpdate, LimitUpdate } from '../admin-service.js';
 import type { Permission, Principal } from '../permissions.js';
 import type { ConfigDocument, DeploymentDoc, GatewayDoc, LimitValuesDoc, ResourceDoc } from './document.js';
+import { planAgents } from './agent-plan.js';
 import { limitKey, type CurrentConfig, type CurrentLimit, type CurrentResource } from './state.js';
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'enable' | 'disable';
-export type ChangeKind = 'resource' | 'deployment' | 'project' | 'instance' | 'gateway' | 'gateway-project' | 'limit';
+export type ChangeKind = 'resource' | 'deployment' | 'project' | 'instance' | 'gateway' | 'gateway-project' | 'limit' | 'agent' | 'agent-limit';
 
 /** One change a config apply makes, as reported (dry run or not). */
 export interface ConfigChange {
@@ -111,7 +112,7 @@ class Planner {
     // Removals (pruning, and what a gateway entry no longer lists) run last, and deepest first:
     // limits, then gateway projects, gateways, projects, deployments, resources (the order the
     // admin API's rules allow).
-    const depth: Record<string, number> = { limit: 0, 'gateway-project': 1, gateway: 2, project: 3, deployment: 4, resource: 5 };
+    const depth: Record<string, number> = { 'agent-limit': 0, limit: 0, agent: 0.5, 'gateway-project': 1, gateway: 2, project: 3, deployment: 4, resource: 5 };
     this.prune.sort((a, b) => depth[a.change.kind]! - depth[b.change.kind]!);
     this.steps.push(...this.prune);
   }
@@ -363,6 +364,13 @@ class Planner {
     }
 
     this.planLimits(g, resource, existing?.limits);
+    // Like projects and limits, the agents a gateway entry lists are the whole truth (absent lists are left alone).
+    planAgents(g.name, g, resource.projects, existing?.agents, {
+      prune: true,
+      step: (action, kind, target, permission, run, fields) => this.step(action, kind, target, permission, run, fields),
+      pruneStep: (action, kind, target, permission, run) => this.pruneStep(action, kind, target, permission, run),
+      problem: (message) => this.problems.push(message),
+    });
   }
 
   private planNewGateway(g: GatewayDoc, instancesClaimed: Map<string, string>): void {

@@ -1,5 +1,6 @@
 import type { Deployment, Gateway, Instance, Limit, Project, Resource } from '../../domain/model.js';
 import type { Store } from '../../store/store.js';
+import { readCurrentAgents, type CurrentAgents } from './agent-plan.js';
 
 /** What the store holds, by name: the side of a config plan that is. */
 export interface CurrentConfig {
@@ -22,6 +23,8 @@ export interface CurrentGateway {
   instance: string;
   /** Keyed by `limitKey(project, deployment)`. */
   limits: Map<string, CurrentLimit>;
+  /** Its custom agents and their limits (docs/agents.md). */
+  agents?: CurrentAgents;
 }
 
 export interface CurrentLimit {
@@ -69,6 +72,11 @@ export async function readCurrentConfig(store: Store): Promise<CurrentConfig> {
     const deployment = limit.deploymentId === null ? null : [...resource.deployments.values()].find((d) => d.id === limit.deploymentId)?.name;
     if (project === undefined || deployment === undefined) continue;
     gateway.limits.set(limitKey(project, deployment), { limit, project, deployment });
+  }
+  const agents = await readCurrentAgents(store, new Map(projects.map((p) => [p.id, p.name])));
+  for (const [id, entry] of byGatewayId) {
+    const own = agents.get(id);
+    if (own) entry.agents = own;
   }
   return current;
 }
