@@ -22,6 +22,10 @@ export const ERROR_CATALOG = {
   internal_error: { status: 500, type: 'api_error', summary: 'An unexpected error; the message names the request id to look up in the logs.' },
   shutting_down: { status: 503, type: 'api_error', summary: 'The node is shutting down and takes no new requests; retry (on another node).' },
   cors_origin_not_allowed: { status: 403, type: 'permission_error', summary: "A browser preflight from an origin no gateway served here lists in its corsOrigins." },
+  mcp_access_denied: { status: 403, type: 'permission_error', summary: 'The project was not granted the MCP server on its gateway, or the tool is not on its allow-list.' },
+  mcp_server_blocked: { status: 403, type: 'permission_error', summary: 'The MCP server is blocked by an admin.' },
+  tool_rate_limit_exceeded: { status: 429, type: 'rate_limit_error', summary: 'The calls-per-minute limit of the MCP tool (or server) is exceeded; see Retry-After.' },
+  tool_quota_exceeded: { status: 403, type: 'insufficient_quota', summary: 'The call quota of the MCP tool (or server) for the period is spent; see Retry-After.' },
   limiter_unavailable: { status: 503, type: 'api_error', summary: 'Token limits cannot be checked (the limit store is unreachable) and the failure policy is fail-closed; see Retry-After.' },
 
   // Control plane (admin API: {"error": {"code", "message"}}).

@@ -10,6 +10,7 @@ import type { BackendPicker } from '../dataplane/backends/backend-picker.js';
 import { configDocument } from './config/document.js';
 import type { ConfigService } from './config/config-service.js';
 import { registerUsageRoutes } from './usage-routes.js';
+import { registerMcpRoutes } from './mcp-routes.js';
 import type { WhoAmI } from './api-types.js';
 import { principalOf, type Principal } from './permissions.js';
 import { installPermissionCheck, requires } from './route-permissions.js';
@@ -200,7 +201,8 @@ export async function adminRoutes(
     const q = parse(auditQuery, r.query);
     return service.audit.list({ limit: q.limit, ...(q.cursor ? { before: q.cursor } : {}) });
   });
-  registerUsageRoutes(app, { service, usage: store.usage, limiter });
+  registerUsageRoutes(app, { service, usage: store.usage, limiter, mcp: store.mcp });
+  registerMcpRoutes(app, { service, limiter });
 
   app.get('/whoami', { config: requires('signed-in') }, async (r): Promise<WhoAmI> => {
     const p = who(r);

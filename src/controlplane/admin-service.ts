@@ -9,6 +9,9 @@ import { GatewayAdmin } from './admin/gateways.js';
 import { InstanceAdmin } from './admin/instances.js';
 import { LimitAdmin } from './admin/limits.js';
 import { Lookups } from './admin/lookups.js';
+import { McpGrantAdmin } from './admin/mcp-grants.js';
+import { McpLimitAdmin } from './admin/mcp-limits.js';
+import { McpServerAdmin } from './admin/mcp-servers.js';
 import { ProjectAdmin } from './admin/projects.js';
 import { ResourceAdmin } from './admin/resources.js';
 import { AuditLog, TokenAdmin } from './admin/tokens.js';
@@ -40,6 +43,9 @@ export class AdminService {
   readonly limits: LimitAdmin;
   readonly tokens: TokenAdmin;
   readonly audit: AuditLog;
+  readonly mcpServers: McpServerAdmin;
+  readonly mcpGrants: McpGrantAdmin;
+  readonly mcpLimits: McpLimitAdmin;
 
   constructor(private readonly deps: AdminServiceDeps) {
     const ctx: AdminContext = {
@@ -58,6 +64,9 @@ export class AdminService {
     this.limits = new LimitAdmin(ctx);
     this.tokens = new TokenAdmin(ctx);
     this.audit = new AuditLog(ctx);
+    this.mcpServers = new McpServerAdmin(ctx);
+    this.mcpGrants = new McpGrantAdmin(ctx);
+    this.mcpLimits = new McpLimitAdmin(ctx);
   }
 
   /**

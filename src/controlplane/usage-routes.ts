@@ -5,9 +5,11 @@ import type { Limiter } from '../limits/limiter.js';
 import { OUTCOMES, type LedgerEntry, type Outcome as LedgerOutcome, type UsagePoint } from '../usage/ledger.js';
 import type { UsageStore } from '../usage/ledger.js';
 import type { AdminService } from './admin-service.js';
-import type { LimitStatusView, LogPage, LogView, Outcome, RequestCounts, UsageGroupBy, UsagePointView, UsageReport, UsageSeriesView } from './api-types.js';
+import type { LimitStatusView, LogPage, McpLogPage, McpUsageReport, LogView, Outcome, RequestCounts, UsageGroupBy, UsagePointView, UsageReport, UsageSeriesView } from './api-types.js';
 import { requires } from './route-permissions.js';
 import { parse } from './schemas.js';
+import type { McpStore } from '../store/mcp-store.js';
+import { mcpLogs, mcpUsage } from './mcp-routes.js';
 
 // The API's outcomes are the ledger's, both ways: a new outcome fails to compile until declared.
 const sameOutcomes: [LedgerOutcome] extends [Outcome] ? ([Outcome] extends [LedgerOutcome] ? true : false) : false = true;
@@ -21,7 +23,12 @@ const time = z.union([
   z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
 ]);
 
+/** `kind=tokens` (the default): model requests; `kind=mcp`: MCP calls (mcp-routes.ts answers those). */
+const kind = z.literal('tokens').optional();
+const isMcp = (query: unknown) => (query as Record<string, unknown> | null)?.kind === 'mcp';
+
 const usageQuery = z.strictObject({
+  kind,
   from: time.optional(),
   to: time.optional(),
   interval: z.enum(['minute', 'hour', 'day']).optional(),
@@ -31,6 +38,7 @@ const usageQuery = z.strictObject({
 });
 
 const logsQuery = z.strictObject({
+  kind,
   from: time.optional(),
   to: time.optional(),
   project: z.string().optional(),
@@ -44,11 +52,14 @@ export interface UsageRouteDeps {
   service: AdminService;
   usage: UsageStore;
   limiter: Limiter;
+  /** MCP calls: `kind=mcp` on the logs and usage routes. */
+  mcp?: McpStore;
 }
 
 /** Usage time series, request logs and limit standing: read from rollups, the ledger and the limiter. */
-export function registerUsageRoutes(app: FastifyInstance, { service, usage, limiter }: UsageRouteDeps): void {
-  app.get<{ Params: { g: string } }>('/gateways/:g/usage', { config: requires('read') }, async (r): Promise<UsageReport> => {
+export function registerUsageRoutes(app: FastifyInstance, { service, usage, limiter, mcp }: UsageRouteDeps): void {
+  app.get<{ Params: { g: string } }>('/gateways/:g/usage', { config: requires('read') }, async (r): Promise<UsageReport | McpUsageReport> => {
+    if (mcp && isMcp(r.query)) return mcpUsage(service, mcp, r.params.g, r.query);
     const gateway = await service.gateways.get(r.params.g);
     const q = parse(usageQuery, r.query);
     const to = q.to ?? Date.now();
@@ -76,7 +87,8 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
     };
   });
 
-  app.get<{ Params: { g: string } }>('/gateways/:g/logs', { config: requires('read') }, async (r): Promise<LogPage> => {
+  app.get<{ Params: { g: string } }>('/gateways/:g/logs', { config: requires('read') }, async (r): Promise<LogPage | McpLogPage> => {
+    if (mcp && isMcp(r.query)) return mcpLogs(service, mcp, r.params.g, r.query);
     const gateway = await service.gateways.get(r.params.g);
     const q = parse(logsQuery, r.query);
     // One more than asked tells whether a next page exists.

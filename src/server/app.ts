@@ -34,6 +34,8 @@ import { MemoryBreakerStates } from '../dataplane/backends/circuit-breaker.js';
 import { backendMetricsSource } from '../dataplane/backends/backend-metrics.js';
 import { poolBreakerKeys, RedisBreakerStates } from '../dataplane/backends/redis-breaker-states.js';
 import { openLimiterBackend, type LimiterBackend } from './limiter-backend.js';
+import { createMcpProxy } from '../mcp/mcp-proxy.js';
+import { McpCallLedger } from '../mcp/mcp-ledger.js';
 
 export interface TollgateOptions {
   settings: Settings;
@@ -138,7 +140,25 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     },
     { maxBodyBytes: settings.maxBodyBytes, requestTimeoutMs: settings.requestTimeoutMs, authThrottle, trustProxy: settings.trustProxy, logger },
   );
-  const app = createHttpServer(settings, logger, dataPlane.handle);
+  // MCP servers through the gateway (docs/mcp.md): /mcp/{server}, with its own call ledger.
+  const mcpLedger = settings.ledger === 'on'
+    ? new McpCallLedger(store.mcp, new SequentialIds('mcp'), logger, { flushIntervalMs: settings.ledgerFlushMs, batchSize: 500, maxQueue: 100_000, onDropped: (n) => metrics.ledgerDropped.inc({ reason: 'mcp_queue_full' }, n) })
+    : null;
+  mcpLedger?.start();
+  const mcpProxy = createMcpProxy({
+    snapshots,
+    limiter,
+    dispatcher,
+    observers: mcpLedger ? [metrics, mcpLedger] : [metrics],
+    logger,
+    authThrottle,
+    trustProxy: settings.trustProxy,
+    maxBodyBytes: settings.maxBodyBytes,
+    requestTimeoutMs: settings.requestTimeoutMs,
+    upstreamTimeoutMs: settings.upstreamTimeoutMs,
+    maxUpstreamBodyBytes: settings.maxUpstreamBodyBytes,
+  });
+  const app = createHttpServer(settings, logger, (req, res) => dataPlane.handle(req, res) || mcpProxy.handle(req, res));
   const nodes = new NodeRegistry(store, logger, {
     instance: options.served === 'all' ? null : [...options.served].join(','),
     version: VERSION,
@@ -219,10 +239,12 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
       await step('node registry', () => nodes.stop());
       await step('config snapshots', () => snapshots.stop());
       dataPlane.beginClose();
+      mcpProxy.beginClose();
       await step('draining requests', () => closeGracefully(app, connections, settings.shutdownGraceMs));
       await step('upstream connections', () => dispatcher.close());
       // Every request has finished: write what the ledger still holds.
       if (ledger) await step('request ledger', () => ledger!.stop());
+      if (mcpLedger) await step('MCP call ledger', () => mcpLedger.stop());
       retention.stop();
       // After the last request has settled: a checkpoint then holds the final counts.
       if (breakers instanceof RedisBreakerStates) await step('circuit breakers', () => breakers.close());

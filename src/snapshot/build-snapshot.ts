@@ -2,6 +2,7 @@ import { defaultLimitIdentity, gatewayDefaultApplies, limitIdentity } from '../d
 import { breakerPolicy, retryAttempts, retryOn } from './backend-policy.js';
 import type { Deployment, Gateway, Limit, Project } from '../domain/model.js';
 import type { SecretBox } from '../security/secret-box.js';
+import { buildMcpIndex } from '../mcp/mcp-snapshot.js';
 import type { ConfigRecords } from '../store/store.js';
 import type {
   BackendPool,
@@ -106,7 +107,8 @@ export function buildSnapshot(records: ConfigRecords, secrets: SecretBox, served
     projectsByKeyHash.set(p.secondaryKey.hash, runtime);
   }
 
-  return Object.freeze({ version: records.version, builtAt: Date.now(), projectsByKeyHash, gateways, corsOrigins });
+  const mcp = buildMcpIndex(records, secrets, gatewaysById);
+  return Object.freeze({ version: records.version, builtAt: Date.now(), projectsByKeyHash, gateways, corsOrigins, mcp });
 }
 
 /** A deployment's backends, each as a view of the deployment with its own upstream; by priority. */

@@ -1,4 +1,5 @@
 import type { ProviderName, QuotaPeriod } from '../domain/model.js';
+import { EMPTY_MCP_INDEX, type McpIndex } from '../mcp/mcp-snapshot.js';
 
 /**
  * The only contract between the control plane and the data plane: an immutable, versioned view of
@@ -17,6 +18,8 @@ export interface ConfigSnapshot {
    * project's gateway.
    */
   readonly corsOrigins: ReadonlySet<string>;
+  /** MCP servers, grants and call limits (src/mcp/): what the /mcp/{server} proxy decides from; absent: none. */
+  readonly mcp?: McpIndex;
 }
 
 export interface GatewayRuntime {
@@ -108,4 +111,5 @@ export const EMPTY_SNAPSHOT: ConfigSnapshot = Object.freeze({
   projectsByKeyHash: new Map(),
   gateways: new Map(),
   corsOrigins: new Set<string>(),
+  mcp: EMPTY_MCP_INDEX,
 });

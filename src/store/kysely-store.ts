@@ -22,6 +22,7 @@ import { DEFAULT_LIMIT_ID_PREFIX } from '../domain/default-limit.js';
 import type { UsageStore } from '../usage/ledger.js';
 import { KyselyUsageStore } from './kysely-usage-store.js';
 import { migrationProvider } from './migrations/index.js';
+import { KyselyMcpStore, type McpStore } from './mcp-store.js';
 import type { Database } from './schema.js';
 import {
   UniqueViolationError,
@@ -154,6 +155,7 @@ async function guardUnique<T>(op: Promise<T>): Promise<T> {
 /** The store on any Kysely dialect: SQLite (embedded default) or PostgreSQL (cluster). */
 export class KyselyStore implements Store {
   readonly usage: UsageStore;
+  readonly mcp: McpStore;
 
   constructor(
     private readonly db: Kysely<Database> | Transaction<Database>,
@@ -162,6 +164,7 @@ export class KyselyStore implements Store {
     usage?: UsageStore,
   ) {
     this.usage = usage ?? new KyselyUsageStore(db as Kysely<Database>);
+    this.mcp = new KyselyMcpStore(db);
   }
 
   async migrate(): Promise<void> {
@@ -586,6 +589,7 @@ export class KyselyStore implements Store {
         await db
           .deleteFrom('limiter_state')
           .where('limit_id', 'not in', db.selectFrom('limits').select('id'))
+          .where('limit_id', 'not in', db.selectFrom('mcp_limits').select('id'))
           .where('limit_id', 'not in', db
             .selectFrom('gateways')
             .innerJoin('projects', 'projects.resource_id', 'gateways.resource_id')
@@ -621,6 +625,7 @@ export class KyselyStore implements Store {
       projects: await tx.listProjects(),
       gateways: await tx.listGateways(),
       limits: await tx.listLimits(),
+      mcp: { servers: await tx.mcp.listServers(), grants: await tx.mcp.listGrants(), limits: await tx.mcp.listLimits() },
     }));
   }
 }

@@ -11,6 +11,8 @@ import type {
   Resource,
 } from '../domain/model.js';
 import type { UsageStore } from '../usage/ledger.js';
+import type { McpGrant, McpLimit, McpServer } from '../domain/mcp.js';
+import type { McpStore } from './mcp-store.js';
 
 /** Every configuration record at one version: what a config snapshot is built from. */
 export interface ConfigRecords {
@@ -21,6 +23,8 @@ export interface ConfigRecords {
   projects: Project[];
   gateways: Gateway[];
   limits: Limit[];
+  /** MCP servers, grants and call limits (absent: none). */
+  mcp?: { servers: McpServer[]; grants: McpGrant[]; limits: McpLimit[] };
 }
 
 export type ResourcePatch = Partial<Pick<Resource, 'description' | 'updatedAt'>>;
@@ -57,6 +61,8 @@ export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /** The request ledger and usage rollups. */
   readonly usage: UsageStore;
+  /** MCP servers, grants, call limits and the MCP call ledger (bound to the same transaction). */
+  readonly mcp: McpStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
   /** Runs fn atomically; the store passed to fn is bound to the transaction. */

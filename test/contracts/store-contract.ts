@@ -582,7 +582,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(config.projects).toEqual([p]);
       expect(config.gateways).toEqual([g]);
       expect(config.limits).toEqual([l]);
-      expect(Object.keys(config).sort()).toEqual(['deployments', 'gateways', 'instances', 'limits', 'projects', 'resources', 'version']);
+      expect(Object.keys(config).sort()).toEqual(['deployments', 'gateways', 'instances', 'limits', 'mcp', 'projects', 'resources', 'version']);
     });
 
     describe('ledger rollup marks', () => {

@@ -7,6 +7,7 @@ import type { Store } from '../../src/store/store.js';
 import { LEDGER_ID_PREFIX, type LedgerEntry, type Outcome, type UsagePoint } from '../../src/usage/ledger.js';
 import { createTestDatabase, query, resetDatabase } from '../support/postgres.js';
 import { resource, storeContract } from '../contracts/store-contract.js';
+import { mcpStoreContract } from '../contracts/mcp-store-contract.js';
 
 // This file's own database: the contract, usage and notification tests share it, each starting
 // from emptied tables. Tests that need a fresh database create their own.
@@ -37,6 +38,7 @@ async function openTracked(): Promise<PostgresStore> {
 }
 
 storeContract('postgres', openEmpty);
+mcpStoreContract('postgres', openEmpty);
 
 describe('postgres migrations', () => {
   it('four nodes migrating a fresh database at once all succeed, and it is migrated once', async () => {
@@ -69,7 +71,8 @@ describe('postgres migrations', () => {
         where table_schema = current_schema() and column_name in ('latency_ms', 'upstream_ms', 'overhead_ms')
         order by table_name, column_name`,
     );
-    expect(rows.length).toBe(6);
+    // request_log's three and the MCP call ledger's two (migration 0010).
+    expect(rows.length).toBe(8);
     for (const r of rows) expect(r.data_type).toBe('double precision');
   });
 

@@ -8,8 +8,14 @@ import { openSqliteStore } from '../../src/store/open-store.js';
 import { toRow, toRowValues } from '../../src/store/kysely-usage-store.js';
 import type { LedgerEntry } from '../../src/usage/ledger.js';
 import { at, limit, storeContract, usageFreshnessContract, world } from '../contracts/store-contract.js';
+import { mcpStoreContract } from '../contracts/mcp-store-contract.js';
 
 storeContract('sqlite (in memory)', async () => {
+  const store = openSqliteStore(':memory:');
+  await store.migrate();
+  return store;
+});
+mcpStoreContract('sqlite (in memory)', async () => {
   const store = openSqliteStore(':memory:');
   await store.migrate();
   return store;
