@@ -213,6 +213,42 @@ describe('MCP servers through the gateway (official SDK on both sides)', () => {
     }
   });
 
+  it('shows the calls in the logs, the usage by tool and the metrics', async () => {
+    const { client, transport } = await connect();
+    await client.callTool({ name: 'echo', arguments: { text: 'logged' } });
+    await client.callTool({ name: 'secret', arguments: {} }).catch(() => undefined);
+    // The ledger is written off the request path, every ledgerFlushMs: wait for the rows (bounded).
+    let items: any[] = [];
+    for (let i = 0; i < 200; i++) {
+      items = ok(await gw.admin('GET', '/gateways/gw1/logs?kind=mcp&limit=500'), 'logs').items;
+      if (items.some((e) => e.tool === 'secret' && e.session === transport.sessionId)) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const mine = items.filter((e) => e.session === transport.sessionId);
+    const echo = mine.find((e) => e.tool === 'echo');
+    expect(echo).toMatchObject({ project: 'p1', server: 'tools', method: 'tools/call', status: 200, outcome: 'ok', errorCode: null });
+    expect(echo.latencyMs).toBeGreaterThan(0);
+    expect(mine.find((e) => e.tool === 'secret')).toMatchObject({ method: 'tools/call', status: 403, outcome: 'rejected', errorCode: 'mcp_access_denied' });
+    expect(mine.some((e) => e.method === 'initialize')).toBe(true);
+    const tools = ok(await gw.admin('GET', '/gateways/gw1/logs?kind=mcp&tool=secret'), 'filtered').items;
+    expect(tools.every((e: { tool: string }) => e.tool === 'secret')).toBe(true);
+    // The token ledger is untouched by MCP calls (kind defaults to the model requests).
+    const tokenLogs = ok(await gw.admin('GET', '/gateways/gw1/logs'), 'token logs').items;
+    expect(tokenLogs.every((e: { operation?: string }) => typeof e.operation === 'string')).toBe(true);
+
+    const usage = ok(await gw.admin('GET', '/gateways/gw1/usage?kind=mcp&groupBy=tool'), 'usage');
+    expect(usage).toMatchObject({ kind: 'mcp', gateway: 'gw1', groupBy: 'tool' });
+    const echoSeries = usage.series.find((s: { tool: string }) => s.tool === 'echo');
+    const echoCalls = echoSeries.points.reduce((n: number, p: { calls: { total: number } }) => n + p.calls.total, 0);
+    expect(echoCalls).toBe(items.filter((e) => e.tool === 'echo').length);
+    expect(usage.totals.calls.rejected).toBeGreaterThanOrEqual(1);
+    expect((await gw.admin('GET', '/gateways/gw1/usage?kind=mcp&groupBy=deployment')).status).toBe(400);
+
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(metrics).toMatch(/tollgate_mcp_calls_total\{gateway="gw1",project="p1",server="tools",tool="echo",outcome="ok"\} [1-9]/);
+    expect(metrics).toMatch(/tollgate_mcp_calls_total\{gateway="gw1",project="p1",server="tools",tool="\(not allowed\)",outcome="rejected"\} [1-9]/);
+  });
+
   it('refuses JSON-RPC batches clearly', async () => {
     const res = await fetch(`${gw.url}/mcp/tools`, {
       method: 'POST',
