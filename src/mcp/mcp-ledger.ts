@@ -32,7 +32,12 @@ export interface McpCallLedgerOptions {
   /** Entries held at most; beyond, new ones are dropped (and counted), never the request. */
   maxQueue: number;
   onDropped?: (count: number) => void;
+  /** Calls older than this many days are deleted, hourly (the token ledger's retention). */
+  retentionDays?: number;
 }
+
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
 
 /**
  * The MCP call ledger's writer: rows are queued on the request path and written in batches off it,
@@ -42,6 +47,7 @@ export interface McpCallLedgerOptions {
 export class McpCallLedger implements McpCallObserver {
   private queue: McpCallEntry[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
   private lastAt = 0;
 
@@ -80,6 +86,20 @@ export class McpCallLedger implements McpCallObserver {
   start(): void {
     this.timer ??= setInterval(() => void this.flush(), this.options.flushIntervalMs);
     this.timer.unref();
+    const days = this.options.retentionDays;
+    if (days !== undefined && this.pruneTimer === null) {
+      this.pruneTimer = setInterval(() => void this.prune(days), HOUR);
+      this.pruneTimer.unref();
+    }
+  }
+
+  private async prune(days: number): Promise<void> {
+    try {
+      const deleted = await this.store.pruneCalls(Date.now() - days * DAY);
+      if (deleted > 0) this.logger.info({ deleted, retentionDays: days }, 'MCP call ledger pruned');
+    } catch (err) {
+      this.logger.error({ err }, 'MCP call ledger pruning failed; will retry');
+    }
   }
 
   /** Writes what is queued; flushes never overlap. */
@@ -102,7 +122,8 @@ export class McpCallLedger implements McpCallObserver {
   /** Writes everything left; call once no request is in flight. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.timer = this.pruneTimer = null;
     await this.flush();
     if (this.queue.length > 0) await this.flush();
     if (this.queue.length > 0) throw new Error(`${this.queue.length} MCP call ledger entries could not be written`);

@@ -142,7 +142,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
   );
   // MCP servers through the gateway (docs/mcp.md): /mcp/{server}, with its own call ledger.
   const mcpLedger = settings.ledger === 'on'
-    ? new McpCallLedger(store.mcp, new SequentialIds('mcp'), logger, { flushIntervalMs: settings.ledgerFlushMs, batchSize: 500, maxQueue: 100_000, onDropped: (n) => metrics.ledgerDropped.inc({ reason: 'mcp_queue_full' }, n) })
+    ? new McpCallLedger(store.mcp, new SequentialIds('mcp'), logger, { flushIntervalMs: settings.ledgerFlushMs, batchSize: 500, maxQueue: 100_000, onDropped: (n) => metrics.ledgerDropped.inc({ reason: 'mcp_queue_full' }, n), retentionDays: settings.ledgerRetentionDays })
     : null;
   mcpLedger?.start();
   const mcpProxy = createMcpProxy({

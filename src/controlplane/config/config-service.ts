@@ -9,6 +9,7 @@ import type { LimitValues } from '../../domain/model.js';
 import { CONFIG_VERSION, type ConfigDocument, type DeploymentDoc, type GatewayDoc, type LimitDoc, type LimitValuesDoc } from './document.js';
 import { planConfig, type ConfigChange, type CreatedKeys, type PlannedStep, type StepContext } from './plan.js';
 import { readCurrentConfig } from './state.js';
+import { exportMcpGateway, exportMcpServers } from './mcp-config.js';
 
 export interface ApplyOptions {
   /** Report the changes without making them. */
@@ -67,6 +68,7 @@ export class ConfigService {
         ...(d.circuitBreaker ? { circuitBreaker: d.circuitBreaker } : {}),
       })),
       projects: [...r.projects.keys()],
+      ...(current.mcp ? exportMcpServers(current.mcp, r.resource.name) : {}),
     }));
     const gateways = [...current.gateways.values()].map((g): GatewayDoc => ({
       name: g.gateway.name,
@@ -85,6 +87,7 @@ export class ConfigService {
           ...(deployment === null ? {} : { deployment }),
           ...limitValuesDoc(limit),
         })),
+      ...(current.mcp ? exportMcpGateway(current.mcp, g.gateway.name) : {}),
     }));
     return { version: CONFIG_VERSION, resources, gateways };
   }

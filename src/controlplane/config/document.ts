@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { gatewayMcpFields, resourceMcpFields } from './mcp-config.js';
 import { corsOrigins, deploymentFields, deploymentName, limitValues, name, optionalText, quotaPeriod, tokens } from '../schemas.js';
 
 /**
@@ -19,6 +20,8 @@ const resource = z.strictObject({
   deployments: z.array(deployment).default([]),
   /** Project names; a project's keys are generated when it is created and shown once. */
   projects: z.array(name).default([]),
+  /** MCP servers of the resource (docs/mcp.md); absent: none. */
+  ...resourceMcpFields,
 });
 
 const limit = z.strictObject({
@@ -43,6 +46,8 @@ const gateway = z.strictObject({
   /** The projects enabled on the gateway. */
   projects: z.array(name).default([]),
   limits: z.array(limit).default([]),
+  /** MCP grants (with tool allow-lists) and call limits (docs/mcp.md); absent: none. */
+  ...gatewayMcpFields,
 });
 
 export const configDocument = z.strictObject({
