@@ -6,6 +6,7 @@ import { registerAuditCommand, registerTokenCommands } from './commands/tokens.j
 import { registerUsageCommands } from './commands/usage.js';
 import { registerNodeCommands } from './commands/nodes.js';
 import { registerConfigCommands } from './commands/config.js';
+import { registerMcpCommands } from './commands/mcp.js';
 
 /**
  * Admin commands: a client of a running gateway's REST API (/admin/v1), unlike the serve commands,
@@ -24,4 +25,5 @@ export function registerAdminCommands(program: Command): void {
   registerTokenCommands(program);
   registerAuditCommand(program);
   registerConfigCommands(program);
+  registerMcpCommands(program);
 }
