@@ -135,7 +135,8 @@ async function serve(deps: McpProxyDeps, req: IncomingMessage, res: ServerRespon
     const r = x.record;
     r.durationMs = Math.round((performance.now() - started) * 100) / 100;
     if (x.clientGone && r.outcome === 'ok' && !res.writableFinished) r.outcome = 'client_aborted';
-    if (x.rpc || r.outcome !== 'ok') for (const observer of deps.observers) observer.mcpCallFinished(r);
+    // GET and DELETE carry no JSON-RPC message: logged only when refused or failed (a client closing its stream is not news).
+    if (x.rpc || r.errorCode !== null) for (const observer of deps.observers) observer.mcpCallFinished(r);
     if (deps.logger.isLevelEnabled('info')) deps.logger.info({ reqId: id, mcp: true, ...r }, 'proxied MCP request');
   }
 }
