@@ -50,3 +50,12 @@ export type CircuitBreakerPolicy = NonNullable<Api.DeploymentView['circuitBreake
 
 export type BackendStatusView = Api.BackendStatusView;
 export type DeploymentBackendsView = Api.DeploymentBackendsView;
+
+export type McpServer = Api.McpServerView;
+export type McpAuthType = Api.McpAuthType;
+export type McpGrant = Api.McpGrantView;
+export type McpLimit = Api.McpLimitView;
+export type McpLimitStatus = Api.McpLimitStatusView;
+export type McpLogEntry = Api.McpLogView;
+export type McpLogPage = Api.McpLogPage;
+export const MCP_AUTH_TYPES = every<McpAuthType>()(['none', 'bearer', 'header']);

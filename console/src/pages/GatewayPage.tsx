@@ -8,15 +8,17 @@ import { GatewayProjectsTab } from './GatewayProjectsTab';
 import { GatewaySettingsTab } from './GatewaySettingsTab';
 import { LimitsTab } from './LimitsTab';
 import { LogsTab } from './LogsTab';
+import { ToolsTab } from './ToolsTab';
 import { UsageTab } from './UsageTab';
 import { useApiData } from '../use-api-data';
 
-export const GATEWAY_TABS = ['projects', 'limits', 'usage', 'logs', 'settings'] as const;
+export const GATEWAY_TABS = ['projects', 'limits', 'tools', 'usage', 'logs', 'settings'] as const;
 export type GatewayTab = (typeof GATEWAY_TABS)[number];
 
 const TAB_LABELS: Record<GatewayTab, string> = {
   projects: 'Projects',
   limits: 'Token management',
+  tools: 'Tools',
   usage: 'Usage',
   logs: 'Logs',
   settings: 'Settings',
@@ -74,6 +76,7 @@ export function GatewayPage({ name, tab }: { name: string; tab: GatewayTab }) {
       <div className="tab-panel">
         {tab === 'projects' ? <GatewayProjectsTab gateway={g} /> : null}
         {tab === 'limits' ? <LimitsTab gateway={g} /> : null}
+        {tab === 'tools' ? <ToolsTab gateway={g} /> : null}
         {tab === 'usage' ? <UsageTab gateway={g} /> : null}
         {tab === 'logs' ? <LogsTab gateway={g} /> : null}
         {tab === 'settings' ? <GatewaySettingsTab gateway={g} onChanged={gateway.replace} /> : null}
