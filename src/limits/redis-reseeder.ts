@@ -2,12 +2,18 @@ import type { Logger } from 'pino';
 import type { ConfigSnapshot, LimitRuntime } from '../snapshot/config-snapshot.js';
 import type { UsageStore } from '../usage/ledger.js';
 import { ledgerStandings } from './ledger-standing.js';
-import type { RedisLimiter } from './redis-limiter.js';
+import type { LimitRule } from './limiter.js';
+import type { RedisLimiter, SeedUse } from './redis-limiter.js';
 
 export interface RedisReseederOptions {
   /** How often Redis's epoch is checked (it is also checked when a reserve finds it gone). */
   checkEveryMs: number;
   now?: () => number;
+  /**
+   * Limits kept outside the token ledger (MCP call limits) and what their own ledger says they
+   * used: seeded with the token limits, before the node admits again.
+   */
+  otherStandings?: (now: number) => Promise<Array<{ rule: LimitRule; use: SeedUse }>>;
 }
 
 /**
@@ -68,6 +74,7 @@ export class RedisReseeder {
       const rules = limitsOf(this.snapshots.current);
       const standings = await ledgerStandings(this.usage, rules, this.now());
       for (const rule of rules) await this.limiter.seed(rule, standings.get(rule.id)!);
+      for (const { rule, use } of (await this.options.otherStandings?.(this.now())) ?? []) await this.limiter.seed(rule, use);
       this.limiter.setEpoch(epoch);
       const took = Math.round(performance.now() - started);
       if (previous === null && !this.seededOnce) this.logger.info({ limits: rules.length, ms: took }, 'limiter: counts in Redis checked against the ledger');

@@ -15,6 +15,8 @@ export interface McpIndex {
   server(resourceName: string, name: string): McpServerRuntime | undefined;
   /** The project's grant to the server on the gateway; undefined: not granted. */
   grant(gatewayId: string, projectId: string, serverId: string): McpGrantRuntime | undefined;
+  /** Every call limit of the gateways served here (for re-seeding the counters). */
+  limits(): readonly McpLimitRuntime[];
 }
 
 export interface McpServerRuntime {
@@ -39,6 +41,7 @@ export interface McpGrantRuntime {
 
 /** A call limit as the limiter sees it (calls are its tokens) and as refusals name it. */
 export interface McpLimitRuntime extends LimitRule {
+  readonly gatewayName: string;
   readonly projectName: string;
   readonly serverName: string;
   /** null: every tool of the server together. */
@@ -48,7 +51,7 @@ export interface McpLimitRuntime extends LimitRule {
   readonly quotaPeriod: QuotaPeriod | null;
 }
 
-export const EMPTY_MCP_INDEX: McpIndex = Object.freeze({ server: () => undefined, grant: () => undefined });
+export const EMPTY_MCP_INDEX: McpIndex = Object.freeze({ server: () => undefined, grant: () => undefined, limits: () => [] });
 
 const key = (...parts: string[]) => parts.join('\u0000');
 
@@ -77,21 +80,24 @@ export function buildMcpIndex(records: ConfigRecords, secrets: SecretBox, gatewa
   }
 
   const limitsByScope = new Map<string, McpLimitRuntime[]>();
+  const allLimits: McpLimitRuntime[] = [];
   for (const l of mcp.limits) {
-    if (!gatewaysById.has(l.gatewayId)) continue;
+    const gateway = gatewaysById.get(l.gatewayId);
+    if (!gateway) continue;
     const scope = key(l.gatewayId, l.projectId, l.serverId);
     let list = limitsByScope.get(scope);
     if (!list) limitsByScope.set(scope, (list = []));
-    list.push(
-      Object.freeze({
-        ...mcpLimitRule(l),
-        projectName: projectNames.get(l.projectId) ?? '',
-        serverName: serverNames.get(l.serverId) ?? '',
-        tool: l.tool,
-        callsPerMinute: l.callsPerMinute,
-        callQuota: l.callQuota,
-      }),
-    );
+    const runtime: McpLimitRuntime = Object.freeze({
+      ...mcpLimitRule(l),
+      gatewayName: gateway.name,
+      projectName: projectNames.get(l.projectId) ?? '',
+      serverName: serverNames.get(l.serverId) ?? '',
+      tool: l.tool,
+      callsPerMinute: l.callsPerMinute,
+      callQuota: l.callQuota,
+    });
+    list.push(runtime);
+    allLimits.push(runtime);
   }
 
   const grants = new Map<string, McpGrantRuntime>();
@@ -111,5 +117,6 @@ export function buildMcpIndex(records: ConfigRecords, secrets: SecretBox, gatewa
   return Object.freeze({
     server: (resourceName: string, name: string) => servers.get(key(resourceName, name)),
     grant: (gatewayId: string, projectId: string, serverId: string) => grants.get(key(gatewayId, projectId, serverId)),
+    limits: () => allLimits,
   });
 }

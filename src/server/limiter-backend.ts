@@ -10,6 +10,8 @@ import { ResilientLimiter } from '../limits/resilient-limiter.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ConfigSnapshot } from '../snapshot/config-snapshot.js';
 import type { Store } from '../store/store.js';
+import { mcpLedgerStandings } from '../mcp/mcp-standing.js';
+import { EMPTY_MCP_INDEX } from '../mcp/mcp-snapshot.js';
 
 export interface LimiterBackend {
   limiter: Limiter;
@@ -69,7 +71,11 @@ export async function openLimiterBackend(
       epochGuard: true,
       onEpochLost: () => void reseeder.check(),
     });
-    const reseeder = new RedisReseeder(primary, store.usage, context.snapshots, logger, { checkEveryMs: 1000 });
+    const reseeder = new RedisReseeder(primary, store.usage, context.snapshots, logger, {
+      checkEveryMs: 1000,
+      // MCP call limits are rebuilt from the MCP call ledger (docs/mcp.md).
+      otherStandings: (now) => mcpLedgerStandings(store.mcp, (context.snapshots.current.mcp ?? EMPTY_MCP_INDEX).limits(), now),
+    });
     metrics.limiterBackendUp.set(ready ? 1 : 0);
     const limiter = new ResilientLimiter(primary, {
       policy: settings.limiterFailurePolicy,

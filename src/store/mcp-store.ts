@@ -88,7 +88,25 @@ export interface McpStore {
   usage(query: McpUsageQuery): Promise<McpUsagePoint[]>;
   /** Deletes calls older than the cut-off. */
   pruneCalls(beforeMs: number): Promise<number>;
+  /**
+   * The tool calls that counted against call limits (they reached the server: not refused by
+   * the gateway) ending at or after `fromMs`, with when each began: for re-seeding the counters.
+   */
+  countedCalls(fromMs: number): Promise<CountedCall[]>;
 }
+
+/** One tool call that counted, as countedCalls() reads it. */
+export interface CountedCall {
+  gateway: string;
+  project: string;
+  server: string;
+  tool: string | null;
+  /** When the call began (it was counted then). */
+  startMs: number;
+}
+
+/** Outcomes of calls the gateway refused before they reached the server: they did not count. */
+const REFUSED: readonly McpOutcome[] = ['rejected', 'rate_limited', 'quota_exceeded'];
 
 type Row<T extends keyof Database> = Selectable<Database[T]>;
 const num = (v: number | string | bigint | null): number | null => (v === null ? null : Number(v));
@@ -356,6 +374,17 @@ export class KyselyMcpStore implements McpStore {
       },
       latencyMsSum: Number(r.latency ?? 0),
     }));
+  }
+
+  async countedCalls(fromMs: number): Promise<CountedCall[]> {
+    const rows = await this.db
+      .selectFrom('mcp_call_log')
+      .select(['gateway', 'project', 'server', 'tool', 'at_ms', 'latency_ms'])
+      .where('method', '=', 'tools/call')
+      .where('at_ms', '>=', fromMs)
+      .where('outcome', 'not in', REFUSED)
+      .execute();
+    return rows.map((r) => ({ gateway: r.gateway, project: r.project, server: r.server, tool: r.tool, startMs: Number(r.at_ms) - Number(r.latency_ms) }));
   }
 
   async pruneCalls(beforeMs: number): Promise<number> {

@@ -112,6 +112,11 @@ export function mcpStoreContract(name: string, open: () => Promise<Store>): void
       expect(byTool.find((pt) => pt.bucketMs === base + 60_000)).toMatchObject({ group: '', calls: { total: 1, ok: 1 } });
       const all = await store.mcp.usage({ gateway: 'gw', fromMs: base, toMs: base + 3_600_000, intervalMs: 3_600_000 });
       expect(all).toEqual([{ bucketMs: base, group: null, calls: { total: 5, ok: 4, rate_limited: 1, quota_exceeded: 0, rejected: 0, upstream_error: 0, client_aborted: 0 }, latencyMsSum: 12.5 }]);
+      // The calls that counted against limits: tools/call rows the gateway did not refuse.
+      const counted = await store.mcp.countedCalls(base);
+      expect(counted.map((c) => c.tool).sort()).toEqual(['add', 'echo', 'echo']);
+      expect(counted.find((c) => c.tool === 'add')).toEqual({ gateway: 'gw', project: 'p', server: 's', tool: 'add', startMs: base + 1000 - 2.5 });
+      expect(await store.mcp.countedCalls(base + 2000)).toHaveLength(1);
       expect(await store.mcp.pruneCalls(base + 60_000)).toBe(4);
     });
   });
