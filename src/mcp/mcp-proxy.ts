@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
@@ -219,7 +218,7 @@ async function forward(deps: McpProxyDeps, req: IncomingMessage, res: ServerResp
     else if (type.startsWith('application/json')) await relayJson(deps, res, upstream, headers, grant, x);
     else {
       res.writeHead(upstream.statusCode, headers);
-      for await (const chunk of upstream.body) if (!res.write(chunk)) await once(res, 'drain');
+      for await (const chunk of upstream.body) if (!res.write(chunk)) await drained(res);
       res.end();
     }
   } finally {
@@ -271,7 +270,7 @@ async function relayEvents(
   };
   try {
     for await (const chunk of upstream.body) {
-      for (const event of splitter.push(chunk as Buffer)) if (!res.write(pass(event))) await once(res, 'drain');
+      for (const event of splitter.push(chunk as Buffer)) if (!res.write(pass(event))) await drained(res);
     }
   } catch (err) {
     if (err instanceof EventTooLarge) throw new TollgateError('upstream_response_too_large', `The MCP server sent ${err.message.replace(/^an event/, 'an event')}.`);
@@ -306,6 +305,23 @@ async function relayJson(
   headers['content-length'] = String(Buffer.byteLength(text));
   res.writeHead(upstream.statusCode, headers);
   res.end(text);
+}
+
+/**
+ * Resolves when the client can take more, or is gone (then the upstream body is aborted and the
+ * relay loop ends): waiting for 'drain' alone would wait forever on a closed connection.
+ */
+function drained(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 /** Records how the server answered the client's request: a JSON-RPC error, or a tool result flagged isError. */

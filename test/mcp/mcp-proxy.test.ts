@@ -249,6 +249,39 @@ describe('MCP servers through the gateway (official SDK on both sides)', () => {
     expect(metrics).toMatch(/tollgate_mcp_calls_total\{gateway="gw1",project="p1",server="tools",tool="\(not allowed\)",outcome="rejected"\} [1-9]/);
   });
 
+  it('a client that leaves mid-stream is logged as client_aborted, and its call still counts', async () => {
+    const { transport } = await connect();
+    const limit = ok(await gw.admin('POST', '/gateways/gw1/mcp-limits', { project: 'p1', server: 'tools', tool: 'countdown', callsPerMinute: 10 }), 'limit');
+    const abort = new AbortController();
+    const res = await fetch(`${gw.url}/mcp/tools`, {
+      method: 'POST',
+      signal: abort.signal,
+      headers: {
+        authorization: `Bearer ${seed.key}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': transport.sessionId!,
+        'mcp-protocol-version': transport.protocolVersion ?? '2025-06-18',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 'leave-1', method: 'tools/call', params: { name: 'countdown', arguments: {}, _meta: { progressToken: 'p-leave' } } }),
+    });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = res.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toContain('notifications/progress');
+    abort.abort();
+    let rows: any[] = [];
+    for (let i = 0; i < 200 && !rows.some((e) => e.outcome === 'client_aborted'); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      rows = ok(await gw.admin('GET', `/gateways/gw1/logs?kind=mcp&tool=countdown&limit=50`), 'logs').items;
+    }
+    expect(rows.find((e) => e.outcome === 'client_aborted')).toMatchObject({ method: 'tools/call', tool: 'countdown', session: transport.sessionId });
+    const status = ok(await gw.admin('GET', `/gateways/gw1/mcp-limits/${limit.id}/status`), 'status');
+    expect(status.perMinute.used).toBe(1);
+    upstream.openGate(); // let the upstream tool finish
+    ok(await gw.admin('DELETE', `/gateways/gw1/mcp-limits/${limit.id}`), 'delete');
+  });
+
   it('refuses JSON-RPC batches clearly', async () => {
     const res = await fetch(`${gw.url}/mcp/tools`, {
       method: 'POST',
