@@ -13,8 +13,7 @@ import { reserveCall, type CallHold } from './call-hold.js';
 import { describeMessage, jsonRpcError } from './jsonrpc.js';
 import type { McpCallObserver, McpCallRecord } from './mcp-ledger.js';
 import { EMPTY_MCP_INDEX, type McpGrantRuntime, type McpServerRuntime } from './mcp-snapshot.js';
-import { EventTooLarge, SseEventSplitter, eventData, withEventData } from './sse-events.js';
-import { filterToolListText } from './tool-filter.js';
+import { drained, relayEvents, relayJson } from './mcp-relay.js';
 
 export interface McpProxyDeps {
   snapshots: { readonly current: ConfigSnapshot };
@@ -41,8 +40,6 @@ export interface McpProxy {
 
 const PREFIX = '/mcp/';
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
-/** One event of an upstream stream may be this large at most (or maxUpstreamBodyBytes, if lower). */
-const MAX_EVENT_BYTES = 8 * 1024 * 1024;
 /** Headers of the client's request that reach the upstream; never its credentials (Authorization, api-key, x-api-key, cookies). */
 const FORWARDED_REQUEST_HEADERS = ['accept', 'content-type', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'user-agent'] as const;
 /** Headers of the upstream's answer that reach the client. */
@@ -245,101 +242,6 @@ function access(snapshot: ConfigSnapshot, project: ProjectRuntime, name: string)
     );
   }
   return { server, grant };
-}
-
-/** An SSE answer, passed on event by event as each completes; tool lists filtered, the response to the request read. */
-async function relayEvents(
-  deps: McpProxyDeps,
-  res: ServerResponse,
-  upstream: Dispatcher.ResponseData,
-  headers: Record<string, string>,
-  grant: McpGrantRuntime,
-  x: McpExchange,
-): Promise<void> {
-  headers['cache-control'] = 'no-cache';
-  res.writeHead(upstream.statusCode, headers);
-  res.flushHeaders();
-  const splitter = new SseEventSplitter(Math.min(MAX_EVENT_BYTES, deps.maxUpstreamBodyBytes));
-  const pass = (event: string): string => {
-    const data = eventData(event);
-    if (data === null) return event;
-    noteResponse(data, x);
-    if (grant.tools === null) return event;
-    const filtered = filterToolListText(data, grant.tools);
-    return filtered === null ? event : withEventData(event, filtered);
-  };
-  try {
-    for await (const chunk of upstream.body) {
-      for (const event of splitter.push(chunk as Buffer)) if (!res.write(pass(event))) await drained(res);
-    }
-  } catch (err) {
-    if (err instanceof EventTooLarge) throw new TollgateError('upstream_response_too_large', `The MCP server sent ${err.message.replace(/^an event/, 'an event')}.`);
-    throw err;
-  }
-  const rest = splitter.flush();
-  if (rest) res.write(pass(rest));
-  res.end();
-}
-
-/** A JSON answer: read whole (bounded), its tool list filtered, the response to the request read. */
-async function relayJson(
-  deps: McpProxyDeps,
-  res: ServerResponse,
-  upstream: Dispatcher.ResponseData,
-  headers: Record<string, string>,
-  grant: McpGrantRuntime,
-  x: McpExchange,
-): Promise<void> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of upstream.body) {
-    length += (chunk as Buffer).length;
-    if (length > deps.maxUpstreamBodyBytes) {
-      throw new TollgateError('upstream_response_too_large', `The MCP server's answer is larger than ${deps.maxUpstreamBodyBytes} bytes.`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  let text = Buffer.concat(chunks).toString('utf8');
-  noteResponse(text, x);
-  if (grant.tools !== null) text = filterToolListText(text, grant.tools) ?? text;
-  headers['content-length'] = String(Buffer.byteLength(text));
-  res.writeHead(upstream.statusCode, headers);
-  res.end(text);
-}
-
-/**
- * Resolves when the client can take more, or is gone (then the upstream body is aborted and the
- * relay loop ends): waiting for 'drain' alone would wait forever on a closed connection.
- */
-function drained(res: ServerResponse): Promise<void> {
-  if (res.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}
-
-/** Records how the server answered the client's request: a JSON-RPC error, or a tool result flagged isError. */
-function noteResponse(text: string, x: McpExchange): void {
-  if (x.rpcId === null || (!text.includes('"error"') && !text.includes('"isError"'))) return;
-  let message: unknown;
-  try {
-    message = JSON.parse(text);
-  } catch {
-    return;
-  }
-  if (message === null || typeof message !== 'object') return;
-  const m = message as { id?: unknown; error?: { code?: unknown }; result?: { isError?: unknown } };
-  if (m.id !== x.rpcId) return;
-  if (m.error && typeof m.error === 'object') {
-    x.record.outcome = 'upstream_error';
-    x.record.errorCode = `jsonrpc_${String(m.error.code)}`;
-  } else if (m.result?.isError === true) x.record.errorCode = 'tool_error';
 }
 
 /** Answers a failure (a JSON-RPC error with the catalogued status), or cuts a stream that had begun. */
