@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
 import { authenticateProject, projectKeyOf } from '../dataplane/authenticate.js';
 import { readBody } from '../dataplane/http.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../domain/json-depth.js';
 import { authThrottled, TollgateError } from '../errors.js';
 import type { Limiter } from '../limits/limiter.js';
 import { clientAddress, type AuthThrottle } from '../security/auth-throttle.js';
@@ -153,6 +154,7 @@ async function forward(deps: McpProxyDeps, req: IncomingMessage, res: ServerResp
     } catch {
       throw new TollgateError('invalid_request', 'The request body is not valid JSON.');
     }
+    if (nestedDeeperThan(body)) throw new TollgateError('invalid_request', `The request body nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep.`);
     const message = describeMessage(body);
     if (message.kind === 'batch') {
       throw new TollgateError('invalid_request', 'JSON-RPC batches are not supported (MCP 2025-06-18 removed them): send one message per POST.');

@@ -282,6 +282,21 @@ describe('MCP servers through the gateway (official SDK on both sides)', () => {
     ok(await gw.admin('DELETE', `/gateways/gw1/mcp-limits/${limit.id}`), 'delete');
   });
 
+  it('refuses a body nested too deep, and answers without a key at once, as JSON-RPC errors', async () => {
+    const deep = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":${'['.repeat(500)}${']'.repeat(500)}}}`;
+    const res = await fetch(`${gw.url}/mcp/tools`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${seed.key}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: deep,
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { data: { code: string } } }).error.data.code).toBe('invalid_request');
+    const anonymous = await fetch(`${gw.url}/mcp/tools`, { method: 'GET', headers: { accept: 'text/event-stream' } });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('connection')).toBe('close');
+    expect(((await anonymous.json()) as { error: { data: { code: string } } }).error.data.code).toBe('invalid_api_key');
+  });
+
   it('refuses JSON-RPC batches clearly', async () => {
     const res = await fetch(`${gw.url}/mcp/tools`, {
       method: 'POST',
