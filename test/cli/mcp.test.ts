@@ -36,6 +36,8 @@ describe('tollgate mcp', () => {
     expect(await ok(['mcp', 'servers', 'block', 'github', '-r', 'r1'])).toMatch(/github\s+blocked/);
     expect(expectStatus<any>(await gw.admin('GET', '/resources/r1/mcp-servers/github'), 200).status).toBe('blocked');
     expect(await ok(['mcp', 'logs', '-g', 'gw1'])).toContain('no MCP calls');
+    expect(await ok(['mcp', 'usage', '-g', 'gw1', '--group-by', 'tool'])).toContain('no MCP calls');
+    expect(JSON.parse(await ok(['mcp', 'usage', '-g', 'gw1', '--json']))).toMatchObject({ kind: 'mcp', gateway: 'gw1', totals: { calls: { total: 0 } } });
     await ok(['mcp', 'grants', 'revoke', '-g', 'gw1', '--server', 'github', '--project', 'p1']);
     expect(expectStatus<any>(await gw.admin('GET', '/gateways/gw1/mcp-servers'), 200).items).toEqual([]);
   });

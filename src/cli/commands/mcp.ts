@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { McpGrantView, McpLimitStatusView, McpLimitView, McpLogPage, McpLogView, McpServerView } from '../../controlplane/api-types.js';
+import type { McpGrantView, McpLimitStatusView, McpLimitView, McpLogPage, McpLogView, McpServerView, McpUsageReport } from '../../controlplane/api-types.js';
 import { QUOTA_PERIODS } from '../../domain/model.js';
 import { apiPath, type ListBody } from '../admin-client.js';
 import { intOption } from '../options.js';
@@ -210,5 +210,33 @@ export function registerMcpCommands(program: Command): void {
     for (const key of ['project', 'server', 'tool'] as const) if (flags[key]) query.set(key, flags[key]);
     const page = await connect(flags).get<McpLogPage>(`${apiPath`/gateways/${flags.gateway}/logs`}?${query}`);
     printList(flags.json, page, logColumns, `no MCP calls on gateway "${flags.gateway}" in this range`);
+  });
+
+  withConnection(
+    gatewayFlag(mcp.command('usage').description("a gateway's MCP calls over the last day (or --hours), by outcome, in total or per project, server or tool"))
+      .addOption(new Option('--group-by <what>', 'one row per project, server or tool').choices(['project', 'server', 'tool']))
+      .option('--hours <n>', 'how far back', intOption('--hours', 1, 24 * 366), 24),
+  ).action(async (flags: ConnectionFlags & { gateway: string; groupBy?: string; hours: number }) => {
+    const now = Date.now();
+    const query = new URLSearchParams({ kind: 'mcp', from: String(now - flags.hours * 3_600_000), to: String(now), ...(flags.groupBy ? { groupBy: flags.groupBy } : {}) });
+    const report = await connect(flags).get<McpUsageReport>(`${apiPath`/gateways/${flags.gateway}/usage`}?${query}`);
+    if (flags.json) return printJson(report);
+    const rows = report.series.map((s) => {
+      const calls = { total: 0, ok: 0, rate_limited: 0, quota_exceeded: 0, rejected: 0, upstream_error: 0 };
+      for (const p of s.points) for (const k of Object.keys(calls) as (keyof typeof calls)[]) calls[k] += p.calls[k];
+      return { group: s.group ?? '(all)', ...calls };
+    });
+    if (rows.length === 0) return out(`no MCP calls on gateway "${flags.gateway}" in the last ${flags.hours} hours`);
+    out(
+      formatTable(rows, [
+        { header: flags.groupBy ?? 'scope', value: (r) => (r.group === '' ? '(none)' : r.group) },
+        { header: 'calls', value: (r) => r.total },
+        { header: 'ok', value: (r) => r.ok },
+        { header: 'rate limited', value: (r) => r.rate_limited },
+        { header: 'quota', value: (r) => r.quota_exceeded },
+        { header: 'refused', value: (r) => r.rejected },
+        { header: 'upstream error', value: (r) => r.upstream_error },
+      ]),
+    );
   });
 }
