@@ -47,7 +47,7 @@ export async function relayEvents(
       for (const event of splitter.push(chunk as Buffer)) if (!res.write(pass(event))) await drained(res);
     }
   } catch (err) {
-    if (err instanceof EventTooLarge) throw new TollgateError('upstream_response_too_large', `The MCP server sent ${err.message.replace(/^an event/, 'an event')}.`);
+    if (err instanceof EventTooLarge) throw new TollgateError('upstream_response_too_large', `The MCP server sent an event larger than ${err.limit} bytes.`);
     throw err;
   }
   const rest = splitter.flush();

@@ -3,6 +3,7 @@ import { periodStart } from '../limits/quota-period.js';
 import type { SeedUse } from '../limits/redis-limiter.js';
 import { WINDOW_SECONDS } from '../limits/rolling-window.js';
 import type { McpStore } from '../store/mcp-store.js';
+import type { MemoryLimiter } from '../limits/memory-limiter.js';
 import type { McpLimitRuntime } from './mcp-snapshot.js';
 
 /**
@@ -31,4 +32,28 @@ export async function mcpLedgerStandings(store: McpStore, limits: readonly McpLi
     }
     return { rule, use: { window, quotaUsed: quotaFrom === null ? null : quotaUsed } };
   });
+}
+
+/**
+ * After a crash of an embedded gateway: charges each call limit with the calls its ledger holds
+ * that ended after the limit's counters were last checkpointed (they are not in them). A call in
+ * flight at that checkpoint may be counted twice (over, never under); limits never checkpointed
+ * are left as they are. Answers the calls replayed.
+ */
+export async function replayMcpCalls(limiter: MemoryLimiter, store: McpStore, limits: readonly McpLimitRuntime[]): Promise<number> {
+  const saved = await store.checkpointTimes(limits.map((l) => l.id));
+  if (saved.size === 0) return 0;
+  const calls = await store.countedCalls(Math.min(...saved.values()));
+  let replayed = 0;
+  for (const rule of limits) {
+    const after = saved.get(rule.id);
+    if (after === undefined) continue;
+    for (const c of calls) {
+      if (c.endMs <= after || c.gateway !== rule.gatewayName || c.project !== rule.projectName || c.server !== rule.serverName) continue;
+      if (rule.tool !== null && c.tool !== rule.tool) continue;
+      limiter.replay([rule], 1, c.startMs);
+      replayed++;
+    }
+  }
+  return replayed;
 }

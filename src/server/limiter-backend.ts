@@ -10,7 +10,7 @@ import { ResilientLimiter } from '../limits/resilient-limiter.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ConfigSnapshot } from '../snapshot/config-snapshot.js';
 import type { Store } from '../store/store.js';
-import { mcpLedgerStandings } from '../mcp/mcp-standing.js';
+import { mcpLedgerStandings, replayMcpCalls } from '../mcp/mcp-standing.js';
 import { EMPTY_MCP_INDEX } from '../mcp/mcp-snapshot.js';
 
 export interface LimiterBackend {
@@ -112,6 +112,14 @@ export async function openLimiterBackend(
     ledgerPosition: context.ledgerPosition,
   });
   await checkpoint.restore(context.snapshots.current);
+  if (context.ledgerPosition) {
+    // MCP call limits: the calls their ledger holds past the checkpoint (docs/mcp.md).
+    const replayed = await replayMcpCalls(memory, store.mcp, (context.snapshots.current.mcp ?? EMPTY_MCP_INDEX).limits());
+    if (replayed > 0) {
+      logger.warn({ calls: replayed }, 'MCP call counters rebuilt: replayed the calls logged after the last checkpoint (the previous run did not stop cleanly)');
+      await checkpoint.flush(); // another crash must not replay them twice
+    }
+  }
   checkpoint.start();
   return {
     limiter: memory,

@@ -93,6 +93,8 @@ export interface McpStore {
    * the gateway) ending at or after `fromMs`, with when each began: for re-seeding the counters.
    */
   countedCalls(fromMs: number): Promise<CountedCall[]>;
+  /** When the limiter checkpoint last saved each of these limits' counters (ms since epoch); absent: never. */
+  checkpointTimes(limitIds: readonly string[]): Promise<Map<string, number>>;
 }
 
 /** One tool call that counted, as countedCalls() reads it. */
@@ -103,6 +105,8 @@ export interface CountedCall {
   tool: string | null;
   /** When the call began (it was counted then). */
   startMs: number;
+  /** When it ended (its ledger row's time). */
+  endMs: number;
 }
 
 /** Outcomes of calls the gateway refused before they reached the server: they did not count. */
@@ -384,7 +388,13 @@ export class KyselyMcpStore implements McpStore {
       .where('at_ms', '>=', fromMs)
       .where('outcome', 'not in', REFUSED)
       .execute();
-    return rows.map((r) => ({ gateway: r.gateway, project: r.project, server: r.server, tool: r.tool, startMs: Number(r.at_ms) - Number(r.latency_ms) }));
+    return rows.map((r) => ({ gateway: r.gateway, project: r.project, server: r.server, tool: r.tool, startMs: Number(r.at_ms) - Number(r.latency_ms), endMs: Number(r.at_ms) }));
+  }
+
+  async checkpointTimes(limitIds: readonly string[]): Promise<Map<string, number>> {
+    if (limitIds.length === 0) return new Map();
+    const rows = await this.db.selectFrom('limiter_state').select(['limit_id', 'updated_at']).where('limit_id', 'in', limitIds).execute();
+    return new Map(rows.map((r) => [r.limit_id, Date.parse(r.updated_at)]));
   }
 
   async pruneCalls(beforeMs: number): Promise<number> {

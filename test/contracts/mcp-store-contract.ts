@@ -115,7 +115,7 @@ export function mcpStoreContract(name: string, open: () => Promise<Store>): void
       // The calls that counted against limits: tools/call rows the gateway did not refuse.
       const counted = await store.mcp.countedCalls(base);
       expect(counted.map((c) => c.tool).sort()).toEqual(['add', 'echo', 'echo']);
-      expect(counted.find((c) => c.tool === 'add')).toEqual({ gateway: 'gw', project: 'p', server: 's', tool: 'add', startMs: base + 1000 - 2.5 });
+      expect(counted.find((c) => c.tool === 'add')).toEqual({ gateway: 'gw', project: 'p', server: 's', tool: 'add', startMs: base + 1000 - 2.5, endMs: base + 1000 });
       expect(await store.mcp.countedCalls(base + 2000)).toHaveLength(1);
       expect(await store.mcp.pruneCalls(base + 60_000)).toBe(4);
     });
