@@ -27,6 +27,10 @@ export const ERROR_CATALOG = {
   agent_rate_limit_exceeded: { status: 429, type: 'rate_limit_error', summary: "The project's requests-per-minute limit on the agent is exceeded; see Retry-After." },
   agent_quota_exceeded: { status: 403, type: 'insufficient_quota', summary: "The project's request quota on the agent is exhausted for the period; see Retry-After." },
   agent_not_found: { status: 404, type: 'invalid_request_error', summary: "No agent of that name is registered on the key's gateway." },
+  mcp_access_denied: { status: 403, type: 'permission_error', summary: 'The project was not granted the MCP server on its gateway, or the tool is not on its allow-list.' },
+  mcp_server_blocked: { status: 403, type: 'permission_error', summary: 'The MCP server is blocked by an admin.' },
+  tool_rate_limit_exceeded: { status: 429, type: 'rate_limit_error', summary: 'The calls-per-minute limit of the MCP tool (or server) is exceeded; see Retry-After.' },
+  tool_quota_exceeded: { status: 403, type: 'insufficient_quota', summary: 'The call quota of the MCP tool (or server) for the period is spent; see Retry-After.' },
   limiter_unavailable: { status: 503, type: 'api_error', summary: 'Token limits cannot be checked (the limit store is unreachable) and the failure policy is fail-closed; see Retry-After.' },
 
   // Control plane (admin API: {"error": {"code", "message"}}).

@@ -7,6 +7,7 @@ import { registerUsageCommands } from './commands/usage.js';
 import { registerNodeCommands } from './commands/nodes.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerAgentCommands } from './commands/agents.js';
+import { registerMcpCommands } from './commands/mcp.js';
 
 /**
  * Admin commands: a client of a running gateway's REST API (/admin/v1), unlike the serve commands,
@@ -26,4 +27,5 @@ export function registerAdminCommands(program: Command): void {
   registerAuditCommand(program);
   registerConfigCommands(program);
   registerAgentCommands(program);
+  registerMcpCommands(program);
 }

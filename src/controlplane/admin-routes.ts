@@ -11,6 +11,7 @@ import { configDocument } from './config/document.js';
 import type { ConfigService } from './config/config-service.js';
 import { registerUsageRoutes } from './usage-routes.js';
 import { registerAgentRoutes, type AgentHealthSource } from './agent-routes.js';
+import { registerMcpRoutes } from './mcp-routes.js';
 import type { WhoAmI } from './api-types.js';
 import { principalOf, type Principal } from './permissions.js';
 import { installPermissionCheck, requires } from './route-permissions.js';
@@ -251,8 +252,9 @@ export async function adminRoutes(
     const q = parse(auditQuery, r.query);
     return service.audit.list({ limit: q.limit, ...(q.cursor ? { before: q.cursor } : {}) });
   });
-  registerUsageRoutes(app, { service, usage: store.usage, limiter, agents: store.agents });
+  registerUsageRoutes(app, { service, usage: store.usage, limiter, agents: store.agents, mcp: store.mcp });
   registerAgentRoutes(app, { service, health: deps.agents, trustProxy: deps.trustProxy, publicUrl: deps.publicUrl });
+  registerMcpRoutes(app, { service, limiter });
 
   app.get('/whoami', { config: requires('signed-in', { summary: 'Who is calling: the token name, role and resources', returns: 'WhoAmI' }) }, async (r): Promise<WhoAmI> => {
     const p = who(r);

@@ -11,6 +11,9 @@ import { GatewayAdmin } from './admin/gateways.js';
 import { InstanceAdmin } from './admin/instances.js';
 import { LimitAdmin } from './admin/limits.js';
 import { Lookups } from './admin/lookups.js';
+import { McpGrantAdmin } from './admin/mcp-grants.js';
+import { McpLimitAdmin } from './admin/mcp-limits.js';
+import { McpServerAdmin } from './admin/mcp-servers.js';
 import { ProjectAdmin } from './admin/projects.js';
 import { ResourceAdmin } from './admin/resources.js';
 import { AuditLog, TokenAdmin } from './admin/tokens.js';
@@ -46,6 +49,9 @@ export class AdminService {
   readonly audit: AuditLog;
   readonly agents: AgentAdmin;
   readonly agentLimits: AgentLimitAdmin;
+  readonly mcpServers: McpServerAdmin;
+  readonly mcpGrants: McpGrantAdmin;
+  readonly mcpLimits: McpLimitAdmin;
 
   constructor(private readonly deps: AdminServiceDeps) {
     const ctx: AdminContext = {
@@ -67,6 +73,9 @@ export class AdminService {
     this.audit = new AuditLog(ctx);
     this.agents = new AgentAdmin(ctx);
     this.agentLimits = new AgentLimitAdmin(ctx);
+    this.mcpServers = new McpServerAdmin(ctx);
+    this.mcpGrants = new McpGrantAdmin(ctx);
+    this.mcpLimits = new McpLimitAdmin(ctx);
   }
 
   /**

@@ -314,3 +314,99 @@ export interface LogRefusalView {
 
 export type LogPage = Page<LogView>;
 export type * from './agent-api-types.js';
+
+// MCP servers through the gateway (docs/mcp.md)
+
+export type McpAuthType = 'none' | 'bearer' | 'header';
+
+/** An MCP server registered on a resource; its upstream credential is write-only. */
+export interface McpServerView {
+  name: string;
+  resource: string;
+  url: string;
+  upstreamAuth: { type: McpAuthType; headerName: string | null; hasValue: boolean };
+  description: string | null;
+  status: 'active' | 'blocked';
+  /** Where MCP clients connect on the gateway: `/mcp/{name}`. */
+  path: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A project's access to a server on a gateway; `tools` null: every tool. */
+export interface McpGrantView {
+  server: string;
+  project: string;
+  tools: string[] | null;
+  /** The server's status, for convenience. */
+  serverStatus: 'active' | 'blocked';
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface McpLimitView {
+  id: string;
+  project: string;
+  server: string;
+  /** null: every tool of the server together. */
+  tool: string | null;
+  callsPerMinute: number | null;
+  callQuota: number | null;
+  quotaPeriod: QuotaPeriod | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Where a call limit stands now (from the limiter: every node's calls). */
+export interface McpLimitStatusView {
+  id: string;
+  project: string;
+  server: string;
+  tool: string | null;
+  perMinute: { limit: number; used: number; remaining: number; resetAt: string } | null;
+  quota: { limit: number; used: number; remaining: number; period: QuotaPeriod; periodStart: string; resetAt: string } | null;
+}
+
+/** One JSON-RPC message a client sent through /mcp/{server}. */
+export interface McpLogView {
+  id: string;
+  time: string;
+  startedAt: string;
+  requestId: string;
+  project: string;
+  server: string;
+  /** `tools/call`, `tools/list`, `initialize`, `notifications/…`; `response` for a client's answer to the server. */
+  method: string;
+  tool: string | null;
+  status: number;
+  outcome: Outcome;
+  errorCode: string | null;
+  latencyMs: number;
+  upstreamMs: number | null;
+  session: string | null;
+}
+export type McpLogPage = Page<McpLogView>;
+
+export type McpUsageGroupBy = 'project' | 'server' | 'tool';
+/** MCP calls by outcome (a call is one unit: it can never be too large for a limit). */
+export type McpCallCounts = Omit<RequestCounts, 'never_fits'>;
+export interface McpUsagePointView {
+  t: string;
+  calls: McpCallCounts;
+  avgLatencyMs: number;
+}
+export interface McpUsageSeriesView {
+  group?: string | null;
+  points: McpUsagePointView[];
+}
+/** `GET …/usage?kind=mcp`: MCP messages per bucket (no tokens). */
+export interface McpUsageReport {
+  kind: 'mcp';
+  gateway: string;
+  from: string;
+  to: string;
+  interval: UsageInterval;
+  groupBy: McpUsageGroupBy | null;
+  series: McpUsageSeriesView[];
+  totals: { calls: McpCallCounts };
+}

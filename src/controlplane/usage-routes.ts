@@ -5,12 +5,14 @@ import type { Limiter } from '../limits/limiter.js';
 import { OUTCOMES, type LedgerEntry, type Outcome as LedgerOutcome, type UsagePoint } from '../usage/ledger.js';
 import type { UsageStore } from '../usage/ledger.js';
 import type { AdminService } from './admin-service.js';
-import type { GatewayUsageSummary, LimitStatusView, LogPage, LogView, Outcome, RequestCounts, UsageGroupBy, UsagePointView, UsageOverview, UsageReport, UsageSeriesView } from './api-types.js';
+import type { GatewayUsageSummary, LimitStatusView, LogPage, LogView, McpLogPage, McpUsageReport, Outcome, RequestCounts, UsageGroupBy, UsagePointView, UsageOverview, UsageReport, UsageSeriesView } from './api-types.js';
 import { requires } from './route-permissions.js';
 import type { AgentStore } from '../store/agent-store.js';
 import type { AgentLogPage } from './agent-api-types.js';
 import { agentLogPage } from './agent-routes.js';
 import { parse } from './schemas.js';
+import type { McpStore } from '../store/mcp-store.js';
+import { mcpLogs, mcpUsage } from './mcp-routes.js';
 
 // The API's outcomes are the ledger's, both ways: a new outcome fails to compile until declared.
 const sameOutcomes: [LedgerOutcome] extends [Outcome] ? ([Outcome] extends [LedgerOutcome] ? true : false) : false = true;
@@ -24,7 +26,15 @@ const time = z.union([
   z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
 ]);
 
+/**
+ * Which ledger: `model` (the default) model requests; `mcp` MCP calls (mcp-routes.ts answers
+ * those); `agent` agent requests (logs only, agent-routes.ts).
+ */
+const kind = z.enum(['model', 'mcp', 'agent']).optional();
+const isMcp = (query: unknown) => (query as Record<string, unknown> | null)?.kind === 'mcp';
+
 const usageQuery = z.strictObject({
+  kind,
   from: time.optional(),
   to: time.optional(),
   interval: z.enum(['minute', 'hour', 'day']).optional(),
@@ -34,6 +44,7 @@ const usageQuery = z.strictObject({
 });
 
 const logsQuery = z.strictObject({
+  kind,
   from: time.optional(),
   to: time.optional(),
   project: z.string().optional(),
@@ -43,8 +54,7 @@ const logsQuery = z.strictObject({
   // A cursor is the id of the last entry of a page: anything else is a mistake, not "from the start".
   cursor: z.string().regex(/^[a-z]{3}_[0-9a-z]{10,60}$/, 'must be the nextCursor of a previous page').optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  /** `agent`: the agent request ledger (docs/agents.md); default: model requests. */
-  kind: z.enum(['model', 'agent']).optional(),
+  /** With `kind=agent`: one agent's requests. */
   agent: z.string().optional(),
 });
 
@@ -55,13 +65,16 @@ export interface UsageRouteDeps {
   usage: UsageStore;
   limiter: Limiter;
   agents: AgentStore;
+  /** MCP calls: `kind=mcp` on the logs and usage routes. */
+  mcp?: McpStore;
 }
 
 /** Usage time series, request logs and limit standing: read from rollups, the ledger and the limiter. */
-export function registerUsageRoutes(app: FastifyInstance, { service, usage, limiter, agents }: UsageRouteDeps): void {
+export function registerUsageRoutes(app: FastifyInstance, { service, usage, limiter, agents, mcp }: UsageRouteDeps): void {
   /** A gateway's usage series, filed in the ledger under `key` (its id), reported under its name. */
   const usageReport = async (name: string, key: string, query: unknown): Promise<UsageReport> => {
     const q = parse(usageQuery, query);
+    if (q.kind === 'agent') throw new TollgateError('validation_failed', 'kind: usage has no agent series; see the agent logs (kind=agent on …/logs)', { param: 'kind' });
     const to = q.to ?? Date.now();
     const from = q.from ?? Math.max(0, to - DAY);
     if (from > to) throw new TollgateError('validation_failed', "from: must not be after 'to'", { param: 'from' });
@@ -106,12 +119,14 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
     return { items, nextCursor: rows.length > q.limit ? (items.at(-1)?.id ?? null) : null };
   };
 
-  app.get<{ Params: { g: string } }>('/gateways/:g/usage', { config: requires('read', { summary: "A gateway's usage over time", query: usageQuery, returns: 'UsageReport' }) }, async (r): Promise<UsageReport> => {
+  app.get<{ Params: { g: string } }>('/gateways/:g/usage', { config: requires('read', { summary: "A gateway's usage over time (`kind=mcp`: MCP calls, `groupBy=tool` too)", query: usageQuery, returns: 'UsageReport or McpUsageReport' }) }, async (r): Promise<UsageReport | McpUsageReport> => {
+    if (mcp && isMcp(r.query)) return mcpUsage(service, mcp, r.params.g, r.query);
     const gateway = await service.gateways.get(r.params.g);
     return usageReport(gateway.name, await service.gateways.ledgerKey(r.params.g), r.query);
   });
 
-  app.get<{ Params: { g: string } }>('/gateways/:g/logs', { config: requires('read', { summary: "A gateway's request log, newest first (`requestId=` finds one request; `kind=agent`: agent requests)", query: logsQuery, returns: 'LogPage or AgentLogPage' }) }, async (r): Promise<LogPage | AgentLogPage> => {
+  app.get<{ Params: { g: string } }>('/gateways/:g/logs', { config: requires('read', { summary: "A gateway's request log, newest first (`requestId=` finds one request; `kind=agent`: agent requests; `kind=mcp`: MCP calls)", query: logsQuery, returns: 'LogPage, AgentLogPage or McpLogPage' }) }, async (r): Promise<LogPage | AgentLogPage | McpLogPage> => {
+    if (mcp && isMcp(r.query)) return mcpLogs(service, mcp, r.params.g, r.query);
     const q = parse(logsQuery, r.query);
     if (q.kind === 'agent') return agentLogPage(agents, (await service.gateways.get(r.params.g)).name, q);
     const key = await service.gateways.ledgerKey(r.params.g);

@@ -227,7 +227,7 @@ const shuttingDown = () => new TollgateError('shutting_down', 'This node is shut
  * complete within `timeoutMs` of its request is refused (408) — a slow client holds a connection
  * for a bounded time only.
  */
-function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<string> {
+export function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<string> {
   const tooLarge = () => new TollgateError('request_too_large', `The request body is larger than the limit of ${limit} bytes.`);
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {

@@ -8,9 +8,12 @@ import type { RedisLimiter, SeedUse } from './redis-limiter.js';
 export interface RedisReseederOptions {
   /** How often Redis's epoch is checked (it is also checked when a reserve finds it gone). */
   checkEveryMs: number;
-  /** Limits counted outside the request ledger (agent limits), with what their own ledger says they used. */
-  extraSeeds?: (now: number) => Promise<ReadonlyArray<{ rule: LimitRule; use: SeedUse }>>;
   now?: () => number;
+  /**
+   * Limits kept outside the token ledger (MCP call limits, agent request limits) and what their
+   * own ledgers say they used: seeded with the token limits, before the node admits again.
+   */
+  otherStandings?: (now: number) => Promise<ReadonlyArray<{ rule: LimitRule; use: SeedUse }>>;
 }
 
 /**
@@ -71,7 +74,7 @@ export class RedisReseeder {
       const rules = limitsOf(this.snapshots.current);
       const standings = await ledgerStandings(this.usage, rules, this.now());
       for (const rule of rules) await this.limiter.seed(rule, standings.get(rule.id)!);
-      for (const extra of (await this.options.extraSeeds?.(this.now())) ?? []) await this.limiter.seed(extra.rule, extra.use);
+      for (const { rule, use } of (await this.options.otherStandings?.(this.now())) ?? []) await this.limiter.seed(rule, use);
       this.limiter.setEpoch(epoch);
       const took = Math.round(performance.now() - started);
       if (previous === null && !this.seededOnce) this.logger.info({ limits: rules.length, ms: took }, 'limiter: counts in Redis checked against the ledger');

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { ExchangeObserver, ExchangeRecord } from '../dataplane/exchange-observer.js';
 import { CellHistogram, type HistogramCell } from './cell-histogram.js';
+import type { McpCallRecord } from '../mcp/mcp-ledger.js';
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
@@ -53,11 +54,19 @@ export class Metrics implements ExchangeObserver {
   readonly limiterBackendUp: Gauge;
   readonly limiterFallback: Counter;
   private backendSource: BackendSource | null = null;
+  /** MCP tool calls through /mcp/{server} (docs/mcp.md). */
+  private readonly mcpCalls: Counter<'gateway' | 'project' | 'server' | 'tool' | 'outcome'>;
 
   constructor() {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     const collect = () => this.sync();
+    this.mcpCalls = new Counter({
+      name: 'tollgate_mcp_calls_total',
+      help: 'MCP tools/call requests through /mcp/{server}, by outcome (ok, rate_limited, quota_exceeded, rejected, upstream_error, client_aborted).',
+      labelNames: ['gateway', 'project', 'server', 'tool', 'outcome'],
+      registers,
+    });
     this.requests = new Counter({
       name: 'tollgate_requests_total',
       collect,
@@ -141,6 +150,14 @@ export class Metrics implements ExchangeObserver {
   /** Where the backend metrics come from (the data plane's picker); read on every scrape. */
   watchBackends(source: BackendSource): void {
     this.backendSource = source;
+  }
+
+  /** Counts tool calls (the MCP proxy's other messages are in its ledger only). */
+  mcpCallFinished(r: Readonly<McpCallRecord>): void {
+    if (r.method !== 'tools/call' || r.tool === null) return;
+    // A tool refused by the allow-list is any name a client makes up: one label for them all.
+    const tool = r.errorCode === 'mcp_access_denied' ? '(not allowed)' : r.tool;
+    this.mcpCalls.inc({ gateway: r.gateway ?? 'none', project: r.project ?? 'none', server: r.server, tool, outcome: r.outcome });
   }
 
   exchangeFinished(r: Readonly<ExchangeRecord>): void {

@@ -36,6 +36,8 @@ import { poolBreakerKeys, RedisBreakerStates } from '../dataplane/backends/redis
 import { openLimiterBackend, type LimiterBackend } from './limiter-backend.js';
 import { startAgents } from '../agents/agent-plane.js';
 import { agentLimitSeeds } from '../agents/agent-limit-seeds.js';
+import { createMcpProxy } from '../mcp/mcp-proxy.js';
+import { McpCallLedger } from '../mcp/mcp-ledger.js';
 
 export interface TollgateOptions {
   settings: Settings;
@@ -94,7 +96,7 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
         snapshots,
         ledgerPosition: settings.ledger === 'on' ? () => ledgerIds.last : undefined,
         // Agent limits count on the same limiter; their use is in the agent ledger.
-        extraSeeds: (now) => agentLimitSeeds(store.agents, snapshots.current.agents, now),
+        otherStandings: (now) => agentLimitSeeds(store.agents, snapshots.current.agents, now),
       });
   const limiter = backend.limiter;
   let ledger: LedgerWriter | null = null;
@@ -148,8 +150,26 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
     },
     { maxBodyBytes: settings.maxBodyBytes, requestTimeoutMs: settings.requestTimeoutMs, authThrottle, trustProxy: settings.trustProxy, logger },
   );
+  // MCP servers through the gateway (docs/mcp.md): /mcp/{server}, with its own call ledger.
+  const mcpLedger = settings.ledger === 'on'
+    ? new McpCallLedger(store.mcp, new SequentialIds('mcp'), logger, { flushIntervalMs: settings.ledgerFlushMs, batchSize: 500, maxQueue: 100_000, onDropped: (n) => metrics.ledgerDropped.inc({ reason: 'mcp_queue_full' }, n), retentionDays: settings.ledgerRetentionDays })
+    : null;
+  mcpLedger?.start();
+  const mcpProxy = createMcpProxy({
+    snapshots,
+    limiter,
+    dispatcher,
+    observers: mcpLedger ? [metrics, mcpLedger] : [metrics],
+    logger,
+    authThrottle,
+    trustProxy: settings.trustProxy,
+    maxBodyBytes: settings.maxBodyBytes,
+    requestTimeoutMs: settings.requestTimeoutMs,
+    upstreamTimeoutMs: settings.upstreamTimeoutMs,
+    maxUpstreamBodyBytes: settings.maxUpstreamBodyBytes,
+  });
   const agents = startAgents({ settings, store, snapshots, limiter, metrics, logger, authThrottle });
-  const app = createHttpServer(settings, logger, (req, res) => agents.proxy.handle(req, res) || dataPlane.handle(req, res));
+  const app = createHttpServer(settings, logger, (req, res) => agents.proxy.handle(req, res) || dataPlane.handle(req, res) || mcpProxy.handle(req, res));
   const nodes = new NodeRegistry(store, logger, {
     instance: options.served === 'all' ? null : [...options.served].join(','),
     version: VERSION,
@@ -233,11 +253,13 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
       await step('config snapshots', () => snapshots.stop());
       dataPlane.beginClose();
       agents.proxy.beginClose();
+      mcpProxy.beginClose();
       await step('draining requests', () => closeGracefully(app, connections, settings.shutdownGraceMs));
       await step('upstream connections', () => dispatcher.close());
       // Every request has finished: write what the ledger still holds.
       if (ledger) await step('request ledger', () => ledger!.stop());
       await step('agents', () => agents.stop());
+      if (mcpLedger) await step('MCP call ledger', () => mcpLedger.stop());
       retention.stop();
       // After the last request has settled: a checkpoint then holds the final counts.
       if (breakers instanceof RedisBreakerStates) await step('circuit breakers', () => breakers.close());

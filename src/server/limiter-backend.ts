@@ -11,6 +11,8 @@ import { ResilientLimiter } from '../limits/resilient-limiter.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ConfigSnapshot } from '../snapshot/config-snapshot.js';
 import type { Store } from '../store/store.js';
+import { mcpLedgerStandings, replayMcpCalls } from '../mcp/mcp-standing.js';
+import { EMPTY_MCP_INDEX } from '../mcp/mcp-snapshot.js';
 
 export interface LimiterBackend {
   limiter: Limiter;
@@ -30,7 +32,7 @@ export interface LimiterBackendContext {
   /** The last ledger id handed to the ledger; absent when the ledger is off. */
   ledgerPosition?: () => string | null;
   /** Limits counted outside the request ledger (agent limits), to seed Redis with too. */
-  extraSeeds?: RedisReseederOptions['extraSeeds'];
+  otherStandings?: RedisReseederOptions['otherStandings'];
 }
 
 export async function openLimiterBackend(
@@ -72,7 +74,14 @@ export async function openLimiterBackend(
       epochGuard: true,
       onEpochLost: () => void reseeder.check(),
     });
-    const reseeder = new RedisReseeder(primary, store.usage, context.snapshots, logger, { checkEveryMs: 1000, ...(context.extraSeeds ? { extraSeeds: context.extraSeeds } : {}) });
+    const reseeder = new RedisReseeder(primary, store.usage, context.snapshots, logger, {
+      checkEveryMs: 1000,
+      // MCP call limits are rebuilt from the MCP call ledger (docs/mcp.md), agent limits from theirs (docs/agents.md).
+      otherStandings: async (now) => [
+        ...(await mcpLedgerStandings(store.mcp, (context.snapshots.current.mcp ?? EMPTY_MCP_INDEX).limits(), now)),
+        ...((await context.otherStandings?.(now)) ?? []),
+      ],
+    });
     metrics.limiterBackendUp.set(ready ? 1 : 0);
     const limiter = new ResilientLimiter(primary, {
       policy: settings.limiterFailurePolicy,
@@ -112,6 +121,14 @@ export async function openLimiterBackend(
     ledgerPosition: context.ledgerPosition,
   });
   await checkpoint.restore(context.snapshots.current);
+  if (context.ledgerPosition) {
+    // MCP call limits: the calls their ledger holds past the checkpoint (docs/mcp.md).
+    const replayed = await replayMcpCalls(memory, store.mcp, (context.snapshots.current.mcp ?? EMPTY_MCP_INDEX).limits());
+    if (replayed > 0) {
+      logger.warn({ calls: replayed }, 'MCP call counters rebuilt: replayed the calls logged after the last checkpoint (the previous run did not stop cleanly)');
+      await checkpoint.flush(); // another crash must not replay them twice
+    }
+  }
   checkpoint.start();
   return {
     limiter: memory,

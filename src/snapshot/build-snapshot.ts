@@ -3,6 +3,7 @@ import { defaultLimitIdentity, gatewayDefaultApplies, limitIdentity } from '../d
 import { breakerPolicy, retryAttempts, retryOn } from './backend-policy.js';
 import type { Deployment, Gateway, Limit, Project } from '../domain/model.js';
 import type { SecretBox } from '../security/secret-box.js';
+import { buildMcpIndex } from '../mcp/mcp-snapshot.js';
 import type { ConfigRecords } from '../store/store.js';
 import type {
   BackendPool,
@@ -108,7 +109,8 @@ export function buildSnapshot(records: ConfigRecords, secrets: SecretBox, served
   }
 
   const agents = buildAgentRuntimes(records.agents, new Map([...gatewaysById].map(([id, g]) => [id, g.name])), projectNames);
-  return Object.freeze({ version: records.version, builtAt: Date.now(), projectsByKeyHash, gateways, corsOrigins, agents });
+  const mcp = buildMcpIndex(records, secrets, gatewaysById);
+  return Object.freeze({ version: records.version, builtAt: Date.now(), projectsByKeyHash, gateways, corsOrigins, agents, mcp });
 }
 
 /** A deployment's backends, each as a view of the deployment with its own upstream; by priority. */

@@ -1,5 +1,6 @@
 import type { AgentRuntime } from '../agents/agent-runtime.js';
 import type { ProviderName, QuotaPeriod } from '../domain/model.js';
+import { EMPTY_MCP_INDEX, type McpIndex } from '../mcp/mcp-snapshot.js';
 
 /**
  * The only contract between the control plane and the data plane: an immutable, versioned view of
@@ -20,6 +21,8 @@ export interface ConfigSnapshot {
   readonly corsOrigins: ReadonlySet<string>;
   /** Custom agents by gateway id, then by name (docs/agents.md); absent: none. */
   readonly agents?: ReadonlyMap<string, ReadonlyMap<string, AgentRuntime>>;
+  /** MCP servers, grants and call limits (src/mcp/): what the /mcp/{server} proxy decides from; absent: none. */
+  readonly mcp?: McpIndex;
 }
 
 export interface GatewayRuntime {
@@ -113,4 +116,5 @@ export const EMPTY_SNAPSHOT: ConfigSnapshot = Object.freeze({
   projectsByKeyHash: new Map(),
   gateways: new Map(),
   corsOrigins: new Set<string>(),
+  mcp: EMPTY_MCP_INDEX,
 });

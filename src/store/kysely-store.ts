@@ -25,6 +25,7 @@ import { KyselyUsageStore } from './kysely-usage-store.js';
 import { KyselyAgentStore } from './kysely-agent-store.js';
 import type { AgentStore } from './agent-store.js';
 import { migrationProvider } from './migrations/index.js';
+import { KyselyMcpStore, type McpStore } from './mcp-store.js';
 import type { Database } from './schema.js';
 import {
   UniqueViolationError,
@@ -159,6 +160,7 @@ async function guardUnique<T>(op: Promise<T>): Promise<T> {
 export class KyselyStore implements Store {
   readonly usage: UsageStore;
   readonly agents: AgentStore;
+  readonly mcp: McpStore;
 
   constructor(
     private readonly db: Kysely<Database> | Transaction<Database>,
@@ -168,6 +170,7 @@ export class KyselyStore implements Store {
   ) {
     this.usage = usage ?? new KyselyUsageStore(db as Kysely<Database>);
     this.agents = new KyselyAgentStore(db);
+    this.mcp = new KyselyMcpStore(db);
   }
 
   async migrate(): Promise<void> {
@@ -624,6 +627,7 @@ export class KyselyStore implements Store {
         await db
           .deleteFrom('limiter_state')
           .where('limit_id', 'not in', db.selectFrom('limits').select('id'))
+          .where('limit_id', 'not in', db.selectFrom('mcp_limits').select('id'))
           .where('limit_id', 'not in', db
             .selectFrom('gateways')
             .innerJoin('projects', 'projects.resource_id', 'gateways.resource_id')
@@ -662,6 +666,7 @@ export class KyselyStore implements Store {
       gateways: await tx.listGateways(),
       limits: await tx.listLimits(),
       agents: await tx.agents.loadRecords(),
+      mcp: { servers: await tx.mcp.listServers(), grants: await tx.mcp.listGrants(), limits: await tx.mcp.listLimits() },
     }));
   }
 }

@@ -185,4 +185,48 @@ export interface Database {
     otel_agent_id: string | null;
     counted: number;
   };
+  // MCP servers through the gateway (migration 0010, src/store/mcp-store.ts)
+  mcp_servers: {
+    id: string;
+    resource_id: string;
+    name: string;
+    url: string;
+    auth_type: string;
+    auth_header_name: string | null;
+    auth_value_sealed: string | null;
+    description: string | null;
+    status: string;
+    created_at: string;
+    updated_at: string;
+  };
+  mcp_grants: { id: string; gateway_id: string; server_id: string; project_id: string; tools: string | null; created_at: string; updated_at: string };
+  mcp_limits: {
+    id: string;
+    gateway_id: string;
+    project_id: string;
+    server_id: string;
+    tool: string | null;
+    scope_key: string;
+    calls_per_minute: number | null;
+    call_quota: number | null;
+    quota_period: string | null;
+    created_at: string;
+    updated_at: string;
+  };
+  mcp_call_log: {
+    id: string;
+    at_ms: number;
+    request_id: string;
+    gateway: string;
+    project: string;
+    server: string;
+    method: string;
+    tool: string | null;
+    status: number;
+    outcome: string;
+    error_code: string | null;
+    latency_ms: number;
+    upstream_ms: number | null;
+    session: string | null;
+  };
 }

@@ -14,6 +14,8 @@ import type {
 import type { AgentRecords } from '../agents/agent-model.js';
 import type { UsageStore } from '../usage/ledger.js';
 import type { AgentStore } from './agent-store.js';
+import type { McpGrant, McpLimit, McpServer } from '../domain/mcp.js';
+import type { McpStore } from './mcp-store.js';
 
 /** Every configuration record at one version: what a config snapshot is built from. */
 export interface ConfigRecords {
@@ -26,6 +28,8 @@ export interface ConfigRecords {
   limits: Limit[];
   /** Custom agents, their grants and limits (absent: none). */
   agents?: AgentRecords;
+  /** MCP servers, grants and call limits (absent: none). */
+  mcp?: { servers: McpServer[]; grants: McpGrant[]; limits: McpLimit[] };
 }
 
 export type ResourcePatch = Partial<Pick<Resource, 'description' | 'updatedAt'>>;
@@ -64,6 +68,8 @@ export interface Store {
   readonly usage: UsageStore;
   /** Custom agents, their grants and limits, and the agent request ledger. */
   readonly agents: AgentStore;
+  /** MCP servers, grants, call limits and the MCP call ledger (bound to the same transaction). */
+  readonly mcp: McpStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
   /** Runs fn atomically; the store passed to fn is bound to the transaction. */

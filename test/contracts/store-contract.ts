@@ -595,7 +595,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       expect(config.gateways).toEqual([g]);
       expect(config.limits).toEqual([l]);
       expect(config.agents).toEqual({ agents: [], grants: [], limits: [] });
-      expect(Object.keys(config).sort()).toEqual(['agents', 'deployments', 'gateways', 'instances', 'limits', 'projects', 'resources', 'version']);
+      expect(Object.keys(config).sort()).toEqual(['agents', 'deployments', 'gateways', 'instances', 'limits', 'mcp', 'projects', 'resources', 'version']);
     });
 
     describe('ledger rollup marks', () => {

@@ -8,6 +8,7 @@ import { LEDGER_ID_PREFIX, type LedgerEntry, type Outcome, type UsagePoint } fro
 import { createTestDatabase, query, resetDatabase } from '../support/postgres.js';
 import { resource, storeContract } from '../contracts/store-contract.js';
 import { agentStoreContract } from '../contracts/agent-store-contract.js';
+import { mcpStoreContract } from '../contracts/mcp-store-contract.js';
 
 // This file's own database: the contract, usage and notification tests share it, each starting
 // from emptied tables. Tests that need a fresh database create their own.
@@ -39,6 +40,7 @@ async function openTracked(): Promise<PostgresStore> {
 
 storeContract('postgres', openEmpty);
 agentStoreContract('postgres', openEmpty);
+mcpStoreContract('postgres', openEmpty);
 
 describe('postgres migrations', () => {
   it('four nodes migrating a fresh database at once all succeed, and it is migrated once', async () => {
@@ -71,7 +73,8 @@ describe('postgres migrations', () => {
         where table_schema = current_schema() and column_name in ('latency_ms', 'upstream_ms', 'overhead_ms')
         order by table_name, column_name`,
     );
-    expect(rows.length).toBe(7); // request_log (3), usage_* (3), agent_requests (1)
+    // request_log (3), usage_* (3), agent_requests (1), the MCP call ledger (2, migration 0010).
+    expect(rows.length).toBe(9);
     for (const r of rows) expect(r.data_type).toBe('double precision');
   });
 

@@ -9,6 +9,7 @@ import { toRow, toRowValues } from '../../src/store/kysely-usage-store.js';
 import type { LedgerEntry } from '../../src/usage/ledger.js';
 import { at, limit, storeContract, usageFreshnessContract, world } from '../contracts/store-contract.js';
 import { agentStoreContract } from '../contracts/agent-store-contract.js';
+import { mcpStoreContract } from '../contracts/mcp-store-contract.js';
 
 storeContract('sqlite (in memory)', async () => {
   const store = openSqliteStore(':memory:');
@@ -16,6 +17,11 @@ storeContract('sqlite (in memory)', async () => {
   return store;
 });
 agentStoreContract('sqlite (in memory)', async () => {
+  const store = openSqliteStore(':memory:');
+  await store.migrate();
+  return store;
+});
+mcpStoreContract('sqlite (in memory)', async () => {
   const store = openSqliteStore(':memory:');
   await store.migrate();
   return store;

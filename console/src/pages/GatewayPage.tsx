@@ -9,15 +9,17 @@ import { GatewayProjectsTab } from './GatewayProjectsTab';
 import { GatewaySettingsTab } from './GatewaySettingsTab';
 import { LimitsTab } from './LimitsTab';
 import { LogsTab } from './LogsTab';
+import { ToolsTab } from './ToolsTab';
 import { UsageTab } from './UsageTab';
 import { useApiData } from '../use-api-data';
 
-export const GATEWAY_TABS = ['projects', 'limits', 'agents', 'usage', 'logs', 'settings'] as const;
+export const GATEWAY_TABS = ['projects', 'limits', 'tools', 'agents', 'usage', 'logs', 'settings'] as const;
 export type GatewayTab = (typeof GATEWAY_TABS)[number];
 
 const TAB_LABELS: Record<GatewayTab, string> = {
   projects: 'Projects',
   limits: 'Token management',
+  tools: 'Tools',
   agents: 'Agents',
   usage: 'Usage',
   logs: 'Logs',
@@ -76,6 +78,7 @@ export function GatewayPage({ name, tab }: { name: string; tab: GatewayTab }) {
       <div className="tab-panel">
         {tab === 'projects' ? <GatewayProjectsTab gateway={g} /> : null}
         {tab === 'limits' ? <LimitsTab gateway={g} /> : null}
+        {tab === 'tools' ? <ToolsTab gateway={g} /> : null}
         {tab === 'agents' ? <AgentsTab gateway={g} /> : null}
         {tab === 'usage' ? <UsageTab gateway={g} /> : null}
         {tab === 'logs' ? <LogsTab gateway={g} /> : null}

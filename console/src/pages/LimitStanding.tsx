@@ -40,7 +40,7 @@ export function LimitStanding({ status, scope }: { status: LimitStatus; scope: s
   );
 }
 
-function Meter(props: { label: string; ariaLabel: string; used: number; limit: number; remaining: number; reset: string }) {
+export function Meter(props: { label: string; ariaLabel: string; used: number; limit: number; remaining: number; reset: string }) {
   const { label, ariaLabel, used, limit, remaining, reset } = props;
   const share = limit > 0 ? Math.min(1, used / limit) : 1;
   const tone = share >= 0.9 ? 'meter-high' : share >= 0.7 ? 'meter-mid' : 'meter-low';

@@ -6,6 +6,7 @@ import { Link } from '../router';
 import { useApiData } from '../use-api-data';
 import { DeploymentsSection } from './DeploymentsSection';
 import { ProjectsSection } from './ProjectsSection';
+import { McpServersSection } from './McpServersSection';
 
 /** One resource: its deployments and its projects (with their keys). */
 export function ResourcePage({ name }: { name: string }) {
@@ -50,6 +51,7 @@ export function ResourcePage({ name }: { name: string }) {
       </dl>
       <DeploymentsSection resource={r.name} />
       <ProjectsSection resource={r.name} hasGateway={gateway !== undefined} />
+      <McpServersSection resource={r.name} />
     </section>
   );
 }

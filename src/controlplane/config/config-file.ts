@@ -105,6 +105,7 @@ export function configToYaml(doc: ConfigDocument): string {
   const header = [
     '# Tollgate configuration — apply with: tollgate config apply -f <this file> [--dry-run] [--prune]',
     '# Upstream keys are not exported: add `upstreamApiKey: ${SOME_ENV_VAR}` to a deployment to manage its key here.',
+    "# MCP server credentials neither: add `value: ${SOME_ENV_VAR}` to an MCP server's upstreamAuth.",
     '',
   ].join('\n');
   return header + stringify(doc, { lineWidth: 0 });

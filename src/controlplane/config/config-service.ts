@@ -10,6 +10,7 @@ import { CONFIG_VERSION, type ConfigDocument, type DeploymentDoc, type GatewayDo
 import { planConfig, type ConfigChange, type CreatedKeys, type PlannedStep, type StepContext } from './plan.js';
 import { readCurrentConfig } from './state.js';
 import { exportAgents } from './agent-plan.js';
+import { exportMcpGateway, exportMcpServers } from './mcp-config.js';
 
 export interface ApplyOptions {
   /** Report the changes without making them. */
@@ -71,6 +72,7 @@ export class ConfigService {
         ...(d.circuitBreaker ? { circuitBreaker: d.circuitBreaker } : {}),
       })),
       projects: [...r.projects.keys()],
+      ...(current.mcp ? exportMcpServers(current.mcp, r.resource.name) : {}),
     }));
     const gateways = [...current.gateways.values()].map((g): GatewayDoc => ({
       name: g.gateway.name,
@@ -90,6 +92,7 @@ export class ConfigService {
           ...limitValuesDoc(limit),
         })),
       ...exportAgents(g.agents),
+      ...(current.mcp ? exportMcpGateway(current.mcp, g.gateway.name) : {}),
     }));
     return { version: CONFIG_VERSION, resources, gateways };
   }

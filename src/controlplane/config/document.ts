@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { agentDoc, agentLimitDoc } from './agent-doc.js';
+import { gatewayMcpFields, resourceMcpFields } from './mcp-config.js';
 import { corsOrigins, deploymentFields, deploymentName, limitValues, name, optionalText, quotaPeriod, tokens } from '../schemas.js';
 
 /**
@@ -23,6 +24,8 @@ const resource = z.strictObject({
   deployments: z.array(deployment).optional(),
   /** Project names; a project's keys are generated when it is created and shown once. */
   projects: z.array(name).optional(),
+  /** MCP servers of the resource (docs/mcp.md); absent: none. */
+  ...resourceMcpFields,
 });
 
 const limit = z.strictObject({
@@ -51,6 +54,8 @@ const gateway = z.strictObject({
   /** Custom agents (docs/agents.md); absent: the gateway's agents are left as they are. */
   agents: z.array(agentDoc).optional(),
   agentLimits: z.array(agentLimitDoc).optional(),
+  /** MCP grants (with tool allow-lists) and call limits (docs/mcp.md); absent: none. */
+  ...gatewayMcpFields,
 });
 
 export const configDocument = z.strictObject({

@@ -9,9 +9,10 @@ import type { Permission, Principal } from '../permissions.js';
 import type { ConfigDocument, DeploymentDoc, GatewayDoc, LimitValuesDoc, ResourceDoc } from './document.js';
 import { planAgents } from './agent-plan.js';
 import { limitKey, type CurrentConfig, type CurrentLimit, type CurrentResource } from './state.js';
+import { mcpServerNames, planMcpGateway, planMcpServers, type McpChangeKind, type McpPlanHooks } from './mcp-config.js';
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'enable' | 'disable';
-export type ChangeKind = 'resource' | 'deployment' | 'project' | 'instance' | 'gateway' | 'gateway-project' | 'limit' | 'agent' | 'agent-limit';
+export type ChangeKind = 'resource' | 'deployment' | 'project' | 'instance' | 'gateway' | 'gateway-project' | 'limit' | 'agent' | 'agent-limit' | McpChangeKind;
 
 /** One change a config apply makes, as reported (dry run or not). */
 export interface ConfigChange {
@@ -112,7 +113,19 @@ class Planner {
     // Removals (pruning, and what a gateway entry no longer lists) run last, and deepest first:
     // limits, then gateway projects, gateways, projects, deployments, resources (the order the
     // admin API's rules allow).
-    const depth: Record<string, number> = { 'agent-limit': 0, limit: 0, agent: 0.5, 'gateway-project': 1, gateway: 2, project: 3, deployment: 4, resource: 5 };
+    const depth: Record<string, number> = {
+      'agent-limit': 0,
+      'mcp-limit': 0,
+      'mcp-grant': 0,
+      limit: 0,
+      agent: 0.5,
+      'gateway-project': 1,
+      gateway: 2,
+      project: 3,
+      deployment: 4,
+      'mcp-server': 4,
+      resource: 5,
+    };
     this.prune.sort((a, b) => depth[a.change.kind]! - depth[b.change.kind]!);
     this.steps.push(...this.prune);
   }
@@ -136,6 +149,7 @@ class Planner {
     this.checkUnique(deployments.map((d) => d.name), `deployment in ${at}`);
     this.checkUnique(projects, `project in ${at}`);
     for (const d of deployments) this.planDeployment(r.name, d, existing?.deployments.get(d.name));
+    planMcpServers(r.name, r.mcpServers, this.current.mcp, this.mcpHooks(), existing !== undefined);
     for (const name of projects) {
       if (existing?.projects.has(name)) continue;
       this.step('create', 'project', `resources/${r.name}/projects/${name}`, 'manage-projects', async ({ service, actor, keys }) => {
@@ -371,6 +385,21 @@ class Planner {
       pruneStep: (action, kind, target, permission, run) => this.pruneStep(action, kind, target, permission, run),
       problem: (message) => this.problems.push(message),
     });
+    const inDoc = this.resources.find((r) => r.name === g.resource);
+    const servers = mcpServerNames(g.resource, inDoc?.mcpServers, inDoc !== undefined, this.current.mcp, this.options.prune && inDoc?.mcpServers !== undefined);
+    planMcpGateway(g.name, g.resource, { grants: g.mcpGrants, limits: g.mcpLimits }, { servers, projects: resource.projects }, this.current.mcp, this.mcpHooks(), existing !== undefined);
+  }
+
+  /** How the MCP planning (mcp-config.ts) adds its problems and steps to this plan. */
+  private mcpHooks(): McpPlanHooks {
+    return {
+      prune: this.options.prune,
+      openSecret: this.options.openSecret,
+      problem: (message) => this.problems.push(message),
+      keyed: (resource) => this.keyedResources.add(resource),
+      step: (action, kind, target, permission, run, fields) => this.step(action, kind, target, permission, run, fields),
+      pruneStep: (action, kind, target, permission, run) => this.pruneStep(action, kind, target, permission, run),
+    };
   }
 
   private planNewGateway(g: GatewayDoc, instancesClaimed: Map<string, string>): void {

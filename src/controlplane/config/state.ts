@@ -1,12 +1,15 @@
 import type { Deployment, Gateway, Instance, Limit, Project, Resource } from '../../domain/model.js';
 import type { Store } from '../../store/store.js';
 import { readCurrentAgents, type CurrentAgents } from './agent-plan.js';
+import { readCurrentMcp, type CurrentMcp } from './mcp-config.js';
 
 /** What the store holds, by name: the side of a config plan that is. */
 export interface CurrentConfig {
   resources: Map<string, CurrentResource>;
   gateways: Map<string, CurrentGateway>;
   instances: Map<string, Instance>;
+  /** MCP servers, grants and call limits (absent: none). */
+  mcp?: CurrentMcp;
 }
 
 export interface CurrentResource {
@@ -46,7 +49,12 @@ export async function readCurrentConfig(store: Store): Promise<CurrentConfig> {
     store.listLimits(),
   ]);
   const byResourceId = new Map<string, CurrentResource>();
-  const current: CurrentConfig = { resources: new Map(), gateways: new Map(), instances: new Map(instances.map((i) => [i.name, i])) };
+  const current: CurrentConfig = {
+    resources: new Map(),
+    gateways: new Map(),
+    instances: new Map(instances.map((i) => [i.name, i])),
+    mcp: await readCurrentMcp(store),
+  };
   for (const resource of resources) {
     const entry: CurrentResource = { resource, deployments: new Map(), projects: new Map(), gateway: null };
     byResourceId.set(resource.id, entry);

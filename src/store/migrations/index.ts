@@ -8,6 +8,7 @@ import * as m0006 from './0006-limiter-checkpoint.js';
 import * as m0007 from './0007-gateway-defaults-cors.js';
 import * as m0008 from './0008-sealed-upstream-url.js';
 import * as m0009 from './0009-backend-pools.js';
+import * as m0010 from './0010-mcp.js';
 import * as m0011 from './0011-agents.js';
 import * as m0013 from './0013-audit-previous.js';
 import * as m0014 from './0014-refusals.js';
@@ -25,6 +26,7 @@ export const migrationProvider: MigrationProvider = {
     '0007-gateway-defaults-cors': m0007,
     '0008-sealed-upstream-url': m0008,
     '0009-backend-pools': m0009,
+    '0010-mcp': m0010,
     '0011-agents': m0011,
     '0013-audit-previous': m0013,
     '0014-refusals': m0014,
