@@ -3,6 +3,9 @@ import type { ExchangeObserver, ExchangeRecord } from '../dataplane/exchange-obs
 import { CellHistogram, type HistogramCell } from './cell-histogram.js';
 import type { McpCallRecord } from '../mcp/mcp-ledger.js';
 
+/** Distinct tool labels of tollgate_mcp_calls_total per MCP server; later names count as `(other)`. */
+const MAX_TOOL_LABELS = 200;
+
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 /**
@@ -152,11 +155,24 @@ export class Metrics implements ExchangeObserver {
     this.backendSource = source;
   }
 
+  /** Tool names labelled so far, per server: bounded, so a client cannot grow the series without end. */
+  private readonly toolLabels = new Map<string, Set<string>>();
+
+  private toolLabel(server: string, tool: string): string {
+    let seen = this.toolLabels.get(server);
+    if (!seen) this.toolLabels.set(server, (seen = new Set()));
+    if (seen.has(tool)) return tool;
+    if (seen.size >= MAX_TOOL_LABELS) return '(other)';
+    seen.add(tool);
+    return tool;
+  }
+
   /** Counts tool calls (the MCP proxy's other messages are in its ledger only). */
   mcpCallFinished(r: Readonly<McpCallRecord>): void {
     if (r.method !== 'tools/call' || r.tool === null) return;
-    // A tool refused by the allow-list is any name a client makes up: one label for them all.
-    const tool = r.errorCode === 'mcp_access_denied' ? '(not allowed)' : r.tool;
+    // A tool refused by the allow-list is any name a client makes up: one label for them all. A
+    // grant of every tool admits any name too, so each server keeps at most MAX_TOOL_LABELS.
+    const tool = r.errorCode === 'mcp_access_denied' ? '(not allowed)' : this.toolLabel(r.server, r.tool);
     this.mcpCalls.inc({ gateway: r.gateway ?? 'none', project: r.project ?? 'none', server: r.server, tool, outcome: r.outcome });
   }
 
