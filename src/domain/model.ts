@@ -1,4 +1,7 @@
+import type { Pricing } from '../accounting/pricing.js';
+
 /** The domain model (see DESIGN.md): records as the control plane stores and returns them. */
+export type { Pricing };
 
 // 'anthropic' joins when its provider is built (DESIGN.md lists it).
 export const PROVIDERS = ['openai', 'openai-compatible', 'azure-openai', 'anthropic', 'simulated'] as const;
@@ -49,6 +52,8 @@ export interface Deployment {
   backends?: Backend[] | null;
   retry?: RetryPolicy | null;
   circuitBreaker?: CircuitBreakerPolicy | null;
+  /** Prices per million tokens (docs/cost.md); absent: none (its use is not priced). */
+  pricing?: Pricing | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -74,6 +79,8 @@ export interface Backend {
   /** 1 is the highest; lower priorities take traffic only when every higher backend is tripped. */
   priority: number;
   weight: number;
+  /** This backend's prices; null: the deployment's. */
+  pricing?: Pricing | null;
 }
 
 /** A transport failure a request may be retried on, besides the statuses. */
@@ -141,8 +148,17 @@ export interface Limit {
   tokensPerMinute: number | null;
   tokenQuota: number | null;
   quotaPeriod: QuotaPeriod | null;
+  /** A money budget per period (docs/cost.md); absent or null: none. */
+  budget?: Budget | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** A money budget: at most `micros` millionths of `currency` per `period`. */
+export interface Budget {
+  micros: number;
+  currency: string;
+  period: QuotaPeriod;
 }
 
 export interface AdminToken {

@@ -10,6 +10,7 @@ import type {
   GatewayStatus,
   Instance,
   Limit,
+  Pricing,
   NodeRecord,
   ProjectGatewayStatus,
   ProviderName,
@@ -63,6 +64,7 @@ const toDeployment = (r: Row<'deployments'>): Deployment => ({
   ...(r.backends ? { backends: JSON.parse(r.backends) as Backend[] } : {}),
   ...(r.retry ? { retry: JSON.parse(r.retry) as RetryPolicy } : {}),
   ...(r.circuit_breaker ? { circuitBreaker: JSON.parse(r.circuit_breaker) as CircuitBreakerPolicy } : {}),
+  ...(r.pricing ? { pricing: JSON.parse(r.pricing) as Pricing } : {}),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -108,6 +110,9 @@ const toLimit = (r: Row<'limits'>): Limit => ({
   tokensPerMinute: num(r.tokens_per_minute),
   tokenQuota: num(r.token_quota),
   quotaPeriod: r.quota_period as QuotaPeriod | null,
+  ...(r.budget_micros == null
+    ? {}
+    : { budget: { micros: Number(r.budget_micros), currency: r.budget_currency ?? '', period: r.budget_period as QuotaPeriod } }),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -241,6 +246,7 @@ export class KyselyStore implements Store {
           backends: jsonOrNull(d.backends),
           retry: jsonOrNull(d.retry),
           circuit_breaker: jsonOrNull(d.circuitBreaker),
+          pricing: jsonOrNull(d.pricing),
           created_at: d.createdAt,
           updated_at: d.updatedAt,
         })
@@ -276,6 +282,7 @@ export class KyselyStore implements Store {
         backends: p.backends === undefined ? undefined : jsonOrNull(p.backends),
         retry: p.retry === undefined ? undefined : jsonOrNull(p.retry),
         circuit_breaker: p.circuitBreaker === undefined ? undefined : jsonOrNull(p.circuitBreaker),
+        pricing: p.pricing === undefined ? undefined : jsonOrNull(p.pricing),
         updated_at: p.updatedAt,
       })
       .where('id', '=', id)
@@ -403,6 +410,9 @@ export class KyselyStore implements Store {
           tokens_per_minute: l.tokensPerMinute,
           token_quota: l.tokenQuota,
           quota_period: l.quotaPeriod,
+          budget_micros: l.budget?.micros ?? null,
+          budget_currency: l.budget?.currency ?? null,
+          budget_period: l.budget?.period ?? null,
           created_at: l.createdAt,
           updated_at: l.updatedAt,
         })
@@ -440,6 +450,9 @@ export class KyselyStore implements Store {
         tokens_per_minute: p.tokensPerMinute,
         token_quota: p.tokenQuota,
         quota_period: p.quotaPeriod,
+        ...(p.budget === undefined
+          ? {}
+          : { budget_micros: p.budget?.micros ?? null, budget_currency: p.budget?.currency ?? null, budget_period: p.budget?.period ?? null }),
         updated_at: p.updatedAt,
       })
       .where('id', '=', id)

@@ -33,6 +33,12 @@ export interface LedgerEntry {
   /** The backend of a pool that answered (the last tried) and the upstream calls made; null without a pool. */
   backend?: string | null;
   attempts?: number | null;
+  /**
+   * The exact cost of the request in micro-units (millionths) of `currency` (see pricing.ts);
+   * null (or absent) with no currency when its deployment has no prices.
+   */
+  costMicros?: number | null;
+  currency?: string | null;
 }
 
 export type UsageInterval = 'minute' | 'hour' | 'day';
@@ -57,6 +63,9 @@ export interface RollupRow {
   completion_tokens: number;
   total_tokens: number;
   latency_ms: number;
+  /** The currency of cost_micros; '' for rows without cost. Part of the row's key. */
+  currency: string;
+  cost_micros: number;
 }
 
 /** Rollup rows to add, per interval. */
@@ -81,6 +90,9 @@ export interface RecentUse {
   /** When the request began (it was charged then). */
   startMs: number;
   tokens: number;
+  /** Its cost in micro-units of `currency` (0 and null without prices). */
+  costMicros: number;
+  currency: string | null;
 }
 
 export interface UsageQuery {
@@ -100,6 +112,8 @@ export interface UsagePoint {
   requests: Record<Outcome, number> & { total: number };
   tokens: { prompt: number; completion: number; total: number };
   latencyMsSum: number;
+  /** Cost in micro-units per currency (ISO 4217 code → micro-units); {} when nothing was priced. */
+  cost: Record<string, number>;
 }
 
 export interface LogQuery {

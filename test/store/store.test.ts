@@ -89,6 +89,8 @@ describe('ledger rows for the SQLite writer', () => {
       content: '{"request":"…"}',
       backend: 'east',
       attempts: 2,
+      costMicros: 1234,
+      currency: 'USD',
     };
     expect(toRowValues(entry)).toEqual(Object.values(toRow(entry)));
     expect(toRowValues(entry)).toHaveLength(Object.keys(entry).length);

@@ -8,6 +8,7 @@ import * as m0006 from './0006-limiter-checkpoint.js';
 import * as m0007 from './0007-gateway-defaults-cors.js';
 import * as m0008 from './0008-sealed-upstream-url.js';
 import * as m0009 from './0009-backend-pools.js';
+import * as m0012 from './0012-cost.js';
 
 /** Versioned migrations, applied in name order and recorded in the store. */
 export const migrationProvider: MigrationProvider = {
@@ -21,5 +22,6 @@ export const migrationProvider: MigrationProvider = {
     '0007-gateway-defaults-cors': m0007,
     '0008-sealed-upstream-url': m0008,
     '0009-backend-pools': m0009,
+    '0012-cost': m0012,
   }),
 };
