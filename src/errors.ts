@@ -22,6 +22,8 @@ export const ERROR_CATALOG = {
   internal_error: { status: 500, type: 'api_error', summary: 'An unexpected error; the message names the request id to look up in the logs.' },
   shutting_down: { status: 503, type: 'api_error', summary: 'The node is shutting down and takes no new requests; retry (on another node).' },
   cors_origin_not_allowed: { status: 403, type: 'permission_error', summary: "A browser preflight from an origin no gateway served here lists in its corsOrigins." },
+  budget_exceeded: { status: 403, type: 'insufficient_quota', summary: "The money budget for the period is spent (or this request's worst-case cost does not fit in what is left); see Retry-After." },
+  deployment_not_priced: { status: 403, type: 'permission_error', summary: 'A money budget applies, but the deployment (or one backend of its pool) has no prices in the budget\'s currency: a configuration error the admin must fix.' },
   limiter_unavailable: { status: 503, type: 'api_error', summary: 'Token limits cannot be checked (the limit store is unreachable) and the failure policy is fail-closed; see Retry-After.' },
 
   // Control plane (admin API: {"error": {"code", "message"}}).

@@ -34,7 +34,7 @@ export const PRICE_DECIMALS = 6;
 /** The largest price per million tokens accepted (in currency units): keeps every cost a safe integer. */
 export const MAX_PRICE_PER_MILLION = 1_000_000;
 
-const DECIMAL = /^(\d{1,7})(?:\.(\d{1,6}))?$/;
+const DECIMAL_ANY = /^(\d{1,10})(?:\.(\d{1,6}))?$/;
 const SCALE = 1_000_000n;
 
 /**
@@ -42,10 +42,25 @@ const SCALE = 1_000_000n;
  * a plain decimal (`2.5`, `0.075`, `15`) with at most 6 decimals, or above MAX_PRICE_PER_MILLION.
  */
 export function parsePrice(text: string): bigint | null {
-  const m = DECIMAL.exec(text);
+  return parseMillionths(text, MAX_PRICE_PER_MILLION);
+}
+
+/** A decimal with at most 6 decimals and at most `maxUnits`, as millionths, exactly; null otherwise. */
+export function parseMillionths(text: string, maxUnits: number): bigint | null {
+  const m = DECIMAL_ANY.exec(text);
   if (!m) return null;
   const value = BigInt(m[1]!) * SCALE + BigInt((m[2] ?? '').padEnd(PRICE_DECIMALS, '0'));
-  return value > BigInt(MAX_PRICE_PER_MILLION) * SCALE ? null : value;
+  return value > BigInt(maxUnits) * SCALE ? null : value;
+}
+
+/** The largest budget accepted, in currency units: its micro-units stay a safe integer. */
+export const MAX_BUDGET = 1_000_000_000;
+
+/** A budget amount (number or decimal string) as micro-units; null when it is not one. */
+export function budgetMicros(value: number | string): number | null {
+  const text = typeof value === 'number' ? (Number.isFinite(value) && value >= 0 ? String(value) : '') : value.trim();
+  const parsed = parseMillionths(text, MAX_BUDGET);
+  return parsed === null || parsed === 0n ? null : Number(parsed);
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { AuditEntry, CircuitBreakerPolicy, GatewayStatus, KeySlot, LimitValues, ProjectGatewayStatus, ProviderName, QuotaPeriod, RetryPolicy, Role } from '../domain/model.js';
+import type { AuditEntry, CircuitBreakerPolicy, GatewayStatus, KeySlot, LimitValues, Pricing, ProjectGatewayStatus, ProviderName, QuotaPeriod, RetryPolicy, Role } from '../domain/model.js';
 
 /**
  * The JSON the admin API answers, declared once (a public contract: extend, don't rename).
@@ -73,6 +73,8 @@ export interface DeploymentView {
   backends?: BackendView[];
   retry?: RetryPolicy | null;
   circuitBreaker?: CircuitBreakerPolicy | null;
+  /** Prices per million tokens (docs/cost.md); absent: none. */
+  pricing?: Pricing;
   createdAt: string;
   updatedAt: string;
 }
@@ -88,6 +90,8 @@ export interface BackendView {
   apiVersion: string | null;
   priority: number;
   weight: number;
+  /** Its own prices; absent: the deployment's. */
+  pricing?: Pricing;
 }
 
 /** One backend of a deployment as this node sees it (GET …/deployments/{d}/backends). */
@@ -164,9 +168,29 @@ export interface LimitView extends LimitValues {
   id: string;
   project: string;
   deployment: string | null;
+  /** A money budget per period; null: none. */
+  budget: BudgetView | null;
+  /** Said at configuration: e.g. deployments the budget covers that have no prices (their requests are refused). */
+  warnings?: string[];
   createdAt: string;
   updatedAt: string;
 }
+
+export interface BudgetView {
+  /** Decimal string of currency units, exact (e.g. "25.5"). */
+  amount: string;
+  currency: string;
+  period: QuotaPeriod;
+}
+
+/** An amount of money: exact micro-units (millionths of the currency) and the same as a decimal string. */
+export interface Money {
+  micros: number;
+  amount: string;
+}
+
+/** Cost by ISO 4217 currency code; {} when nothing was priced. */
+export type CostView = Record<string, Money>;
 
 /** A limit's live standing (`.../limits/{id}/status`). */
 export interface LimitStatusView {
@@ -176,6 +200,8 @@ export interface LimitStatusView {
   source: 'project' | 'gateway-default';
   tpm: { limit: number; used: number; remaining: number; resetAt: string } | null;
   quota: { limit: number; used: number; remaining: number; period: QuotaPeriod; periodStart: string; resetAt: string } | null;
+  /** The money budget: spent (settled, plus worst cases of requests in flight) and remaining. */
+  budget: { currency: string; limit: Money; spent: Money; remaining: Money; period: QuotaPeriod; periodStart: string; resetAt: string } | null;
 }
 
 export interface AdminTokenView {
@@ -206,6 +232,7 @@ export interface UsagePointView {
   requests: RequestCounts;
   tokens: TokenCounts;
   avgLatencyMs: number;
+  cost: CostView;
 }
 
 export type UsageInterval = 'minute' | 'hour' | 'day';
@@ -226,7 +253,7 @@ export interface UsageReport {
   interval: UsageInterval;
   groupBy: UsageGroupBy | null;
   series: UsageSeriesView[];
-  totals: { requests: RequestCounts; tokens: TokenCounts };
+  totals: { requests: RequestCounts; tokens: TokenCounts; cost: CostView };
 }
 
 export interface LogView {
@@ -250,6 +277,8 @@ export interface LogView {
   /** For a deployment with backends: the backend that answered (the last tried) and the upstream calls made. */
   backend: string | null;
   attempts: number | null;
+  /** The request's exact cost; null when its deployment has no prices. */
+  cost: (Money & { currency: string }) | null;
 }
 
 export type LogPage = Page<LogView>;

@@ -1,3 +1,4 @@
+import { formatMicros } from '../accounting/pricing.js';
 import { TollgateError } from '../errors.js';
 import type { Refusal } from '../limits/limiter.js';
 import { PERIOD_NOUN } from '../limits/quota-period.js';
@@ -18,11 +19,15 @@ export interface Demand {
   completion: number;
   reserved: number;
   explicitMax: boolean;
+  /** The worst-case cost reserved against budgets, in micro-units (0: no budget applies). */
+  reservedMicros?: number;
 }
 
 /** The catalogued 429/403 for a reservation a limit refused, saying what to change. */
 export function refusalError(refusal: Refusal, project: ProjectRuntime, demand: Demand): TollgateError {
   const scope = scopeOf(refusal.rule as LimitRuntime, project);
+  const budget = (refusal.rule as LimitRuntime).budget;
+  if (budget) return budgetError(refusal, budget, scope, demand);
   const needs = `This request reserves ${demand.reserved} tokens (about ${demand.promptEstimate} for the prompt + ${demand.completion} for the completion)`;
   const fix = demand.explicitMax
     ? 'Lower max_tokens (or shorten the prompt).'
@@ -58,6 +63,40 @@ export function refusalError(refusal: Refusal, project: ProjectRuntime, demand: 
     'token_quota_exceeded',
     `The token quota of ${refusal.limit} tokens for this ${period} is exhausted for ${scope}. It resets at ${resetAt} (in ${humanDuration(refusal.retryAfterSeconds)}).`,
     { headers: { 'retry-after': String(refusal.retryAfterSeconds), 'x-quota-remaining-tokens': '0' } },
+  );
+}
+
+/** The 403 of a spent budget: its amount, currency, period and reset time, and what this request may cost. */
+function budgetError(refusal: Refusal, budget: NonNullable<LimitRuntime['budget']>, scope: string, demand: Demand): TollgateError {
+  const amount = `${formatMicros(budget.micros)} ${budget.currency}`;
+  const period = PERIOD_NOUN[budget.period];
+  const cost = `${formatMicros(demand.reservedMicros ?? 0)} ${budget.currency}`;
+  const fix = demand.explicitMax ? 'Lower max_tokens (or shorten the prompt).' : 'Set max_tokens (its worst case is priced when none is set).';
+  if (refusal.retryAfterSeconds === null) {
+    return new TollgateError(
+      'budget_exceeded',
+      `This request may cost up to ${cost} (${demand.promptEstimate} prompt tokens + ${demand.completion} completion tokens at the deployment's prices), more than the whole budget of ${amount} per ${period} for ${scope}, so it can never fit. ${fix}`,
+      NEVER_FITS,
+    );
+  }
+  const resetAt = new Date(refusal.periodEnd ?? 0).toISOString();
+  return new TollgateError(
+    'budget_exceeded',
+    `The budget of ${amount} per ${period} is spent for ${scope} (this request may cost up to ${cost}). It resets at ${resetAt} (in ${humanDuration(refusal.retryAfterSeconds)}).`,
+    { headers: { 'retry-after': String(refusal.retryAfterSeconds) } },
+  );
+}
+
+/** The 403 of a budget over a deployment that cannot be priced in its currency. */
+export function notPricedError(deployment: string, currency: string, why: 'none' | 'currency'): TollgateError {
+  const problem =
+    why === 'none'
+      ? `deployment "${deployment}" (or a backend of its pool) has no prices`
+      : `deployment "${deployment}" is priced in another currency than the budget's ${currency} (or its backends' currencies differ)`;
+  return new TollgateError(
+    'deployment_not_priced',
+    `A money budget in ${currency} applies to this request, but ${problem}, so its cost cannot be counted. The gateway's admin must set the deployment's pricing.`,
+    NEVER_FITS,
   );
 }
 

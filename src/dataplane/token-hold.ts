@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import { CountBudget } from '../accounting/count-budget.js';
 import { countTextTokens, encodingFor } from '../accounting/count.js';
+import { costMicros, worstCaseMicros, type PriceRuntime } from '../accounting/pricing.js';
 import { MAX_ANSWER_TOKENS, type Usage } from '../accounting/usage.js';
 import type { Limiter, Reservation, Standing } from '../limits/limiter.js';
 import type { OperationSpec } from '../operations/operation.js';
-import type { DeploymentRuntime, ProjectRuntime } from '../snapshot/config-snapshot.js';
+import type { DeploymentRuntime, LimitRuntime, ProjectRuntime } from '../snapshot/config-snapshot.js';
 import type { ExchangeRecord } from './exchange-observer.js';
-import { refusalError, type GovernanceSettings } from './governance.js';
+import { notPricedError, refusalError, type GovernanceSettings } from './governance.js';
 import type { RequestFacts } from './request-body.js';
 
 /*
@@ -50,9 +51,29 @@ export async function reserveTokens(
     ? (facts.maxOutputTokens ?? deployment.defaultCompletionReservation ?? deps.governance.defaultCompletionReservation)
     : 0;
   const reserved = promptEstimate + completion;
-  const result = await deps.limiter.reserve(limits, reserved);
-  if (!result.ok) throw refusalError(result, project, { promptEstimate, completion, reserved, explicitMax: facts.maxOutputTokens !== null });
+  const reservedMicros = budgetReservation(limits, deployment, promptEstimate, completion);
+  const result = await deps.limiter.reserve(limits, reserved, reservedMicros);
+  if (!result.ok) {
+    throw refusalError(result, project, { promptEstimate, completion, reserved, explicitMax: facts.maxOutputTokens !== null, reservedMicros });
+  }
   return new TokenHold(deps, spec, deployment, body, record, result.reservation, promptEstimate, reserved, result.standing);
+}
+
+/**
+ * The worst-case cost to reserve against the budgets among `limits`, in micro-units: 0 when none
+ * applies. A budget over a deployment that cannot be priced in its currency refuses the request:
+ * it is never let through uncounted.
+ */
+function budgetReservation(limits: readonly LimitRuntime[], deployment: DeploymentRuntime, prompt: number, completion: number): number {
+  let micros = 0;
+  for (const limit of limits) {
+    if (limit.budget === undefined) continue;
+    const price = deployment.worstPrice;
+    if (!price) throw notPricedError(deployment.name, limit.budget.currency, 'none');
+    if (price.currency !== limit.budget.currency) throw notPricedError(deployment.name, limit.budget.currency, 'currency');
+    micros = worstCaseMicros(prompt, completion, price);
+  }
+  return micros;
 }
 
 /**
@@ -108,7 +129,7 @@ export class TokenHold {
         'upstream reported more tokens than any answer can use; counted as the bound',
       );
     }
-    await this.charge(usage.prompt, usage.completion);
+    await this.charge(usage);
   }
 
   /**
@@ -118,7 +139,8 @@ export class TokenHold {
   async settleCounted(generatedText: string, reportedPrompt: number | null = null): Promise<void> {
     if (this.ended) return;
     const completion = generatedText.length === 0 ? 0 : countTextTokens(generatedText, encodingFor(this.deployment.upstreamModel));
-    await this.charge(reportedPrompt ?? this.promptTokens(), completion);
+    const prompt = reportedPrompt ?? this.promptTokens();
+    await this.charge({ prompt, completion, total: prompt + completion });
   }
 
   /** Settles what a stream used so far: its final usage, or its reported prompt and the text seen. */
@@ -161,14 +183,30 @@ export class TokenHold {
     return headers;
   }
 
-  private async charge(prompt: number, completion: number): Promise<void> {
+  private async charge(usage: Usage): Promise<void> {
     this.ended = true;
     const r = this.record;
-    r.promptTokens = prompt;
-    r.completionTokens = completion;
-    const total = (r.totalTokens = prompt + completion);
+    r.promptTokens = usage.prompt;
+    r.completionTokens = usage.completion;
+    const total = (r.totalTokens = usage.prompt + usage.completion);
     this.used = total;
-    if (this.reservation !== null) await this.deps.limiter.settle(this.reservation, total);
+    // Priced at the prices of the upstream that answered (a pool's backend may have its own).
+    const price = this.price();
+    let micros = 0;
+    if (price !== null) {
+      micros = r.costMicros = costMicros(usage, price);
+      r.currency = price.currency;
+    }
+    if (this.reservation !== null) await this.deps.limiter.settle(this.reservation, total, micros);
+  }
+
+  private price(): PriceRuntime | null {
+    const pool = this.deployment.pool;
+    const backend = this.record.backend;
+    if (pool && backend !== undefined) {
+      for (const b of pool.backends) if (b.name === backend) return b.deployment.price ?? null;
+    }
+    return this.deployment.price ?? null;
   }
 
   /**

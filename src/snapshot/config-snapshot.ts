@@ -1,4 +1,5 @@
-import type { ProviderName, QuotaPeriod } from '../domain/model.js';
+import type { PriceRuntime } from '../accounting/pricing.js';
+import type { Budget, ProviderName, QuotaPeriod } from '../domain/model.js';
 
 /**
  * The only contract between the control plane and the data plane: an immutable, versioned view of
@@ -58,6 +59,13 @@ export interface DeploymentRuntime {
   readonly options: Readonly<Record<string, unknown>>;
   /** Set when the deployment has several upstreams; absent: `upstream*` above is its one upstream. */
   readonly pool?: BackendPool;
+  /** Its prices (a backend's view: the backend's own, else the deployment's); null: none. */
+  readonly price?: PriceRuntime | null;
+  /**
+   * What a budget reserves at: the price, or for a pool the dearest of its backends' prices per
+   * kind of token; null when any of them has none, or they differ in currency.
+   */
+  readonly worstPrice?: PriceRuntime | null;
 }
 
 /** A deployment's backends and the rules that route among them (defaults already applied). */
@@ -100,6 +108,10 @@ export interface LimitRuntime {
   readonly quotaPeriod: QuotaPeriod | null;
   /** Set on the limit a gateway's default project limit makes for a project without its own. */
   readonly gatewayDefault?: true;
+  /** Money budget rules (unit `micros`): the budget, and the id of the limit that carries it. */
+  readonly unit?: 'micros';
+  readonly budget?: Budget;
+  readonly limitId?: string;
 }
 
 export const EMPTY_SNAPSHOT: ConfigSnapshot = Object.freeze({

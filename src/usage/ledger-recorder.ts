@@ -46,6 +46,7 @@ export class LedgerRecorder implements ExchangeObserver {
       content: r.content ?? null,
       backend: r.backend ?? null,
       attempts: r.attempts ?? null,
+      ...(r.currency === undefined ? {} : { costMicros: r.costMicros ?? 0, currency: r.currency }),
     });
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { corsOrigins, deploymentFields, deploymentName, limitValues, name, optionalText, quotaPeriod, tokens } from '../schemas.js';
+import { budgetBody, corsOrigins, deploymentFields, deploymentName, limitValues, name, optionalText, quotaPeriod, tokens } from '../schemas.js';
 
 /**
  * The declarative config document (`tollgate.yaml`): resources with their deployments and
@@ -28,6 +28,8 @@ const limit = z.strictObject({
   tokensPerMinute: tokens.nullable().optional(),
   tokenQuota: tokens.nullable().optional(),
   quotaPeriod: quotaPeriod.nullable().optional(),
+  /** A money budget per period: {amount, currency, period} (docs/cost.md). */
+  budget: budgetBody.nullable().optional(),
 });
 
 const gateway = z.strictObject({
