@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { LogPage, LogView, Outcome, RequestCounts, TokenCounts, UsageGroupBy, UsageReport } from '../../controlplane/api-types.js';
+import type { CostView, LogPage, LogView, Outcome, RequestCounts, TokenCounts, UsageGroupBy, UsageReport } from '../../controlplane/api-types.js';
 import { OUTCOMES } from '../../usage/ledger.js';
 import { AdminApiError, apiPath, type AdminClient } from '../admin-client.js';
 import { intOption } from '../options.js';
@@ -79,7 +79,14 @@ interface UsageRow {
   group: string | null;
   requests: Requests;
   tokens: Tokens;
+  cost: CostView;
 }
+
+/** Cost as exact amounts per currency: "0.012345 USD" (several currencies joined). */
+const costText = (cost: CostView): string | null => {
+  const parts = Object.entries(cost).map(([currency, m]) => `${m.amount} ${currency}`);
+  return parts.length === 0 ? null : parts.join(', ');
+};
 
 const errors = (r: Requests) => r.rejected + r.upstream_error + r.client_aborted;
 
@@ -151,7 +158,7 @@ export function registerUsageCommands(program: Command): void {
 function printUsage(body: UsageReport): void {
   const groupBy = body.groupBy;
   const rows: UsageRow[] = body.series
-    .flatMap((s) => s.points.map((p) => ({ t: p.t, group: groupBy ? (s[groupBy] ?? '(none)') : null, requests: p.requests, tokens: p.tokens })))
+    .flatMap((s) => s.points.map((p) => ({ t: p.t, group: groupBy ? (s[groupBy] ?? '(none)') : null, requests: p.requests, tokens: p.tokens, cost: p.cost ?? {} })))
     .sort((a, b) => a.t.localeCompare(b.t) || (a.group ?? '').localeCompare(b.group ?? ''));
   if (rows.length === 0) {
     out(`no usage for gateway "${body.gateway}" in that range (${when(body.from)} to ${when(body.to)}) — send requests through it and try again`);
@@ -168,8 +175,10 @@ function printUsage(body: UsageReport): void {
     { header: 'prompt', value: (r) => r.tokens.prompt },
     { header: 'completion', value: (r) => r.tokens.completion },
     { header: 'total tokens', value: (r) => r.tokens.total },
+    // Only when something was priced (deployments with pricing).
+    ...(Object.keys(body.totals.cost ?? {}).length > 0 ? [{ header: 'cost', value: (r: UsageRow) => costText(r.cost) }] : []),
   ];
-  const totals: UsageRow = { t: null, group: null, requests: body.totals.requests, tokens: body.totals.tokens };
+  const totals: UsageRow = { t: null, group: null, requests: body.totals.requests, tokens: body.totals.tokens, cost: body.totals.cost ?? {} };
   out(formatTable([...rows, totals], columns));
 }
 
@@ -194,6 +203,7 @@ const logColumns: Column<LogView>[] = [
   { header: 'op', value: (e) => e.operation },
   { header: 'stream', value: (e) => (e.stream ? 'yes' : 'no') },
   { header: 'tokens', value: (e) => (e.tokens.total === 0 ? null : `${e.tokens.prompt}+${e.tokens.completion}=${e.tokens.total}`) },
+  { header: 'cost', value: (e) => (e.cost ? `${e.cost.amount} ${e.cost.currency}` : null) },
   { header: 'latency', value: (e) => `${Math.round(e.latencyMs)}ms` },
   { header: 'request id', value: (e) => e.requestId },
 ];
