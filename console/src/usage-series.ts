@@ -1,4 +1,4 @@
-import type { RequestCounts, UsageInterval, UsagePoint, UsageReport } from './api-types';
+import type { CostView, RequestCounts, UsageInterval, UsagePoint, UsageReport } from './api-types';
 
 /** Turns the usage API's sparse series into dense chart rows: one row per bucket, zeros where nothing happened. */
 
@@ -64,6 +64,46 @@ export function requestsByOutcome(report: UsageReport): OutcomeRow[] {
       errors: r ? r.rejected + r.upstream_error + r.client_aborted : 0,
     };
   });
+}
+
+export interface GroupTotal {
+  group: string;
+  requests: number;
+  tokens: number;
+  /** Exact micro-units per currency, summed as integers (never as floats). */
+  costMicros: Record<string, number>;
+}
+
+/** Each group's totals over the whole range (a grouped report: one series per project or deployment), dearest first. */
+export function totalsByGroup(report: UsageReport): GroupTotal[] {
+  const key = report.groupBy ?? 'project';
+  return report.series
+    .map((s) => {
+      const total: GroupTotal = { group: s.group ?? s[key] ?? '(none)', requests: 0, tokens: 0, costMicros: {} };
+      for (const p of s.points) {
+        total.requests += p.requests.total;
+        total.tokens += p.tokens.total;
+        for (const [currency, money] of Object.entries(p.cost ?? {})) total.costMicros[currency] = (total.costMicros[currency] ?? 0) + money.micros;
+      }
+      return total;
+    })
+    .sort((a, b) => sumMicros(b.costMicros) - sumMicros(a.costMicros) || b.tokens - a.tokens || a.group.localeCompare(b.group));
+}
+
+const sumMicros = (m: Record<string, number>) => Object.values(m).reduce((n, v) => n + v, 0);
+
+/** Micro-units as an exact decimal amount of the currency: 1234567 → "1.234567". */
+export function formatMicros(micros: number): string {
+  const whole = Math.floor(micros / 1_000_000);
+  return `${whole}.${String(micros - whole * 1_000_000).padStart(6, '0')}`;
+}
+
+/** A cost by currency as text: "0.012345 USD" (several joined), or "—" when nothing was priced. */
+export function costText(cost: CostView | Record<string, number>): string {
+  const parts = Object.entries(cost)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([currency, v]) => `${typeof v === 'number' ? formatMicros(v) : v.amount} ${currency}`);
+  return parts.length === 0 ? '—' : parts.join(', ');
 }
 
 function indexByBucket(points: UsagePoint[]): Map<number, UsagePoint> {

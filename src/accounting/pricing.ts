@@ -1,19 +1,7 @@
+import type { Pricing } from '../domain/model.js';
 import type { Usage } from './usage.js';
 
-/**
- * Prices of a deployment (or of one backend of its pool), as configured: per million tokens, in
- * one currency, as exact decimal strings. Cached input and cache writes default to the input price.
- */
-export interface Pricing {
-  /** ISO 4217 code, upper case (USD, EUR…). */
-  currency: string;
-  inputPerMillion: string;
-  outputPerMillion: string;
-  cachedInputPerMillion?: string;
-  cacheWritePerMillion?: string;
-  /** Where the prices came from when taken from the built-in catalog (`catalog <model> <asOf>`). */
-  source?: string;
-}
+export type { Pricing };
 
 /**
  * Prices as the data plane uses them: integers of "pico-units per token" (micro-units per

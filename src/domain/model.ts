@@ -1,7 +1,20 @@
-import type { Pricing } from '../accounting/pricing.js';
-
 /** The domain model (see DESIGN.md): records as the control plane stores and returns them. */
-export type { Pricing };
+
+/**
+ * Prices of a deployment (or of one backend of its pool), as configured: per million tokens, in
+ * one currency, as exact decimal strings (docs/cost.md). Cached input and cache writes default to
+ * the input price.
+ */
+export interface Pricing {
+  /** ISO 4217 code, upper case (USD, EUR…). */
+  currency: string;
+  inputPerMillion: string;
+  outputPerMillion: string;
+  cachedInputPerMillion?: string;
+  cacheWritePerMillion?: string;
+  /** Where the prices came from when taken from the built-in catalog (`catalog <model> <asOf>`). */
+  source?: string;
+}
 
 // 'anthropic' joins when its provider is built (DESIGN.md lists it).
 export const PROVIDERS = ['openai', 'openai-compatible', 'azure-openai', 'anthropic', 'simulated'] as const;

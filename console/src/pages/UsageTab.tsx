@@ -5,7 +5,7 @@ import type { Gateway, UsageInterval, UsageReport } from '../api-types';
 import { EmptyState } from '../components/EmptyState';
 import { LoadError, Loading } from '../components/LoadError';
 import { formatNumber } from '../format';
-import { requestsByOutcome, tokensByGroup, type GroupedRows } from '../usage-series';
+import { costText, requestsByOutcome, tokensByGroup, totalsByGroup, type GroupedRows } from '../usage-series';
 import { useApiData } from '../use-api-data';
 
 export const RANGES = [
@@ -39,6 +39,7 @@ export function UsageTab({ gateway }: { gateway: Gateway }) {
   const projectRows = useMemo(() => byProject.data && tokensByGroup(byProject.data), [byProject.data]);
   const deploymentRows = useMemo(() => byDeployment.data && tokensByGroup(byDeployment.data), [byDeployment.data]);
   const outcomeRows = useMemo(() => byProject.data && requestsByOutcome(byProject.data), [byProject.data]);
+  const projectTotals = useMemo(() => byProject.data && totalsByGroup(byProject.data), [byProject.data]);
   const report = byProject.data;
   const totals = report?.totals;
   const formatTick = tickFormat(report?.interval ?? range.interval, range.ms);
@@ -69,11 +70,19 @@ export function UsageTab({ gateway }: { gateway: Gateway }) {
         </div>
       </div>
       <LoadError error={byProject.error ?? byDeployment.error} onRetry={() => setTo(Date.now())} />
-      {!report || !totals || !projectRows || !deploymentRows || !outcomeRows ? (
+      {!report || !totals || !projectRows || !deploymentRows || !outcomeRows || !projectTotals ? (
         byProject.error ? null : <Loading what="usage" />
       ) : (
         <>
           <dl className="totals" aria-label="Totals">
+            {Object.entries(totals.cost)
+              .sort(([a], [b]) => a.localeCompare(b))
+              .map(([currency, money]) => (
+                <div key={currency} className="cost-card">
+                  <dt>Cost ({currency})</dt>
+                  <dd title={`${money.micros} micro-units`}>{money.amount}</dd>
+                </div>
+              ))}
             <Total label="Total tokens" value={totals.tokens.total} />
             <Total label="Prompt tokens" value={totals.tokens.prompt} />
             <Total label="Completion tokens" value={totals.tokens.completion} />
@@ -91,6 +100,30 @@ export function UsageTab({ gateway }: { gateway: Gateway }) {
               name of resource {gateway.resource}); it shows here within seconds. Or pick a longer time range.
             </EmptyState>
           ) : (
+            <>
+              <figure className="chart per-project-figure" aria-labelledby="per-project-title">
+                <figcaption id="per-project-title">Per project</figcaption>
+                <table className="per-project" aria-label="Usage per project">
+                  <thead>
+                    <tr>
+                      <th scope="col">Project</th>
+                      <th scope="col">Requests</th>
+                      <th scope="col">Tokens</th>
+                      <th scope="col">Cost</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {projectTotals.map((p) => (
+                      <tr key={p.group}>
+                        <th scope="row">{p.group}</th>
+                        <td>{formatNumber(p.requests)}</td>
+                        <td>{formatNumber(p.tokens)}</td>
+                        <td>{costText(p.costMicros)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </figure>
             <div className="charts">
               <Chart title="Tokens per project">
                 <TokensChart data={projectRows} formatTick={formatTick} />
@@ -112,6 +145,7 @@ export function UsageTab({ gateway }: { gateway: Gateway }) {
                 </BarChart>
               </Chart>
             </div>
+            </>
           )}
         </>
       )}

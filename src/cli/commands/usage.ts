@@ -150,7 +150,7 @@ export function registerUsageCommands(program: Command): void {
     const body = await client.get<LogPage>(logsPath(flags, flags.limit, flags.cursor));
     if (flags.json) return printJson(body);
     if (body.items.length === 0) out(noLogs(flags));
-    else out(formatTable(body.items, logColumns));
+    else out(formatTable(body.items, logColumnsOf(body.items)));
     if (body.nextCursor) err(`more entries: ${continueCommand(flags, body.nextCursor)}`);
   });
 }
@@ -203,10 +203,18 @@ const logColumns: Column<LogView>[] = [
   { header: 'op', value: (e) => e.operation },
   { header: 'stream', value: (e) => (e.stream ? 'yes' : 'no') },
   { header: 'tokens', value: (e) => (e.tokens.total === 0 ? null : `${e.tokens.prompt}+${e.tokens.completion}=${e.tokens.total}`) },
-  { header: 'cost', value: (e) => (e.cost ? `${e.cost.amount} ${e.cost.currency}` : null) },
   { header: 'latency', value: (e) => `${Math.round(e.latencyMs)}ms` },
   { header: 'request id', value: (e) => e.requestId },
 ];
+
+const costColumn: Column<LogView> = { header: 'cost', value: (e) => (e.cost ? `${e.cost.amount} ${e.cost.currency}` : null) };
+
+/** The log columns, with each request's cost when any of them is priced. */
+const logColumnsOf = (entries: readonly LogView[]): Column<LogView>[] => {
+  if (!entries.some((e) => e.cost)) return logColumns;
+  const at = logColumns.findIndex((c) => c.header === 'tokens') + 1;
+  return [...logColumns.slice(0, at), costColumn, ...logColumns.slice(at)];
+};
 
 function logsPath(flags: LogsFlags, limit: number, cursor: string | undefined): string {
   return (
@@ -270,7 +278,7 @@ async function follow(client: AdminClient, flags: LogsFlags): Promise<void> {
   const print = (entries: LogView[]) => {
     if (entries.length === 0) return;
     if (flags.json) out(entries.map((e) => JSON.stringify(e)).join('\n'));
-    else out(lines(formatTable([...(printed ?? []), ...entries], logColumns)).slice(printed ? -entries.length : 0).join('\n'));
+    else out(lines(formatTable([...(printed ?? []), ...entries], logColumnsOf([...(printed ?? []), ...entries]))).slice(printed ? -entries.length : 0).join('\n'));
     printed = [...(printed ?? []), ...entries].slice(-100);
   };
   try {

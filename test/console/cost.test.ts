@@ -1,0 +1,91 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, startGateway, type TestGateway } from '../support/harness.js';
+import * as ui from './browser.js';
+
+/**
+ * Cost on the console's usage page, in real Chromium: a cost card per currency and a per-project
+ * table, both equal to the ledger's sums to the micro-unit.
+ */
+
+const STEP_TIMEOUT = 60_000;
+
+describe('cost in the console', () => {
+  let gw: TestGateway;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const pageErrors: string[] = [];
+  const keys: Record<string, string> = {};
+
+  const ok = (res: { status: number; body: any }, what: string) => {
+    if (res.status >= 300) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  };
+
+  beforeAll(async () => {
+    gw = await startGateway();
+    ok(await gw.admin('POST', '/resources', { name: 'r1' }), 'resource');
+    ok(
+      await gw.admin('POST', '/resources/r1/deployments', {
+        name: 'priced',
+        provider: 'simulated',
+        options: { completionTokens: 40 },
+        pricing: { currency: 'USD', inputPerMillion: '3', cachedInputPerMillion: '0.3', outputPerMillion: '15' },
+      }),
+      'deployment',
+    );
+    ok(await gw.admin('POST', '/gateways', { name: 'gw1', resource: 'r1', instance: { mode: 'new' } }), 'gateway');
+    for (const name of ['alpha', 'beta']) keys[name] = ok(await gw.admin('POST', '/resources/r1/projects', { name }), 'project').keys.primary;
+    // alpha spends more than beta.
+    for (const [project, n] of [['alpha', 5], ['beta', 2]] as const) {
+      for (let i = 0; i < n; i++) {
+        const res = await fetch(`${gw.url}/openai/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'api-key': keys[project]!, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'priced', messages: [{ role: 'user', content: `request ${i} of ${project}` }] }),
+        });
+        expect(res.status).toBe(200);
+        await res.text();
+      }
+    }
+    await gw.tollgate.ledger!.flush();
+    browser = await ui.launchChromium();
+    ({ context, page } = await ui.openPage(browser, { width: 1280, height: 1000 }, pageErrors));
+    await ui.signIn(page, gw.url, ADMIN_TOKEN);
+  }, 60_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await gw?.close();
+  });
+
+  it('shows a cost card and a per-project table equal to the ledger to the micro-unit', async () => {
+    const entries = await gw.tollgate.store.usage.logs({ gateway: 'gw1', limit: 1000 });
+    const spent = (project?: string) => entries.filter((e) => project === undefined || e.project === project).reduce((n, e) => n + (e.costMicros ?? 0), 0);
+    const amount = (micros: number) => `${Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, '0')}`;
+    expect(spent()).toBeGreaterThan(0);
+    expect(spent('alpha') + spent('beta')).toBe(spent());
+
+    await page.goto(`${gw.url}/console/gateways/gw1`);
+    await page.getByRole('heading', { name: 'gw1', level: 1 }).waitFor();
+    await ui.gatewayTab(page, 'Usage');
+    const card = page.locator('dl.totals > div').filter({ has: page.getByText('Cost (USD)', { exact: true }) }).locator('dd');
+    await card.waitFor();
+    expect(await card.textContent()).toBe(amount(spent()));
+
+    for (const project of ['alpha', 'beta']) {
+      const row = ui.row(page, 'Usage per project', project);
+      await row.waitFor();
+      const cells = await row.locator('td').allTextContents();
+      expect(cells[0]).toBe(String(entries.filter((e) => e.project === project).length));
+      expect(cells[2]).toBe(`${amount(spent(project))} USD`);
+    }
+    // Dearest first.
+    const firstRow = page.getByRole('table', { name: 'Usage per project' }).getByRole('row').nth(1);
+    expect(await firstRow.getByRole('rowheader').textContent()).toBe('alpha');
+    await ui.screenshot(page, 'cost-usage');
+    expect(pageErrors).toEqual([]);
+  }, STEP_TIMEOUT);
+});
