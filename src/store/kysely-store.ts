@@ -19,7 +19,7 @@ import type {
   Resource,
   Role,
 } from '../domain/model.js';
-import { DEFAULT_LIMIT_ID_PREFIX } from '../domain/default-limit.js';
+import { BUDGET_RULE_SUFFIX, DEFAULT_LIMIT_ID_PREFIX } from '../domain/default-limit.js';
 import type { UsageStore } from '../usage/ledger.js';
 import { KyselyUsageStore } from './kysely-usage-store.js';
 import { migrationProvider } from './migrations/index.js';
@@ -599,6 +599,8 @@ export class KyselyStore implements Store {
         await db
           .deleteFrom('limiter_state')
           .where('limit_id', 'not in', db.selectFrom('limits').select('id'))
+          // A limit's budget counts under its own id (budgetRuleId): kept with its limit.
+          .where('limit_id', 'not in', db.selectFrom('limits').select(sql<string>`id || ${BUDGET_RULE_SUFFIX}`.as('id')))
           .where('limit_id', 'not in', db
             .selectFrom('gateways')
             .innerJoin('projects', 'projects.resource_id', 'gateways.resource_id')
