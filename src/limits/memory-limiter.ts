@@ -42,9 +42,10 @@ class MemoryReservation implements Reservation {
   constructor(
     readonly tokens: number,
     /** What each state holds: the tokens, or for a budget the cost in micro-units. */
-    readonly amounts: readonly number[],
-    /** Per state: whether it counts money (settled with the cost, not the tokens). */
-    readonly money: readonly boolean[],
+    /** The cost in micro-units held by its budget rules (0: none). */
+    readonly micros: number,
+    /** The rules, in the order of `states`: a budget rule (unit micros) holds the cost, the others the tokens. */
+    readonly rules: readonly LimitRule[],
     readonly second: number,
     readonly states: readonly LimitState[],
     /** Quota period start per state at reservation time (-1: no quota). */
@@ -104,13 +105,10 @@ export class MemoryLimiter implements Limiter {
     if (refusal) return refusal;
 
     const quotaStarts: number[] = new Array(rules.length);
-    const amounts: number[] = new Array(rules.length);
-    const money: boolean[] = new Array(rules.length);
     for (let i = 0; i < rules.length; i++) {
       const state = states[i]!;
       const rule = rules[i]!;
-      const amount = (amounts[i] = amountFor(rule, tokens, micros));
-      money[i] = rule.unit === 'micros';
+      const amount = amountFor(rule, tokens, micros);
       this.dirty.add(rule.id);
       state.window.add(second, amount);
       if (rule.quotaPeriod !== null && rule.tokenQuota !== null) {
@@ -120,7 +118,7 @@ export class MemoryLimiter implements Limiter {
         quotaStarts[i] = -1;
       }
     }
-    const reservation = new MemoryReservation(tokens, amounts, money, second, states, quotaStarts, now + this.ttlMs);
+    const reservation = new MemoryReservation(tokens, micros, rules, second, states, quotaStarts, now + this.ttlMs);
     reservation.ids = rules.map((r) => r.id);
     this.link(reservation);
     return { ok: true, reservation, standing: this.standing(rules, states, now, second) };
@@ -238,7 +236,7 @@ export class MemoryLimiter implements Limiter {
         const data = byId.get(r.ids[i]!);
         if (!data) continue;
         const { window } = data;
-        const held = r.amounts[i]!;
+        const held = amountFor(r.rules[i]!, r.tokens, r.micros);
         if (r.second <= window.head && r.second > window.head - WINDOW_SECONDS) {
           const b = r.second % WINDOW_SECONDS;
           window.buckets[b] = Math.max(0, window.buckets[b]! - held);
@@ -278,7 +276,7 @@ export class MemoryLimiter implements Limiter {
       const second = Math.floor(now / 1000);
       for (let i = 0; i < r.states.length; i++) {
         const state = r.states[i]!;
-        const used = r.money[i] ? usedMicros : usedTokens;
+        const used = amountFor(r.rules[i]!, usedTokens, usedMicros);
         state.window.add(second, used);
         if (state.quotaPeriod !== null) {
           state.quotaUsedAt(state.quotaPeriod, now);
@@ -300,7 +298,8 @@ export class MemoryLimiter implements Limiter {
     const now = this.clock();
     const second = Math.floor(now / 1000);
     for (let i = 0; i < r.states.length; i++) {
-      const delta = (usedTokens === null ? 0 : r.money[i] ? usedMicros : usedTokens) - r.amounts[i]!;
+      const rule = r.rules[i]!;
+      const delta = (usedTokens === null ? 0 : amountFor(rule, usedTokens, usedMicros)) - amountFor(rule, r.tokens, r.micros);
       if (delta === 0) continue;
       this.dirty.add(r.ids[i]!);
       const state = r.states[i]!;

@@ -46,7 +46,9 @@ export class LedgerRecorder implements ExchangeObserver {
       content: r.content ?? null,
       backend: r.backend ?? null,
       attempts: r.attempts ?? null,
-      ...(r.currency === undefined ? {} : { costMicros: r.costMicros ?? 0, currency: r.currency }),
+      // Plain fields, not a spread: this runs once per request.
+      costMicros: r.currency === undefined ? undefined : (r.costMicros ?? 0),
+      currency: r.currency,
     });
   }
 }
