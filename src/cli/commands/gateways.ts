@@ -3,8 +3,9 @@ import type { GatewayProjectView, GatewayView, LimitView } from '../../controlpl
 import { QUOTA_PERIODS } from '../../domain/model.js';
 import { apiPath, type ListBody } from '../admin-client.js';
 import { intOption } from '../options.js';
-import { formatTable, out, printJson, printList, when, type Column } from '../output.js';
+import { err, formatTable, out, printJson, printList, when, type Column } from '../output.js';
 import { ADMIN_GROUP, connect, MAX_TOKENS, orNull, tokensOrNone, withConnection, type ConnectionFlags } from './common.js';
+import { budgetOption, budgetText } from './cost-options.js';
 import {
   addGatewaySettingOptions,
   describeGatewaySettings,
@@ -120,11 +121,16 @@ const limitColumns: Column<LimitView>[] = [
   { header: 'period', value: (l) => l.quotaPeriod },
 ];
 
+/** The limit columns, with the budget when any limit shown has one. */
+const limitColumnsOf = (limits: readonly LimitView[]): Column<LimitView>[] =>
+  limits.some((l) => l.budget) ? [...limitColumns, { header: 'budget', value: (l) => budgetText(l.budget) }] : limitColumns;
+
 interface LimitFlags extends ConnectionFlags {
   gateway: string;
   tpm?: number | 'none';
   quota?: number | 'none';
   period?: string;
+  budget?: ReturnType<typeof budgetOption>;
 }
 
 export function registerLimitCommands(program: Command): void {
@@ -133,25 +139,30 @@ export function registerLimitCommands(program: Command): void {
     .helpGroup(ADMIN_GROUP)
     .description("manage a gateway's limits: a project's tokens per minute and token quota, for one deployment or all");
   const gatewayFlag = (cmd: Command) => cmd.requiredOption('-g, --gateway <name>', 'the gateway');
-  const show = (flags: ConnectionFlags, limit: LimitView) => (flags.json ? printJson(limit) : out(formatTable([limit], limitColumns)));
+  const show = (flags: ConnectionFlags, limit: LimitView) => {
+    if (flags.json) return printJson(limit);
+    out(formatTable([limit], limitColumnsOf([limit])));
+    for (const warning of limit.warnings ?? []) err(`warning: ${warning}`);
+  };
 
   withConnection(gatewayFlag(limits.command('list').description("list a gateway's limits"))).action(async (flags: LimitFlags) => {
     const body = await connect(flags).get<ListBody<LimitView>>(apiPath`/gateways/${flags.gateway}/limits`);
     printList(
       flags.json,
       body,
-      limitColumns,
+      limitColumnsOf(body.items),
       `no limits on gateway "${flags.gateway}" yet — create one with: tollgate limits create --gateway ${flags.gateway} --project <project> --tpm <n>`,
     );
   });
 
   withConnection(
-    gatewayFlag(limits.command('create').description('create a limit; give --tpm, --quota with --period, or both'))
+    gatewayFlag(limits.command('create').description('create a limit; give --tpm, --quota with --period, --budget, or several'))
       .requiredOption('--project <name>', 'the project it limits')
       .option('--deployment <name>', 'limit only this deployment (default: all deployments together)')
       .option('--tpm <n>', 'tokens per minute', intOption('--tpm', 1, MAX_TOKENS))
       .option('--quota <n>', 'tokens per quota period', intOption('--quota', 1, MAX_TOKENS))
-      .addOption(new Option('--period <period>', 'the quota period').choices(QUOTA_PERIODS)),
+      .addOption(new Option('--period <period>', 'the quota period').choices(QUOTA_PERIODS))
+      .option('--budget <budget>', 'a money budget: AMOUNT CUR/PERIOD, e.g. "25 USD/monthly" (docs/cost.md)', budgetOption),
   ).action(async (flags: LimitFlags & { project: string; deployment?: string }) => {
     const created = await connect(flags).post<LimitView>(apiPath`/gateways/${flags.gateway}/limits`, {
       project: flags.project,
@@ -159,6 +170,7 @@ export function registerLimitCommands(program: Command): void {
       tokensPerMinute: orNull(flags.tpm) ?? null,
       tokenQuota: orNull(flags.quota) ?? null,
       quotaPeriod: flags.period ?? null,
+      ...(flags.budget && flags.budget !== 'none' ? { budget: flags.budget } : {}),
     });
     show(flags, created);
   });
@@ -167,16 +179,18 @@ export function registerLimitCommands(program: Command): void {
     gatewayFlag(limits.command('update').argument('<id>', 'limit id (see tollgate limits list)').description('change a limit; flags not given keep their value'))
       .option('--tpm <n|none>', 'tokens per minute, or none', tokensOrNone('--tpm'))
       .option('--quota <n|none>', 'tokens per quota period, or none (clears the period too)', tokensOrNone('--quota'))
-      .addOption(new Option('--period <period|none>', 'the quota period, or none').choices([...QUOTA_PERIODS, 'none'])),
+      .addOption(new Option('--period <period|none>', 'the quota period, or none').choices([...QUOTA_PERIODS, 'none']))
+      .option('--budget <budget|none>', 'a money budget: AMOUNT CUR/PERIOD, e.g. "25 USD/monthly", or none', budgetOption),
   ).action(async (id: string, flags: LimitFlags) => {
     const patch = Object.fromEntries(
       Object.entries({
         tokensPerMinute: orNull(flags.tpm),
         tokenQuota: orNull(flags.quota),
         quotaPeriod: orNull(flags.period),
+        budget: orNull(flags.budget),
       }).filter(([, v]) => v !== undefined),
     );
-    if (Object.keys(patch).length === 0) throw new Error('nothing to update: pass --tpm, --quota or --period');
+    if (Object.keys(patch).length === 0) throw new Error('nothing to update: pass --tpm, --quota, --period or --budget');
     show(flags, await connect(flags).patch<LimitView>(apiPath`/gateways/${flags.gateway}/limits/${id}`, patch));
   });
 
