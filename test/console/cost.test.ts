@@ -88,4 +88,39 @@ describe('cost in the console', () => {
     await ui.screenshot(page, 'cost-usage');
     expect(pageErrors).toEqual([]);
   }, STEP_TIMEOUT);
+
+  it('adds a budget through the limit dialog and shows what is spent of it', async () => {
+    await ui.gatewayTab(page, 'Token management');
+    await page.getByRole('button', { name: '+ Add limit' }).click();
+    const form = ui.dialog(page, 'Add limit');
+    await form.getByLabel('Project').selectOption('beta');
+    await form.getByLabel('Deployment').selectOption('priced');
+    await form.getByLabel('Budget', { exact: true }).fill('0.5');
+    await form.getByLabel('Currency').fill('usd');
+    await form.getByLabel('Budget period').selectOption('daily');
+    await form.getByRole('button', { name: 'Add limit' }).click();
+    await form.waitFor({ state: 'detached' });
+    const limitRow = ui.row(page, 'Token limits', 'beta');
+    await limitRow.getByText('0.5 USD daily').waitFor();
+    const limit = ((await gw.admin('GET', '/gateways/gw1/limits')).body.items as Array<{ id: string; project: string; budget: unknown }>).find((l) => l.project === 'beta')!;
+    expect(limit.budget).toEqual({ amount: '0.5', currency: 'USD', period: 'daily' });
+
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`${gw.url}/openai/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'api-key': keys.beta!, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'priced', max_tokens: 50, messages: [{ role: 'user', content: `budgeted ${i}` }] }),
+      });
+      expect(res.status).toBe(200);
+      await res.text();
+    }
+    const status = (await gw.admin('GET', `/gateways/gw1/limits/${limit.id}/status`)).body;
+    expect(status.budget.spent.micros).toBeGreaterThan(0);
+    const meter = limitRow.getByRole('meter', { name: 'Budget spent, beta on priced' });
+    await expect
+      .poll(async () => meter.getAttribute('aria-valuetext'), { timeout: 15_000 })
+      .toBe(`${status.budget.spent.amount} USD / 0.500000 USD used, ${status.budget.remaining.amount} USD left`);
+    await ui.screenshot(page, 'cost-budget-limit');
+    expect(pageErrors).toEqual([]);
+  }, STEP_TIMEOUT);
 });
