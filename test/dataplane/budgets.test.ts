@@ -102,6 +102,11 @@ describe('money budgets', () => {
       expect(e.currency).toBe('USD');
       expect(e.costMicros).toBe(Math.ceil((e.promptTokens * 2_500_000 + e.completionTokens * 10_000_000) / 1_000_000));
     }
+    // Budget refusals count as quota refusals (charts, limiter decisions), with their own code.
+    const refusedRows = entries.filter((e) => e.project === 'pa' && e.errorCode === 'budget_exceeded');
+    expect(refusedRows).toHaveLength(refusals.length);
+    for (const e of refusedRows) expect(e).toMatchObject({ outcome: 'quota_exceeded', status: 403, totalTokens: 0 });
+    expect(refusedRows.every((e) => !e.costMicros)).toBe(true);
     const spent = spentOn(entries, 'pa');
     expect(spent).toBeLessThanOrEqual(BUDGET_MICROS);
     // It was refused because the next worst case did not fit, not for lack of trying.
