@@ -123,4 +123,38 @@ describe('cost in the console', () => {
     await ui.screenshot(page, 'cost-budget-limit');
     expect(pageErrors).toEqual([]);
   }, STEP_TIMEOUT);
+
+  it("sets a deployment's prices in the deployment dialog, and takes the catalog's", async () => {
+    await page.goto(`${gw.url}/console/resources/r1`);
+    await page.getByRole('heading', { name: 'r1', level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Add deployment' }).click();
+    let form = ui.dialog(page, 'Add deployment');
+    await form.getByLabel('Name', { exact: true }).fill('claude');
+    await form.getByLabel('Provider').selectOption('simulated');
+    await form.getByLabel('Price currency').fill('eur');
+    await form.getByLabel('Input price', { exact: true }).fill('3');
+    await form.getByLabel('Output price', { exact: true }).fill('15');
+    await form.getByLabel('Cached input price').fill('0.3');
+    await form.getByLabel('Cache write price').fill('3.75');
+    await ui.screenshot(page, 'cost-deployment-prices');
+    await form.getByRole('button', { name: 'Add deployment' }).click();
+    await form.waitFor({ state: 'detached' });
+    expect((await gw.admin('GET', '/resources/r1/deployments/claude')).body.pricing).toEqual({
+      currency: 'EUR',
+      inputPerMillion: '3',
+      outputPerMillion: '15',
+      cachedInputPerMillion: '0.3',
+      cacheWritePerMillion: '3.75',
+    });
+
+    await page.getByRole('button', { name: 'Add deployment' }).click();
+    form = ui.dialog(page, 'Add deployment');
+    await form.getByLabel('Name', { exact: true }).fill('gpt-4o-mini');
+    await form.getByLabel('Provider').selectOption('simulated');
+    await form.getByLabel("Use the built-in catalog's prices for the upstream model").check();
+    await form.getByRole('button', { name: 'Add deployment' }).click();
+    await form.waitFor({ state: 'detached' });
+    expect((await gw.admin('GET', '/resources/r1/deployments/gpt-4o-mini')).body.pricing).toMatchObject({ currency: 'USD', outputPerMillion: '0.6' });
+    expect(pageErrors).toEqual([]);
+  }, STEP_TIMEOUT);
 });

@@ -51,7 +51,9 @@ export function sealBackends(inputs: readonly BackendInput[], current: readonly 
       apiVersion: b.apiVersion ?? null,
       priority: b.priority ?? 1,
       weight: b.weight ?? 1,
-      ...(b.pricing ? { pricing: b.pricing } : {}),
+      // Absent: the prices stored for a backend of that name stay (a console edit that does not
+      // show them keeps them); null removes them.
+      ...((b.pricing === undefined ? was?.pricing : b.pricing) ? { pricing: (b.pricing === undefined ? was?.pricing : b.pricing)! } : {}),
     });
   }
   return out;
