@@ -151,7 +151,7 @@ describe('cost in the console', () => {
     form = ui.dialog(page, 'Add deployment');
     await form.getByLabel('Name', { exact: true }).fill('gpt-4o-mini');
     await form.getByLabel('Provider').selectOption('simulated');
-    await form.getByLabel("Use the built-in catalog's prices for the upstream model").check();
+    await form.getByLabel('Take the prices from the built-in catalog (by the model sent upstream)').check();
     await form.getByRole('button', { name: 'Add deployment' }).click();
     await form.waitFor({ state: 'detached' });
     expect((await gw.admin('GET', '/resources/r1/deployments/gpt-4o-mini')).body.pricing).toMatchObject({ currency: 'USD', outputPerMillion: '0.6' });

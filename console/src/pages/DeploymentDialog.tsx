@@ -199,8 +199,8 @@ export function DeploymentDialog({ resource, deployment, onClose, onSaved }: Dep
         <fieldset className="pricing">
           <legend>Prices per million tokens</legend>
           <label className="toggle">
-            <input type="checkbox" checked={useCatalog} onChange={(e) => setUseCatalog(e.target.checked)} /> Use the built-in catalog&apos;s prices for
-            the upstream model
+            <input type="checkbox" checked={useCatalog} onChange={(e) => setUseCatalog(e.target.checked)} /> Take the prices from the built-in
+            catalog (by the model sent upstream)
           </label>
           {useCatalog ? null : (
             <div className="field-pair">
