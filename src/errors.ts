@@ -31,6 +31,8 @@ export const ERROR_CATALOG = {
   mcp_server_blocked: { status: 403, type: 'permission_error', summary: 'The MCP server is blocked by an admin.' },
   tool_rate_limit_exceeded: { status: 429, type: 'rate_limit_error', summary: 'The calls-per-minute limit of the MCP tool (or server) is exceeded; see Retry-After.' },
   tool_quota_exceeded: { status: 403, type: 'insufficient_quota', summary: 'The call quota of the MCP tool (or server) for the period is spent; see Retry-After.' },
+  budget_exceeded: { status: 403, type: 'insufficient_quota', summary: "The money budget for the period is spent (or this request's worst-case cost does not fit in what is left); see Retry-After." },
+  deployment_not_priced: { status: 403, type: 'permission_error', summary: 'A money budget applies, but the deployment (or one backend of its pool) has no prices in the budget\'s currency: a configuration error the admin must fix.' },
   limiter_unavailable: { status: 503, type: 'api_error', summary: 'Token limits cannot be checked (the limit store is unreachable) and the failure policy is fail-closed; see Retry-After.' },
 
   // Control plane (admin API: {"error": {"code", "message"}}).

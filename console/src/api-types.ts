@@ -6,6 +6,7 @@
 import type * as Api from '../../src/controlplane/api-types.js';
 
 export type {
+  CostView,
   CreatedProject,
   LimitValues,
   List,

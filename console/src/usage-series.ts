@@ -1,4 +1,4 @@
-import type { RequestCounts, UsageInterval, UsagePoint, UsageReport } from './api-types';
+import type { CostView, RequestCounts, UsageInterval, UsagePoint, UsageReport } from './api-types';
 
 /** Turns the usage API's sparse series into dense chart rows: one row per bucket, zeros where nothing happened. */
 
@@ -66,6 +66,20 @@ export function requestsByOutcome(report: UsageReport): OutcomeRow[] {
       errors: r ? r.rejected + r.upstream_error + r.client_aborted : 0,
     };
   });
+}
+
+/** Micro-units as an exact decimal amount of the currency: 1234567 → "1.234567". */
+export function formatMicros(micros: number): string {
+  const whole = Math.floor(micros / 1_000_000);
+  return `${whole}.${String(micros - whole * 1_000_000).padStart(6, '0')}`;
+}
+
+/** A cost by currency as text: "0.012345 USD" (several joined), or "—" when nothing was priced. */
+export function costText(cost: CostView | Record<string, number>): string {
+  const parts = Object.entries(cost)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([currency, v]) => `${typeof v === 'number' ? formatMicros(v) : v.amount} ${currency}`);
+  return parts.length === 0 ? '—' : parts.join(', ');
 }
 
 function indexByBucket(points: UsagePoint[]): Map<number, UsagePoint> {

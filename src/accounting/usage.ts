@@ -1,11 +1,21 @@
 /**
  * Tokens one request actually used, as the upstream reported them (or as counted in their
- * absence). Always whole, non-negative, and `prompt + completion = total`.
+ * absence): the one normalized record of an answer, whatever its provider and operation. Always
+ * whole, non-negative, and `prompt + completion = total`. Limits count `total`; cost prices each
+ * kind (see pricing.ts); docs/limits.md maps each provider's fields onto these.
  */
 export interface Usage {
+  /** Every input token: plain input, cache reads and cache writes. */
   prompt: number;
+  /** Every output token, reasoning included. */
   completion: number;
   total: number;
+  /** Of `prompt`, tokens read from the prompt cache (absent: none reported). */
+  cachedInput?: number;
+  /** Of `prompt`, tokens written to the prompt cache (Anthropic's cache_creation_input_tokens). */
+  cacheWrite?: number;
+  /** Of `completion`, reasoning (thinking) tokens, for the record: they are priced as output. */
+  reasoning?: number;
   /** Set when the upstream reported more than MAX_ANSWER_TOKENS and the counts were cut to it. */
   capped?: true;
 }
@@ -26,13 +36,40 @@ export const MAX_ANSWER_TOKENS = 10_000_000;
  */
 export function openaiUsage(payload: unknown): Usage | null {
   const u = usageFieldOf(payload);
-  return u === null ? null : validUsage(count(u.prompt_tokens), count(u.completion_tokens), count(u.total_tokens));
+  if (u === null) return null;
+  const usage = validUsage(count(u.prompt_tokens), count(u.completion_tokens), count(u.total_tokens));
+  // DeepSeek reports its cache hits also as prompt_cache_hit_tokens (and in the details).
+  const cached = detail(u.prompt_tokens_details, 'cached_tokens') ?? detail(u, 'prompt_cache_hit_tokens');
+  return usage && withDetails(usage, cached, 0, detail(u.completion_tokens_details, 'reasoning_tokens'));
 }
 
-/** The Responses API's usage: input_tokens/output_tokens (see openaiUsage). */
+/** The Responses API's usage: input_tokens/output_tokens, their details (see openaiUsage). */
 export function responsesUsage(payload: unknown): Usage | null {
   const u = usageFieldOf(payload);
-  return u === null ? null : validUsage(count(u.input_tokens), count(u.output_tokens), count(u.total_tokens));
+  if (u === null) return null;
+  const usage = validUsage(count(u.input_tokens), count(u.output_tokens), count(u.total_tokens));
+  return usage && withDetails(usage, detail(u.input_tokens_details, 'cached_tokens'), 0, detail(u.output_tokens_details, 'reasoning_tokens'));
+}
+
+/** A count inside a details object; null when absent or not a count. */
+function detail(details: unknown, field: string): number | null {
+  if (!details || typeof details !== 'object') return null;
+  const v = count((details as Record<string, unknown>)[field]);
+  return v === null || Number.isNaN(v) ? null : v;
+}
+
+/**
+ * The usage with its cache and reasoning parts, each cut to what its whole leaves room for (a
+ * part never exceeds the count it is part of); parts of 0 or unreported are left out.
+ */
+function withDetails(usage: Usage, cached: number | null, written: number | null, reasoning: number | null): Usage {
+  const c = Math.min(cached ?? 0, usage.prompt);
+  const w = Math.min(written ?? 0, usage.prompt - c);
+  const r = Math.min(reasoning ?? 0, usage.completion);
+  if (c > 0) usage.cachedInput = c;
+  if (w > 0) usage.cacheWrite = w;
+  if (r > 0) usage.reasoning = r;
+  return usage;
 }
 
 /** Anthropic's usage of a message (see anthropicUsage). */
@@ -56,8 +93,11 @@ export function anthropicUsage(u: Record<string, unknown>): Usage | null {
   const output = count(u.output_tokens);
   if (input === null && output === null) return null;
   // A cache count that is not a count (NaN) carries through the sum: validUsage refuses it.
-  const prompt = (input ?? 0) + (count(u.cache_creation_input_tokens) ?? 0) + (count(u.cache_read_input_tokens) ?? 0);
-  return validUsage(prompt, output, null);
+  const written = count(u.cache_creation_input_tokens);
+  const read = count(u.cache_read_input_tokens);
+  const prompt = (input ?? 0) + (written ?? 0) + (read ?? 0);
+  const usage = validUsage(prompt, output, null);
+  return usage && withDetails(usage, read, written, detail(u.output_tokens_details, 'thinking_tokens'));
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { AuditEntry, CircuitBreakerPolicy, GatewayStatus, KeySlot, LimitValues, ProjectGatewayStatus, ProviderName, QuotaPeriod, RetryPolicy, Role } from '../domain/model.js';
+import type { AuditEntry, CircuitBreakerPolicy, GatewayStatus, KeySlot, LimitValues, Pricing, ProjectGatewayStatus, ProviderName, QuotaPeriod, RetryPolicy, Role } from '../domain/model.js';
 
 /**
  * The JSON the admin API answers, declared once (a public contract: extend, don't rename).
@@ -73,6 +73,8 @@ export interface DeploymentView {
   backends?: BackendView[];
   retry?: RetryPolicy | null;
   circuitBreaker?: CircuitBreakerPolicy | null;
+  /** Prices per million tokens (docs/cost.md); absent: none. */
+  pricing?: Pricing;
   createdAt: string;
   updatedAt: string;
 }
@@ -88,6 +90,8 @@ export interface BackendView {
   apiVersion: string | null;
   priority: number;
   weight: number;
+  /** Its own prices; absent: the deployment's. */
+  pricing?: Pricing;
 }
 
 /** One backend of a deployment as this node sees it (GET …/deployments/{d}/backends). */
@@ -177,14 +181,33 @@ export interface LimitView extends LimitValues {
   id: string;
   project: string;
   deployment: string | null;
+  /** A money budget per period; null: none. */
+  budget: BudgetView | null;
   createdAt: string;
   updatedAt: string;
   /**
    * On the answer to a create or update only: what the admin should know of the values, e.g. a
-   * limit below the completion reserved for requests without max_tokens (they are then capped).
+   * limit below the completion reserved for requests without max_tokens (they are then capped),
+   * or deployments a budget covers that have no prices (their requests are refused).
    */
   warnings?: string[];
 }
+
+export interface BudgetView {
+  /** Decimal string of currency units, exact (e.g. "25.5"). */
+  amount: string;
+  currency: string;
+  period: QuotaPeriod;
+}
+
+/** An amount of money: exact micro-units (millionths of the currency) and the same as a decimal string. */
+export interface Money {
+  micros: number;
+  amount: string;
+}
+
+/** Cost by ISO 4217 currency code; {} when nothing was priced. */
+export type CostView = Record<string, Money>;
 
 /** A limit's live standing (`.../limits/{id}/status`). */
 export interface LimitStatusView {
@@ -194,6 +217,8 @@ export interface LimitStatusView {
   source: 'project' | 'gateway-default';
   tpm: { limit: number; used: number; remaining: number; resetAt: string } | null;
   quota: { limit: number; used: number; remaining: number; period: QuotaPeriod; periodStart: string; resetAt: string } | null;
+  /** The money budget: spent (settled, plus worst cases of requests in flight) and remaining. */
+  budget: { currency: string; limit: Money; spent: Money; remaining: Money; period: QuotaPeriod; periodStart: string; resetAt: string } | null;
 }
 
 export interface AdminTokenView {
@@ -225,6 +250,7 @@ export interface UsagePointView {
   requests: RequestCounts;
   tokens: TokenCounts;
   avgLatencyMs: number;
+  cost: CostView;
 }
 
 export type UsageInterval = 'minute' | 'hour' | 'day';
@@ -245,7 +271,7 @@ export interface UsageReport {
   interval: UsageInterval;
   groupBy: UsageGroupBy | null;
   series: UsageSeriesView[];
-  totals: { requests: RequestCounts; tokens: TokenCounts };
+  totals: { requests: RequestCounts; tokens: TokenCounts; cost: CostView };
 }
 
 /** One gateway's use in a range (the overview across gateways, `GET /admin/v1/usage`). */
@@ -297,16 +323,18 @@ export interface LogView {
   refusal: LogRefusalView | null;
   /** The error message the client got; null when it got the upstream's answer. */
   message: string | null;
+  /** The request's exact cost; null when its deployment has no prices. */
+  cost: (Money & { currency: string }) | null;
 }
 
 /** Which limit refused a request: `scope` is project-wide, per-deployment, or the gateway's default project limit. */
 export interface LogRefusalView {
   limitId: string;
   scope: 'project-wide' | 'per-deployment' | 'default';
-  kind: 'tpm' | 'quota';
-  /** The limit's value (tokens per minute, or the quota). */
+  kind: 'tpm' | 'quota' | 'budget';
+  /** The limit's value (tokens per minute, or the quota; a budget: micro-units). */
   limit: number;
-  /** Tokens the limit had left when it refused (null: not known). */
+  /** Tokens the limit had left when it refused (a budget: micro-units; null: not known). */
   remaining: number | null;
   /** Whether no retry can help (the reservation is larger than the whole limit). */
   neverFits: boolean;

@@ -6,8 +6,8 @@ import { TollgateError } from '../errors.js';
  * least one of tokensPerMinute and tokenQuota, and a quota always with its period. `field` names
  * where the values sit in the request body (e.g. `defaultProjectLimit`), for the message and param.
  */
-export function checkLimitValues(v: LimitValues, field?: string): LimitValues {
-  const problem = limitValuesProblem(v);
+export function checkLimitValues(v: LimitValues, field?: string, hasBudget = false): LimitValues {
+  const problem = limitValuesProblem(v, hasBudget);
   if (problem) {
     const { message, param } = problem;
     throw new TollgateError('validation_failed', field ? `${field}: ${message}` : message, { param: field ? `${field}.${param}` : param });
@@ -16,8 +16,11 @@ export function checkLimitValues(v: LimitValues, field?: string): LimitValues {
 }
 
 /** What breaks those rules, if anything: the message and the field at fault. A config apply checks a document by the same. */
-export function limitValuesProblem(v: LimitValues): { message: string; param: string } | null {
-  if (v.tokensPerMinute === null && v.tokenQuota === null) return { message: 'a limit needs tokensPerMinute, tokenQuota, or both', param: 'tokensPerMinute' };
+export function limitValuesProblem(v: LimitValues, hasBudget = false): { message: string; param: string } | null {
+  // A limit with a money budget may carry no token values at all.
+  if (v.tokensPerMinute === null && v.tokenQuota === null && !hasBudget) {
+    return { message: 'a limit needs tokensPerMinute, tokenQuota, or both (or a money budget)', param: 'tokensPerMinute' };
+  }
   if (v.tokenQuota !== null && v.quotaPeriod === null) {
     return { message: 'quotaPeriod is required with tokenQuota (hourly, daily, weekly, monthly or yearly)', param: 'quotaPeriod' };
   }

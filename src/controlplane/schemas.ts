@@ -14,6 +14,7 @@ import {
 } from '../domain/model.js';
 import { MAX_CORS_ORIGINS, parseOrigin } from '../domain/origin.js';
 import { TollgateError } from '../errors.js';
+import { budgetMicros, canonicalPrice, CURRENCY_PATTERN, MAX_BUDGET, MAX_PRICE_PER_MILLION } from '../accounting/pricing.js';
 
 /** Request bodies of the admin API, validated at the edge; unknown fields are an error, not ignored. */
 
@@ -26,6 +27,43 @@ export const instanceBody = z.strictObject({ name });
 
 export const resourceBody = z.strictObject({ name, description: optionalText(500) });
 export const resourcePatch = z.strictObject({ description: optionalText(500) });
+
+const currency = z.string().regex(CURRENCY_PATTERN, 'must be an ISO 4217 currency code in upper case, e.g. USD or EUR');
+const price = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const text = canonicalPrice(v);
+  if (text === null) {
+    ctx.addIssue({ code: 'custom', message: `must be a price per million tokens: a decimal ≥ 0 with at most 6 decimals, at most ${MAX_PRICE_PER_MILLION}` });
+    return z.NEVER;
+  }
+  return text;
+});
+
+/** A deployment's or backend's prices per million tokens (docs/cost.md). */
+export const pricingObject = z.strictObject({
+  currency,
+  inputPerMillion: price,
+  outputPerMillion: price,
+  cachedInputPerMillion: price.optional(),
+  cacheWritePerMillion: price.optional(),
+});
+/** On a deployment, "catalog" takes the built-in catalog's prices for its upstream model. */
+export const pricingBody = z.union([z.literal('catalog'), pricingObject], {
+  message: 'must be {"currency", "inputPerMillion", "outputPerMillion", …} or "catalog"',
+});
+
+/** A money budget per period on a limit. */
+export const budgetBody = z.strictObject({
+  amount: z.union([z.number(), z.string()]).transform((v, ctx) => {
+    const micros = budgetMicros(v);
+    if (micros === null) {
+      ctx.addIssue({ code: 'custom', message: `must be an amount > 0 with at most 6 decimals, at most ${MAX_BUDGET}` });
+      return z.NEVER;
+    }
+    return micros;
+  }),
+  currency,
+  period: z.enum(QUOTA_PERIODS, { message: `must be one of ${QUOTA_PERIODS.join(', ')}` }),
+}).transform((b) => ({ micros: b.amount, currency: b.currency, period: b.period }));
 
 const httpStatus = z.number().int('must be a whole number').min(400, 'must be an HTTP error status (400-599)').max(599, 'must be an HTTP error status (400-599)');
 const count = (max: number) => z.number().int('must be a whole number').min(1, 'must be at least 1').max(max, `must be at most ${max}`);
@@ -40,6 +78,7 @@ export const backendBody = z.strictObject({
   apiVersion: optionalText(50),
   priority: count(1000).optional(),
   weight: count(1000).optional(),
+  pricing: pricingObject.nullable().optional(),
 });
 
 export const retryBody = z.strictObject({
@@ -71,6 +110,7 @@ export const deploymentFields = {
     .optional(),
   retry: retryBody.nullable().optional(),
   circuitBreaker: circuitBreakerBody.nullable().optional(),
+  pricing: pricingBody.nullable().optional(),
 };
 export const deploymentBody = z.strictObject({ name: deploymentName, ...deploymentFields });
 export const deploymentPatch = z.strictObject({ ...deploymentFields, provider: deploymentFields.provider.optional() });
@@ -124,8 +164,9 @@ export const limitBody = z.strictObject({
   tokensPerMinute: tokens.nullable().optional(),
   tokenQuota: tokens.nullable().optional(),
   quotaPeriod: quotaPeriod.nullable().optional(),
+  budget: budgetBody.nullable().optional(),
 });
-export const limitPatch = limitValues;
+export const limitPatch = limitValues.extend({ budget: budgetBody.nullable().optional() });
 
 export const adminTokenBody = z.strictObject({
   name: z.string().min(1).max(100),

@@ -5,7 +5,8 @@ import type { Limiter } from '../limits/limiter.js';
 import { OUTCOMES, type LedgerEntry, type Outcome as LedgerOutcome, type UsagePoint } from '../usage/ledger.js';
 import type { UsageStore } from '../usage/ledger.js';
 import type { AdminService } from './admin-service.js';
-import type { GatewayUsageSummary, LimitStatusView, LogPage, LogView, McpLogPage, McpUsageReport, Outcome, RequestCounts, UsageGroupBy, UsagePointView, UsageOverview, UsageReport, UsageSeriesView } from './api-types.js';
+import type { CostView, GatewayUsageSummary, LimitStatusView, LogPage, LogView, McpLogPage, McpUsageReport, Outcome, RequestCounts, UsageGroupBy, UsagePointView, UsageOverview, UsageReport, UsageSeriesView } from './api-types.js';
+import { money } from './views.js';
 import { requires } from './route-permissions.js';
 import type { AgentStore } from '../store/agent-store.js';
 import type { AgentLogPage } from './agent-api-types.js';
@@ -182,6 +183,21 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
   app.get<{ Params: { g: string; id: string } }>('/gateways/:g/limits/:id/status', { config: requires('read', { summary: "A limit's live standing (TPM window and quota)", returns: 'LimitStatusView' }) }, async (r): Promise<LimitStatusView> => {
     const limit = await service.limits.rule(r.params.g, r.params.id);
     const status = await limiter.peek(limit.rule);
+    let budget: LimitStatusView['budget'] = null;
+    if (limit.budget && limit.budgetRule) {
+      const spent = (await limiter.peek(limit.budgetRule)).quota;
+      if (spent) {
+        budget = {
+          currency: limit.budget.currency,
+          limit: money(limit.budget.micros),
+          spent: money(spent.used),
+          remaining: money(spent.remaining),
+          period: limit.budget.period,
+          periodStart: iso(spent.periodStart),
+          resetAt: iso(spent.resetAt),
+        };
+      }
+    }
     return {
       id: limit.id,
       project: limit.project,
@@ -189,6 +205,7 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
       source: limit.source,
       tpm: status.tpm && { ...status.tpm, resetAt: iso(status.tpm.resetAt) },
       quota: status.quota && { ...status.quota, periodStart: iso(status.quota.periodStart), resetAt: iso(status.quota.resetAt) },
+      budget,
     };
   });
 }
@@ -208,19 +225,33 @@ function toSeries(points: UsagePoint[], groupBy: UsageGroupBy | null): UsageSeri
 }
 
 function pointView(p: UsagePoint): UsagePointView {
-  return { t: iso(p.bucketMs), requests: p.requests, tokens: p.tokens, avgLatencyMs: p.requests.total ? round(p.latencyMsSum / p.requests.total) : 0 };
+  return {
+    t: iso(p.bucketMs),
+    requests: p.requests,
+    tokens: p.tokens,
+    avgLatencyMs: p.requests.total ? round(p.latencyMsSum / p.requests.total) : 0,
+    cost: costView(p.cost),
+  };
+}
+
+function costView(micros: Record<string, number>): CostView {
+  const view: CostView = {};
+  for (const currency of Object.keys(micros).sort()) view[currency] = money(micros[currency]!);
+  return view;
 }
 
 function sum(points: UsagePoint[]): UsageReport['totals'] {
   const requests = { total: 0, ...Object.fromEntries(OUTCOMES.map((o) => [o, 0])) } as RequestCounts;
   const tokens = { prompt: 0, completion: 0, total: 0 };
+  const cost: Record<string, number> = {};
   for (const p of points) {
+    for (const [currency, micros] of Object.entries(p.cost)) cost[currency] = (cost[currency] ?? 0) + micros;
     for (const key of Object.keys(requests) as (keyof RequestCounts)[]) requests[key] += p.requests[key];
     tokens.prompt += p.tokens.prompt;
     tokens.completion += p.tokens.completion;
     tokens.total += p.tokens.total;
   }
-  return { requests, tokens };
+  return { requests, tokens, cost: costView(cost) };
 }
 
 function logView(e: LedgerEntry): LogView {
@@ -248,6 +279,7 @@ function logView(e: LedgerEntry): LogView {
     maxTokensCapped: e.maxTokensCapped ?? null,
     refusal: e.refusal ? { ...e.refusal, neverFits: e.outcome === 'never_fits' } : null,
     message: e.message ?? null,
+    cost: e.currency ? { currency: e.currency, ...money(e.costMicros ?? 0) } : null,
   };
 }
 

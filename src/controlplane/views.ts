@@ -1,7 +1,10 @@
 import { defaultLimitAddress, gatewayDefaultApplies } from '../domain/default-limit.js';
-import type { AdminToken, AuditEntry, Deployment, Gateway, Instance, Limit, LimitValues, Project, Resource } from '../domain/model.js';
+import { formatMicros } from '../accounting/pricing.js';
+import type { AdminToken, AuditEntry, Budget, Deployment, Gateway, Instance, Limit, LimitValues, Project, Resource } from '../domain/model.js';
 import type {
   AdminTokenView,
+  BudgetView,
+  Money,
   AuditView,
   DeploymentView,
   GatewayProjectView,
@@ -50,11 +53,13 @@ export const deploymentView = (d: Deployment, resourceName: string): DeploymentV
           apiVersion: b.apiVersion,
           priority: b.priority,
           weight: b.weight,
+          ...(b.pricing ? { pricing: b.pricing } : {}),
         })),
         retry: d.retry ?? null,
         circuitBreaker: d.circuitBreaker ?? null,
       }
     : {}),
+  ...(d.pricing ? { pricing: d.pricing } : {}),
   createdAt: d.createdAt,
   updatedAt: d.updatedAt,
 });
@@ -98,9 +103,18 @@ export const limitView = (l: Limit, projectName: string, deploymentName: string 
   tokensPerMinute: l.tokensPerMinute,
   tokenQuota: l.tokenQuota,
   quotaPeriod: l.quotaPeriod,
+  budget: l.budget ? budgetView(l.budget) : null,
   createdAt: l.createdAt,
   updatedAt: l.updatedAt,
 });
+
+/** A budget as the API shows it: its amount as an exact decimal string. */
+export const budgetView = (b: Budget): BudgetView => ({ amount: trimAmount(formatMicros(b.micros)), currency: b.currency, period: b.period });
+
+/** Micro-units as the API shows money: both exact. */
+export const money = (micros: number): Money => ({ micros, amount: formatMicros(micros) });
+
+const trimAmount = (s: string) => s.replace(/\.?0+$/, '');
 
 export const adminTokenView = (t: AdminToken): AdminTokenView => ({
   id: t.id,

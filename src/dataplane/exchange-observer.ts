@@ -31,6 +31,9 @@ export interface ExchangeRecord {
   promptTokens?: number;
   completionTokens?: number;
   totalTokens?: number;
+  /** The exact cost in micro-units of `currency`, when the deployment has prices (see pricing.ts). */
+  costMicros?: number;
+  currency?: string;
   /** Prompt and completion, captured only for gateways that log content. */
   content?: string;
 }

@@ -1,3 +1,4 @@
+import { formatMicros } from '../accounting/pricing.js';
 import { TollgateError } from '../errors.js';
 import type { LimitStatus, Refusal } from '../limits/limiter.js';
 import type { LimitScope } from '../usage/ledger.js';
@@ -21,6 +22,8 @@ export interface Demand {
   explicitMax: boolean;
   /** The deployment the request asked for. */
   deployment: string;
+  /** The worst-case cost reserved against budgets, in micro-units (0: no budget applies). */
+  reservedMicros?: number;
 }
 
 /** The smallest completion worth reserving for a request that named no maximum (docs/limits.md). */
@@ -34,6 +37,7 @@ export const MIN_USEFUL_COMPLETION = 16;
 export function refusalError(refusal: Refusal, project: ProjectRuntime, demand: Demand, status: LimitStatus | null = null): TollgateError {
   const rule = refusal.rule as LimitRuntime;
   const scope = scopeOf(rule, project, demand.deployment);
+  if (rule.budget) return budgetError(refusal, rule.budget, scope, demand);
   const needs = `This request reserves ${demand.reserved} tokens (about ${demand.promptEstimate} for the prompt + ${demand.completion} for the completion)`;
   const fix = demand.explicitMax
     ? 'Lower max_tokens (or shorten the prompt).'
@@ -76,6 +80,41 @@ export function limitScope(limit: LimitRuntime): LimitScope {
   return limit.gatewayDefault ? 'default' : limit.deploymentName === null ? 'project-wide' : 'per-deployment';
 }
 
+/** The 403 of a spent budget: its amount, currency, period and reset time, and what this request may cost. */
+function budgetError(refusal: Refusal, budget: NonNullable<LimitRuntime['budget']>, scope: string, demand: Demand): TollgateError {
+  const amount = `${formatMicros(budget.micros)} ${budget.currency}`;
+  const period = PERIOD_NOUN[budget.period];
+  const cost = `${formatMicros(demand.reservedMicros ?? 0)} ${budget.currency}`;
+  const fix = demand.explicitMax ? 'Lower max_tokens (or shorten the prompt).' : 'Set max_tokens (its worst case is priced when none is set).';
+  if (refusal.retryAfterSeconds === null) {
+    return new TollgateError(
+      'budget_exceeded',
+      `This request may cost up to ${cost} (${demand.promptEstimate} prompt tokens + ${demand.completion} completion tokens at the deployment's prices), more than the whole budget of ${amount} per ${period} for ${scope}, so it can never fit. ${fix}`,
+      { headers: NEVER_FITS },
+    );
+  }
+  const resetAt = new Date(refusal.periodEnd ?? 0).toISOString();
+  return new TollgateError(
+    'budget_exceeded',
+    `The budget of ${amount} per ${period} is spent for ${scope} (this request may cost up to ${cost}). It resets at ${resetAt} (in ${humanDuration(refusal.retryAfterSeconds)}).`,
+    { headers: { 'retry-after': String(refusal.retryAfterSeconds) } },
+  );
+}
+
+/** The 403 of a budget over a deployment that cannot be priced in its currency. */
+export function notPricedError(deployment: string, currency: string, why: 'none' | 'currency'): TollgateError {
+  const problem =
+    why === 'none'
+      ? `deployment "${deployment}" (or a backend of its pool) has no prices`
+      : `deployment "${deployment}" is priced in another currency than the budget's ${currency} (or its backends' currencies differ)`;
+  return new TollgateError(
+    'deployment_not_priced',
+    `A money budget in ${currency} applies to this request, but ${problem}, so its cost cannot be counted. The gateway's admin must set the deployment's pricing.`,
+    { headers: NEVER_FITS },
+  );
+}
+
+
 /** What a refusing limit had left, from its standing (null: not read). */
 export function remainingOf(refusal: Refusal, status: LimitStatus | null): number | null {
   const side = refusal.kind === 'tpm' ? status?.tpm : status?.quota;
@@ -101,7 +140,7 @@ function scopeOf(limit: LimitRuntime, project: ProjectRuntime, deployment: strin
   const applies = limit.deploymentName ? `its limit for deployment "${limit.deploymentName}"` : 'its limit for all deployments';
   // Said, because the project has no limit of its own to look up: the gateway's default caps it.
   const source = limit.gatewayDefault ? `the gateway's default project limit` : applies;
-  return `project "${project.name}" on deployment "${deployment}" (${source}, id ${limit.id})`;
+  return `project "${project.name}" on deployment "${deployment}" (${source}, id ${limit.limitId ?? limit.id})`;
 }
 
 function humanDuration(seconds: number): string {

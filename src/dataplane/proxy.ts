@@ -233,7 +233,7 @@ async function fail(err: unknown, x: Exchange, cancellation: Cancellation, res: 
       ? 'never_fits'
       : error.code === 'token_rate_limit_exceeded'
         ? 'rate_limited'
-        : error.code === 'token_quota_exceeded'
+        : error.code === 'token_quota_exceeded' || error.code === 'budget_exceeded'
           ? 'quota_exceeded'
           : error.code.startsWith('upstream_') || error.code === 'backends_unavailable'
             ? 'upstream_error'

@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import { CountBudget } from '../accounting/count-budget.js';
 import { countTextTokens, encodingFor } from '../accounting/count.js';
+import { costMicros, worstCaseMicros, type PriceRuntime } from '../accounting/pricing.js';
 import { MAX_ANSWER_TOKENS, type Usage } from '../accounting/usage.js';
 import type { Limiter, LimitStatus, Refusal, Reservation, Standing } from '../limits/limiter.js';
 import type { OperationSpec } from '../operations/operation.js';
 import type { DeploymentRuntime, LimitRuntime, ProjectRuntime } from '../snapshot/config-snapshot.js';
 import type { ExchangeRecord } from './exchange-observer.js';
-import { limitScope, MIN_USEFUL_COMPLETION, refusalError, remainingOf, type GovernanceSettings } from './governance.js';
+import { limitScope, MIN_USEFUL_COMPLETION, notPricedError, refusalError, remainingOf, type GovernanceSettings } from './governance.js';
 import type { RequestFacts } from './request-body.js';
 
 /*
@@ -61,17 +62,20 @@ export async function reserveTokens(
     const room = smallestLimit(limits) - promptEstimate;
     if (room < completion && room >= MIN_USEFUL_COMPLETION) [completion, capped] = [room, true];
   }
-  let result = await deps.limiter.reserve(limits, promptEstimate + completion);
+  let reservedMicros = budgetReservation(limits, deployment, promptEstimate, completion);
+  let result = await deps.limiter.reserve(limits, promptEstimate + completion, reservedMicros);
   let status: LimitStatus | null = null;
   if (!result.ok) status = await statusOf(deps, result);
   // Refused for now: what the limits still hold may be enough for a shorter completion. One more
   // try per limit at most (each refusal names one), so a busy limit cannot keep us here.
-  for (let tries = 0; !result.ok && cappable && result.retryAfterSeconds !== null && tries < limits.length; tries++) {
+  // (A spent budget is money, not room: no shorter completion is tried against it.)
+  for (let tries = 0; !result.ok && cappable && result.retryAfterSeconds !== null && result.rule.unit !== 'micros' && tries < limits.length; tries++) {
     const left = remainingOf(result, status);
     const room = left === null ? 0 : Math.min(completion, left - promptEstimate);
     if (room < MIN_USEFUL_COMPLETION || room >= completion) break;
     [completion, capped] = [room, true];
-    result = await deps.limiter.reserve(limits, promptEstimate + completion);
+    reservedMicros = budgetReservation(limits, deployment, promptEstimate, completion);
+    result = await deps.limiter.reserve(limits, promptEstimate + completion, reservedMicros);
     status = result.ok ? null : await statusOf(deps, result);
   }
   const reserved = promptEstimate + completion;
@@ -79,14 +83,14 @@ export async function reserveTokens(
     const rule = result.rule as LimitRuntime;
     record.reservedTokens = reserved;
     record.refusal = {
-      limitId: rule.id,
+      limitId: rule.limitId ?? rule.id,
       scope: limitScope(rule),
-      kind: result.kind,
+      kind: rule.unit === 'micros' ? 'budget' : result.kind,
       limit: result.limit,
       remaining: remainingOf(result, status),
       neverFits: result.retryAfterSeconds === null,
     };
-    throw refusalError(result, project, { promptEstimate, completion, reserved, explicitMax, deployment: deployment.name }, status);
+    throw refusalError(result, project, { promptEstimate, completion, reserved, explicitMax, deployment: deployment.name, reservedMicros }, status);
   }
   if (capped) record.maxTokensCapped = completion;
   return new TokenHold(deps, spec, deployment, body, record, result.reservation, promptEstimate, reserved, result.standing, capped ? completion : null);
@@ -96,6 +100,7 @@ export async function reserveTokens(
 function smallestLimit(limits: readonly LimitRuntime[]): number {
   let smallest = Infinity;
   for (const l of limits) {
+    if (l.unit === 'micros') continue; // a budget counts money, not tokens
     if (l.tokensPerMinute !== null && l.tokensPerMinute < smallest) smallest = l.tokensPerMinute;
     if (l.tokenQuota !== null && l.quotaPeriod !== null && l.tokenQuota < smallest) smallest = l.tokenQuota;
   }
@@ -109,6 +114,23 @@ async function statusOf(deps: TokenDeps, refusal: Refusal): Promise<LimitStatus 
   } catch {
     return null;
   }
+}
+
+/**
+ * The worst-case cost to reserve against the budgets among `limits`, in micro-units: 0 when none
+ * applies. A budget over a deployment that cannot be priced in its currency refuses the request:
+ * it is never let through uncounted.
+ */
+function budgetReservation(limits: readonly LimitRuntime[], deployment: DeploymentRuntime, prompt: number, completion: number): number {
+  let micros = 0;
+  for (const limit of limits) {
+    if (limit.budget === undefined) continue;
+    const price = deployment.worstPrice;
+    if (!price) throw notPricedError(deployment.name, limit.budget.currency, 'none');
+    if (price.currency !== limit.budget.currency) throw notPricedError(deployment.name, limit.budget.currency, 'currency');
+    micros = worstCaseMicros(prompt, completion, price);
+  }
+  return micros;
 }
 
 /**
@@ -166,7 +188,7 @@ export class TokenHold {
         'upstream reported more tokens than any answer can use; counted as the bound',
       );
     }
-    await this.charge(usage.prompt, usage.completion);
+    await this.charge(usage);
   }
 
   /**
@@ -176,7 +198,8 @@ export class TokenHold {
   async settleCounted(generatedText: string, reportedPrompt: number | null = null): Promise<void> {
     if (this.ended) return;
     const completion = generatedText.length === 0 ? 0 : countTextTokens(generatedText, encodingFor(this.deployment.upstreamModel));
-    await this.charge(reportedPrompt ?? this.promptTokens(), completion);
+    const prompt = reportedPrompt ?? this.promptTokens();
+    await this.charge({ prompt, completion, total: prompt + completion });
   }
 
   /** Settles what a stream used so far: its final usage, or its reported prompt and the text seen. */
@@ -220,14 +243,30 @@ export class TokenHold {
     return headers;
   }
 
-  private async charge(prompt: number, completion: number): Promise<void> {
+  private async charge(usage: Usage): Promise<void> {
     this.ended = true;
     const r = this.record;
-    r.promptTokens = prompt;
-    r.completionTokens = completion;
-    const total = (r.totalTokens = prompt + completion);
+    r.promptTokens = usage.prompt;
+    r.completionTokens = usage.completion;
+    const total = (r.totalTokens = usage.prompt + usage.completion);
     this.used = total;
-    if (this.reservation !== null) await this.deps.limiter.settle(this.reservation, total);
+    // Priced at the prices of the upstream that answered (a pool's backend may have its own).
+    const price = this.price();
+    let micros = 0;
+    if (price !== null) {
+      micros = r.costMicros = costMicros(usage, price);
+      r.currency = price.currency;
+    }
+    if (this.reservation !== null) await this.deps.limiter.settle(this.reservation, total, micros);
+  }
+
+  private price(): PriceRuntime | null {
+    const pool = this.deployment.pool;
+    const backend = this.record.backend;
+    if (pool && backend !== undefined) {
+      for (const b of pool.backends) if (b.name === backend) return b.deployment.price ?? null;
+    }
+    return this.deployment.price ?? null;
   }
 
   /**

@@ -23,6 +23,10 @@ export const limitTag = (gatewayId: string, projectId: string): string => `${gat
  */
 export const limitIdentity = (limit: { id: string; gatewayId: string; projectId: string }) => ({ id: limit.id, tag: limitTag(limit.gatewayId, limit.projectId) });
 
+/** The limiter's id of a limit's money budget: counted apart from its tokens, in micro-units (the store derives it in SQL too). */
+export const BUDGET_RULE_SUFFIX = '~budget';
+export const budgetRuleId = (limitId: string): string => `${limitId}${BUDGET_RULE_SUFFIX}`;
+
 /** The identity of the gateway default's limit of one project (see defaultLimitId). */
 export const defaultLimitIdentity = (gatewayId: string, projectId: string) => ({ id: defaultLimitId(gatewayId, projectId), tag: limitTag(gatewayId, projectId) });
 

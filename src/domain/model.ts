@@ -1,5 +1,21 @@
 /** The domain model (see DESIGN.md): records as the control plane stores and returns them. */
 
+/**
+ * Prices of a deployment (or of one backend of its pool), as configured: per million tokens, in
+ * one currency, as exact decimal strings (docs/cost.md). Cached input and cache writes default to
+ * the input price.
+ */
+export interface Pricing {
+  /** ISO 4217 code, upper case (USD, EUR…). */
+  currency: string;
+  inputPerMillion: string;
+  outputPerMillion: string;
+  cachedInputPerMillion?: string;
+  cacheWritePerMillion?: string;
+  /** Where the prices came from when taken from the built-in catalog (`catalog <model> <asOf>`). */
+  source?: string;
+}
+
 // 'anthropic' joins when its provider is built (DESIGN.md lists it).
 export const PROVIDERS = ['openai', 'openai-compatible', 'azure-openai', 'anthropic', 'simulated'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
@@ -49,6 +65,8 @@ export interface Deployment {
   backends?: Backend[] | null;
   retry?: RetryPolicy | null;
   circuitBreaker?: CircuitBreakerPolicy | null;
+  /** Prices per million tokens (docs/cost.md); absent: none (its use is not priced). */
+  pricing?: Pricing | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -74,6 +92,8 @@ export interface Backend {
   /** 1 is the highest; lower priorities take traffic only when every higher backend is tripped. */
   priority: number;
   weight: number;
+  /** This backend's prices; null: the deployment's. */
+  pricing?: Pricing | null;
 }
 
 /** A transport failure a request may be retried on, besides the statuses. */
@@ -151,8 +171,17 @@ export interface Limit {
   tokensPerMinute: number | null;
   tokenQuota: number | null;
   quotaPeriod: QuotaPeriod | null;
+  /** A money budget per period (docs/cost.md); absent or null: none. */
+  budget?: Budget | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** A money budget: at most `micros` millionths of `currency` per `period`. */
+export interface Budget {
+  micros: number;
+  currency: string;
+  period: QuotaPeriod;
 }
 
 export interface AdminToken {

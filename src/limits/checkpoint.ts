@@ -117,9 +117,10 @@ export class LimiterCheckpoint {
       for (const e of page) {
         entries++;
         const project = projects.get(`${e.gateway}\u0000${e.project}`);
-        if (!project || e.deployment === null || e.totalTokens <= 0) continue;
-        // Charged as the request was: from when it began.
-        this.limiter.replay(project.limitsFor(e.deployment), e.totalTokens, e.atMs - e.latencyMs);
+        const micros = e.costMicros ?? 0;
+        if (!project || e.deployment === null || (e.totalTokens <= 0 && micros <= 0)) continue;
+        // Charged as the request was: from when it began (its cost into the budgets).
+        this.limiter.replay(project.limitsFor(e.deployment), e.totalTokens, e.atMs - e.latencyMs, micros);
         tokens += e.totalTokens;
       }
       if (page.length > 0) this.through = cursor = page[page.length - 1]!.id;

@@ -49,15 +49,21 @@ export async function ledgerStandings(usage: UsageStore, rules: readonly LimitRu
         interval: INTERVAL_OF[period],
         groupBy: 'deployment',
       });
-      const byDeployment = new Map<string, number>();
-      let all = 0;
+      // Tokens for token quotas; for budgets, the cost in the budget's currency.
+      const byDeployment = new Map<string, { tokens: number; cost: Record<string, number> }>();
+      const all = { tokens: 0, cost: {} as Record<string, number> };
       for (const p of points) {
-        byDeployment.set(p.group ?? '', (byDeployment.get(p.group ?? '') ?? 0) + p.tokens.total);
-        all += p.tokens.total;
+        let d = byDeployment.get(p.group ?? '');
+        if (!d) byDeployment.set(p.group ?? '', (d = { tokens: 0, cost: {} }));
+        for (const sum of [d, all]) {
+          sum.tokens += p.tokens.total;
+          for (const [currency, micros] of Object.entries(p.cost)) sum.cost[currency] = (sum.cost[currency] ?? 0) + micros;
+        }
       }
       for (const rule of projectRules) {
         if (rule.quotaPeriod !== period || rule.tokenQuota === null) continue;
-        out.get(rule.id)!.quotaUsed = rule.deploymentName === null ? all : (byDeployment.get(rule.deploymentName) ?? 0);
+        const used = rule.deploymentName === null ? all : byDeployment.get(rule.deploymentName);
+        out.get(rule.id)!.quotaUsed = rule.budget ? (used?.cost[rule.budget.currency] ?? 0) : (used?.tokens ?? 0);
       }
     }
   }

@@ -11,7 +11,16 @@ export interface LimitRule {
   readonly tokensPerMinute: number | null;
   readonly tokenQuota: number | null;
   readonly quotaPeriod: QuotaPeriod | null;
+  /**
+   * What the rule counts: tokens (absent), or money in micro-units (a budget: its `tokenQuota` is
+   * the budget in micro-units per `quotaPeriod`, and it has no per-minute limit). Each rule is
+   * charged the request's amount in its unit, in the same all-or-nothing step.
+   */
+  readonly unit?: 'micros';
 }
+
+/** The amount of a rule's unit: tokens, or micro-units for a budget. */
+export const amountFor = (rule: Pick<LimitRule, 'unit'>, tokens: number, micros: number): number => (rule.unit === 'micros' ? micros : tokens);
 
 /** Where the request stands against the tightest applicable TPM limit and quota after a decision. */
 export interface Standing {
@@ -68,9 +77,13 @@ export interface LimitStatus {
  * same contract suite.
  */
 export interface Limiter {
-  reserve(rules: readonly LimitRule[], tokens: number): Promise<ReserveResult>;
-  /** Replaces the reservation by the tokens actually used (less: returned; more: charged). */
-  settle(reservation: Reservation, usedTokens: number): Promise<void>;
+  /**
+   * Reserves `tokens` against every token rule and `micros` (the worst-case cost, in micro-units)
+   * against every budget rule, all or nothing.
+   */
+  reserve(rules: readonly LimitRule[], tokens: number, micros?: number): Promise<ReserveResult>;
+  /** Replaces the reservation by the tokens and cost actually used (less: returned; more: charged). */
+  settle(reservation: Reservation, usedTokens: number, usedMicros?: number): Promise<void>;
   /** Returns the whole reservation (the upstream call failed). */
   release(reservation: Reservation): Promise<void>;
   peek(rule: LimitRule): Promise<LimitStatus>;

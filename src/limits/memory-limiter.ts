@@ -1,6 +1,6 @@
 import type { QuotaPeriod } from '../domain/model.js';
 import { systemClock, type Clock } from './clock.js';
-import type { LimitRule, LimitStatus, Limiter, Refusal, Reservation, ReserveResult, Standing } from './limiter.js';
+import { amountFor, type LimitRule, type LimitStatus, type Limiter, type Refusal, type Reservation, type ReserveResult, type Standing } from './limiter.js';
 import { periodEnd, periodStart } from './quota-period.js';
 import { RollingWindow, WINDOW_SECONDS } from './rolling-window.js';
 
@@ -41,6 +41,11 @@ class MemoryReservation implements Reservation {
 
   constructor(
     readonly tokens: number,
+    /** What each state holds: the tokens, or for a budget the cost in micro-units. */
+    /** The cost in micro-units held by its budget rules (0: none). */
+    readonly micros: number,
+    /** The rules, in the order of `states`: a budget rule (unit micros) holds the cost, the others the tokens. */
+    readonly rules: readonly LimitRule[],
     readonly second: number,
     readonly states: readonly LimitState[],
     /** Quota period start per state at reservation time (-1: no quota). */
@@ -80,11 +85,11 @@ export class MemoryLimiter implements Limiter {
     this.ttlMs = options.reservationTtlMs ?? 15 * 60_000;
   }
 
-  async reserve(rules: readonly LimitRule[], tokens: number): Promise<ReserveResult> {
-    return this.reserveNow(rules, tokens);
+  async reserve(rules: readonly LimitRule[], tokens: number, micros = 0): Promise<ReserveResult> {
+    return this.reserveNow(rules, tokens, micros);
   }
 
-  reserveNow(rules: readonly LimitRule[], tokens: number): ReserveResult {
+  reserveNow(rules: readonly LimitRule[], tokens: number, micros = 0): ReserveResult {
     const now = this.clock();
     const second = Math.floor(now / 1000);
     this.sweep(now);
@@ -95,30 +100,32 @@ export class MemoryLimiter implements Limiter {
       const rule = rules[i]!;
       const state = this.stateOf(rule.id);
       states[i] = state;
-      refusal = worse(refusal, this.check(rule, state, tokens, now, second));
+      refusal = worse(refusal, this.check(rule, state, amountFor(rule, tokens, micros), now, second));
     }
     if (refusal) return refusal;
 
     const quotaStarts: number[] = new Array(rules.length);
     for (let i = 0; i < rules.length; i++) {
       const state = states[i]!;
-      this.dirty.add(rules[i]!.id);
-      state.window.add(second, tokens);
-      if (rules[i]!.quotaPeriod !== null && rules[i]!.tokenQuota !== null) {
-        state.quotaUsed += tokens;
+      const rule = rules[i]!;
+      const amount = amountFor(rule, tokens, micros);
+      this.dirty.add(rule.id);
+      state.window.add(second, amount);
+      if (rule.quotaPeriod !== null && rule.tokenQuota !== null) {
+        state.quotaUsed += amount;
         quotaStarts[i] = state.quotaStart;
       } else {
         quotaStarts[i] = -1;
       }
     }
-    const reservation = new MemoryReservation(tokens, second, states, quotaStarts, now + this.ttlMs);
+    const reservation = new MemoryReservation(tokens, micros, rules, second, states, quotaStarts, now + this.ttlMs);
     reservation.ids = rules.map((r) => r.id);
     this.link(reservation);
     return { ok: true, reservation, standing: this.standing(rules, states, now, second) };
   }
 
-  async settle(reservation: Reservation, usedTokens: number): Promise<void> {
-    this.settleNow(reservation as MemoryReservation, Math.max(0, usedTokens));
+  async settle(reservation: Reservation, usedTokens: number, usedMicros = 0): Promise<void> {
+    this.settleNow(reservation as MemoryReservation, Math.max(0, usedTokens), Math.max(0, usedMicros));
   }
 
   async release(reservation: Reservation): Promise<void> {
@@ -126,7 +133,7 @@ export class MemoryLimiter implements Limiter {
     if (r.done) return;
     this.unlink(r);
     r.done = true;
-    this.apply(r, -r.tokens);
+    this.apply(r, null, 0);
   }
 
   async peek(rule: LimitRule): Promise<LimitStatus> {
@@ -189,12 +196,14 @@ export class MemoryLimiter implements Limiter {
    * the window's second of `atMs` if it is still in the window, and into the quota if `atMs` falls
    * in the current period. For rebuilding counters after a crash; not for the request path.
    */
-  replay(rules: readonly LimitRule[], tokens: number, atMs: number): void {
-    if (!(tokens > 0)) return;
+  replay(rules: readonly LimitRule[], usedTokens: number, atMs: number, usedMicros = 0): void {
+    if (!(usedTokens > 0) && !(usedMicros > 0)) return;
     const now = this.clock();
     const second = Math.floor(now / 1000);
     const at = Math.min(Math.floor(atMs / 1000), second);
     for (const rule of rules) {
+      const tokens = amountFor(rule, usedTokens, usedMicros);
+      if (!(tokens > 0)) continue;
       const state = this.stateOf(rule.id);
       this.dirty.add(rule.id);
       if (at > second - WINDOW_SECONDS) state.window.adjust(at, tokens, second);
@@ -227,12 +236,13 @@ export class MemoryLimiter implements Limiter {
         const data = byId.get(r.ids[i]!);
         if (!data) continue;
         const { window } = data;
+        const held = amountFor(r.rules[i]!, r.tokens, r.micros);
         if (r.second <= window.head && r.second > window.head - WINDOW_SECONDS) {
           const b = r.second % WINDOW_SECONDS;
-          window.buckets[b] = Math.max(0, window.buckets[b]! - r.tokens);
+          window.buckets[b] = Math.max(0, window.buckets[b]! - held);
         }
         if (data.quota && r.quotaStarts[i] !== -1 && r.quotaStarts[i] === data.quota.start) {
-          data.quota.used = Math.max(0, data.quota.used - r.tokens);
+          data.quota.used = Math.max(0, data.quota.used - held);
         }
       }
     }
@@ -256,7 +266,7 @@ export class MemoryLimiter implements Limiter {
     }
   }
 
-  private settleNow(r: MemoryReservation, used: number): void {
+  private settleNow(r: MemoryReservation, usedTokens: number, usedMicros: number): void {
     if (r.done && !r.expired) return;
     if (r.expired) {
       // Released by the sweep; the usage still counts, as a new charge.
@@ -264,7 +274,9 @@ export class MemoryLimiter implements Limiter {
       for (const id of r.ids) this.dirty.add(id);
       const now = this.clock();
       const second = Math.floor(now / 1000);
-      for (const state of r.states) {
+      for (let i = 0; i < r.states.length; i++) {
+        const state = r.states[i]!;
+        const used = amountFor(r.rules[i]!, usedTokens, usedMicros);
         state.window.add(second, used);
         if (state.quotaPeriod !== null) {
           state.quotaUsedAt(state.quotaPeriod, now);
@@ -275,16 +287,21 @@ export class MemoryLimiter implements Limiter {
     }
     this.unlink(r);
     r.done = true;
-    this.apply(r, used - r.tokens);
+    this.apply(r, usedTokens, usedMicros);
   }
 
-  /** Corrects the reservation's counters by delta, where they still belong to the current window/period. */
-  private apply(r: MemoryReservation, delta: number): void {
-    if (delta === 0) return;
-    for (const id of r.ids) this.dirty.add(id);
+  /**
+   * Corrects the reservation's counters to what was used (null: nothing, a release), where they
+   * still belong to the current window/period.
+   */
+  private apply(r: MemoryReservation, usedTokens: number | null, usedMicros: number): void {
     const now = this.clock();
     const second = Math.floor(now / 1000);
     for (let i = 0; i < r.states.length; i++) {
+      const rule = r.rules[i]!;
+      const delta = (usedTokens === null ? 0 : amountFor(rule, usedTokens, usedMicros)) - amountFor(rule, r.tokens, r.micros);
+      if (delta === 0) continue;
+      this.dirty.add(r.ids[i]!);
       const state = r.states[i]!;
       state.window.adjust(r.second, delta, second);
       const start = r.quotaStarts[i]!;
@@ -323,6 +340,8 @@ export class MemoryLimiter implements Limiter {
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]!;
       const state = states[i]!;
+      // The rate-limit headers speak of tokens: a budget's standing is its limit status.
+      if (rule.unit === 'micros') continue;
       if (rule.tokensPerMinute !== null) {
         const remaining = Math.max(0, rule.tokensPerMinute - state.window.used(second));
         if (!standing.tpm || remaining < standing.tpm.remaining) {
@@ -355,7 +374,7 @@ export class MemoryLimiter implements Limiter {
       this.unlink(r);
       r.done = true;
       r.expired = true;
-      this.apply(r, -r.tokens);
+      this.apply(r, null, 0);
     }
   }
 

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { QuotaPeriod } from '../domain/model.js';
 import type { Clock } from './clock.js';
-import { LimiterNotSeeded, type KnownUse, type LimitRule, type LimitStatus, type Limiter, type Refusal, type Reservation, type ReserveResult, type Standing } from './limiter.js';
+import { amountFor, LimiterNotSeeded, type KnownUse, type LimitRule, type LimitStatus, type Limiter, type Refusal, type Reservation, type ReserveResult, type Standing } from './limiter.js';
 import { periodEnd } from './quota-period.js';
 import { PEEK_SCRIPT, RESERVE_SCRIPT, SEED_SCRIPT, SETTLE_SCRIPT } from './redis-scripts.js';
 
@@ -58,6 +58,8 @@ class RedisReservation implements Reservation {
     readonly members: readonly string[],
     /** The quota period per limit at reservation time ('' for none): used if the quota key has expired. */
     readonly periods: readonly string[],
+    /** Per limit: whether it counts money (settled with the cost, not the tokens). */
+    readonly money: readonly boolean[],
   ) {}
 }
 
@@ -128,13 +130,15 @@ export class RedisLimiter implements Limiter {
     }
   }
 
-  async reserve(rules: readonly LimitRule[], tokens: number): Promise<ReserveResult> {
+  async reserve(rules: readonly LimitRule[], tokens: number, micros = 0): Promise<ReserveResult> {
     if (!Number.isFinite(tokens) || tokens < 0) throw new RangeError(`tokens must be a finite number ≥ 0, got ${tokens}`);
-    if (rules.length === 0) return { ok: true, reservation: new RedisReservation(tokens, [], [], []), standing: { ...EMPTY_STANDING } };
+    if (!Number.isFinite(micros) || micros < 0) throw new RangeError(`micros must be a finite number ≥ 0, got ${micros}`);
+    if (rules.length === 0) return { ok: true, reservation: new RedisReservation(tokens, [], [], [], []), standing: { ...EMPTY_STANDING } };
     const epoch = this.epoch;
     if (this.epochGuard && epoch === null) throw new LimiterNotSeeded();
     const keys: string[] = [];
     const periods: string[] = [];
+    const money: boolean[] = [];
     const args: string[] = [this.now(), String(tokens), String(this.ttlMs), `${this.node}${(this.seq++).toString(36)}`];
     let tag: string | null = null;
     for (const rule of rules) {
@@ -149,7 +153,13 @@ export class RedisLimiter implements Limiter {
       keys.push(`${base}:w`, `${base}:q`, `${base}:r`);
       const period = quotaPeriodOf(rule);
       periods.push(period ?? '');
-      args.push(rule.tokensPerMinute === null ? '' : String(rule.tokensPerMinute), period === null ? '' : String(rule.tokenQuota), period ?? '');
+      money.push(rule.unit === 'micros');
+      args.push(
+        rule.tokensPerMinute === null ? '' : String(rule.tokensPerMinute),
+        period === null ? '' : String(rule.tokenQuota),
+        period ?? '',
+        String(amountFor(rule, tokens, micros)),
+      );
     }
     // On a Redis Cluster the epoch key lives in a slot of its own, which a script over a limit's
     // slot may not read: there the reseeder's periodic check stands in for this one.
@@ -185,7 +195,7 @@ export class RedisLimiter implements Limiter {
       const rule = rules[i]!;
       const at = 2 + i * 5;
       members[i] = String(reply[at]);
-      if (rule.tokensPerMinute !== null) {
+      if (rule.unit !== 'micros' && rule.tokensPerMinute !== null) {
         const remaining = Math.max(0, rule.tokensPerMinute - Number(reply[at + 1]));
         if (!standing.tpm || remaining < standing.tpm.remaining) {
           const emptyAt = Number(reply[at + 2]) * 1000;
@@ -194,7 +204,7 @@ export class RedisLimiter implements Limiter {
       }
       const period = quotaPeriodOf(rule);
       const quotaUsed = period === null ? 0 : Number(reply[at + 3]);
-      if (period !== null) {
+      if (period !== null && rule.unit !== 'micros') {
         const remaining = Math.max(0, rule.tokenQuota! - quotaUsed);
         if (!standing.quota || remaining < standing.quota.remaining) {
           standing.quota = { limit: rule.tokenQuota!, remaining, period, resetAt: periodEnd(period, Number(reply[at + 4])) };
@@ -205,17 +215,19 @@ export class RedisLimiter implements Limiter {
         quota: period === null ? null : { period, start: Number(reply[at + 4]), used: quotaUsed },
       });
     }
-    return { ok: true, reservation: new RedisReservation(tokens, keys, members, periods), standing };
+    return { ok: true, reservation: new RedisReservation(tokens, keys, members, periods, money), standing };
   }
 
-  async settle(reservation: Reservation, usedTokens: number): Promise<void> {
+  async settle(reservation: Reservation, usedTokens: number, usedMicros = 0): Promise<void> {
     const used = Math.max(0, usedTokens);
+    const cost = Math.max(0, usedMicros);
     if (!Number.isFinite(used)) throw new RangeError(`used tokens must be a finite number, got ${usedTokens}`);
-    await this.finish(reservation, 's', used);
+    if (!Number.isFinite(cost)) throw new RangeError(`used micros must be a finite number, got ${usedMicros}`);
+    await this.finish(reservation, 's', used, cost);
   }
 
   async release(reservation: Reservation): Promise<void> {
-    await this.finish(reservation, 'r', 0);
+    await this.finish(reservation, 'r', 0, 0);
   }
 
   async peek(rule: LimitRule): Promise<LimitStatus> {
@@ -293,11 +305,13 @@ export class RedisLimiter implements Limiter {
     return this.clock ? String(this.clock()) : '';
   }
 
-  private async finish(reservation: Reservation, mode: 's' | 'r', used: number): Promise<void> {
+  private async finish(reservation: Reservation, mode: 's' | 'r', used: number, cost: number): Promise<void> {
     if (!(reservation instanceof RedisReservation)) throw new TypeError('not a reservation of this limiter');
     if (reservation.keys.length === 0) return;
     const args = [this.now(), String(this.ttlMs), mode, String(used)];
-    for (let i = 0; i < reservation.members.length; i++) args.push(reservation.members[i]!, reservation.periods[i]!);
+    for (let i = 0; i < reservation.members.length; i++) {
+      args.push(reservation.members[i]!, reservation.periods[i]!, String(reservation.money[i] ? cost : used));
+    }
     await settleScript.run(this.redis, reservation.keys, args);
   }
 }

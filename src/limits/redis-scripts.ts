@@ -304,17 +304,17 @@ end
 
 /**
  * reserve — KEYS: w, q, r per limit, then optionally the epoch key. ARGV: now ('' = Redis TIME),
- * tokens, reservation TTL (ms), reservation id, then tpm, quota, period per limit ('' = none),
- * then (with the epoch key) the epoch the caller's counts were seeded for.
+ * tokens (informative), reservation TTL (ms), reservation id, then tpm, quota, period ('' = none)
+ * and the amount to reserve (tokens, or micro-units for a budget) per limit, then (with the epoch
+ * key) the epoch the caller's counts were seeded for.
  * Returns {'E'} when the epoch key does not hold that epoch (Redis lost its data: nothing charged),
  * {'0', index, 't'|'q', retryAfter|'' , periodEnd|''} when refused (nothing charged), or
  * {'1', now, then per limit: member, window used, second the window empties, quota used|'', quota start|''}.
  */
 export const RESERVE_SCRIPT = `${PRELUDE}
 local limits = math.floor(#KEYS / 3)
-if #KEYS > limits * 3 and redis.call('GET', KEYS[#KEYS]) ~= ARGV[4 + 3 * limits + 1] then return { 'E' } end
+if #KEYS > limits * 3 and redis.call('GET', KEYS[#KEYS]) ~= ARGV[4 + 4 * limits + 1] then return { 'E' } end
 local now = now_ms(ARGV[1])
-local tokens = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 local rid = ARGV[4]
 local n, states, distinct = load_all(now)
@@ -341,9 +341,10 @@ end
 local refusal = nil
 for i = 1, n do
   local st = states[i]
-  local tpm = arg_num(ARGV[4 + 3 * i - 2])
-  local quota = arg_num(ARGV[4 + 3 * i - 1])
-  local period = ARGV[4 + 3 * i]
+  local tpm = arg_num(ARGV[4 + 4 * i - 3])
+  local quota = arg_num(ARGV[4 + 4 * i - 2])
+  local period = ARGV[4 + 4 * i - 1]
+  local tokens = tonumber(ARGV[4 + 4 * i])
   local qref, tref = nil, nil
   if quota ~= nil and period ~= '' then
     local used = quota_used_at(st, period, now)
@@ -379,10 +380,11 @@ local out = { '1', ret(now) }
 local members = {}
 for i = 1, n do
   local st = states[i]
+  local tokens = tonumber(ARGV[4 + 4 * i])
   w_add(st, tokens)
   local qstart = -1
-  local quota = arg_num(ARGV[4 + 3 * i - 1])
-  local period = ARGV[4 + 3 * i]
+  local quota = arg_num(ARGV[4 + 4 * i - 2])
+  local period = ARGV[4 + 4 * i - 1]
   local life = ttl + LATE_KEEP
   if quota ~= nil and period ~= '' then
     st.qu = st.qu + tokens
@@ -399,8 +401,8 @@ end
 for _, st in ipairs(distinct) do flush(st, now, ttl) end
 for i = 1, n do
   local st = states[i]
-  local quota = arg_num(ARGV[4 + 3 * i - 1])
-  local period = ARGV[4 + 3 * i]
+  local quota = arg_num(ARGV[4 + 4 * i - 2])
+  local period = ARGV[4 + 4 * i - 1]
   out[#out + 1] = members[i]
   out[#out + 1] = ret(st.sum)
   out[#out + 1] = w_empty_at(st)
@@ -417,7 +419,8 @@ return out
 
 /**
  * settle / release — KEYS: w, q, r per limit. ARGV: now, reservation TTL (ms), mode ('s' settle,
- * 'r' release), used tokens, then member and quota period ('' = none) per limit.
+ * 'r' release), used tokens (informative), then member, quota period ('' = none) and the amount
+ * used (tokens, or micro-units for a budget) per limit.
  * A live reservation is corrected (settle) or returned (release) and forgotten; an expired one is
  * charged its full usage by a settle (once) and left alone by a release; anything else is a no-op.
  * Returns the number of limits it changed.
@@ -426,13 +429,13 @@ export const SETTLE_SCRIPT = `${PRELUDE}
 local now = now_ms(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local mode = ARGV[3]
-local used = tonumber(ARGV[4])
 local n, states, distinct = load_all(now)
 local changed = 0
 for i = 1, n do
   local st = states[i]
-  local member = ARGV[4 + 2 * i - 1]
-  local period = ARGV[4 + 2 * i]
+  local member = ARGV[4 + 3 * i - 2]
+  local period = ARGV[4 + 3 * i - 1]
+  local used = tonumber(ARGV[4 + 3 * i])
   if redis.call('ZSCORE', st.rk, member) then
     redis.call('ZREM', st.rk, member)
     local tokens, second, qstart = parse_member(member)

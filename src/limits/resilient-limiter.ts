@@ -106,11 +106,11 @@ export class ResilientLimiter implements Limiter {
     return this.current;
   }
 
-  async reserve(rules: readonly LimitRule[], tokens: number): Promise<ReserveResult> {
+  async reserve(rules: readonly LimitRule[], tokens: number, micros = 0): Promise<ReserveResult> {
     if (this.current === 'up') {
       const epoch = this.epoch;
       try {
-        return routed(await this.primary.reserve(rules, tokens), true);
+        return routed(await this.primary.reserve(rules, tokens, micros), true);
       } catch (err) {
         this.markDown(err, epoch, 'reserve');
       }
@@ -118,7 +118,7 @@ export class ResilientLimiter implements Limiter {
       this.probing = true;
       this.nextProbeAt = this.clock() + this.retryMs;
       try {
-        const result = await this.primary.reserve(rules, tokens);
+        const result = await this.primary.reserve(rules, tokens, micros);
         this.markUp();
         return routed(result, true);
       } catch (err) {
@@ -129,15 +129,15 @@ export class ResilientLimiter implements Limiter {
         this.probing = false;
       }
     }
-    return this.decideLocally(rules, tokens);
+    return this.decideLocally(rules, tokens, micros);
   }
 
-  async settle(reservation: Reservation, usedTokens: number): Promise<void> {
+  async settle(reservation: Reservation, usedTokens: number, usedMicros = 0): Promise<void> {
     const r = asRouted(reservation);
-    if (!r.byPrimary) return this.local.settle(r.inner, usedTokens);
+    if (!r.byPrimary) return this.local.settle(r.inner, usedTokens, usedMicros);
     const epoch = this.epoch;
     try {
-      await this.primary.settle(r.inner, usedTokens);
+      await this.primary.settle(r.inner, usedTokens, usedMicros);
     } catch (err) {
       this.drop(err, epoch, 'settle');
     }
@@ -171,13 +171,13 @@ export class ResilientLimiter implements Limiter {
     await Promise.all([this.primary.close(), this.local.close()]);
   }
 
-  private decideLocally(rules: readonly LimitRule[], tokens: number): ReserveResult {
+  private decideLocally(rules: readonly LimitRule[], tokens: number, micros: number): ReserveResult {
     this.onFallback?.();
     if (this.policy === 'fail-closed') {
       throw new TollgateError('limiter_unavailable', LIMITER_UNAVAILABLE_MESSAGE, { headers: { 'retry-after': '1' } });
     }
     const scaled = rules.map((rule) => this.scaled(rule));
-    const result = this.local.reserveNow(scaled, tokens);
+    const result = this.local.reserveNow(scaled, tokens, micros);
     if (!result.ok) {
       // Report the caller's rule (callers read more than the limiter's fields from it), with the
       // local limit that refused.
@@ -193,6 +193,7 @@ export class ResilientLimiter implements Limiter {
       tokensPerMinute: this.part(rule.tokensPerMinute),
       tokenQuota: this.part(rule.tokenQuota),
       quotaPeriod: rule.quotaPeriod,
+      ...(rule.unit ? { unit: rule.unit } : {}),
     };
   }
 

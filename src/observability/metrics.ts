@@ -23,6 +23,8 @@ interface Series {
   completion: number;
   duration: HistogramCell;
   upstream: HistogramCell;
+  /** Cost since the node started, exact, in micro-units per currency. */
+  cost: Map<string, number> | null;
 }
 
 type Decision = 'admitted' | 'rate_limited' | 'quota_exceeded';
@@ -56,6 +58,8 @@ export class Metrics implements ExchangeObserver {
   readonly ledgerDropped: Counter<'reason'>;
   readonly limiterBackendUp: Gauge;
   readonly limiterFallback: Counter;
+  /** Series that have cost (few: only priced deployments). */
+  private readonly costed = new Set<Series>();
   private backendSource: BackendSource | null = null;
   /** MCP tool calls through /mcp/{server} (docs/mcp.md). */
   private readonly mcpCalls: Counter<'gateway' | 'project' | 'server' | 'tool' | 'outcome'>;
@@ -83,6 +87,20 @@ export class Metrics implements ExchangeObserver {
       help: 'Tokens used (as settled), by type: prompt or completion.',
       labelNames: ['gateway', 'project', 'deployment', 'type'],
       registers,
+    });
+    // Kept exact in micro-units and written whole on each read (the counter is reset, then set to
+    // the total): a float counter fed by many small increments would drift from the ledger.
+    const cost = new Counter({
+      name: 'tollgate_cost_total',
+      help: 'Cost of the requests (as settled), in units of the currency (e.g. dollars), exact to the micro-unit: prompt, cached input, cache writes and output at the deployment\'s prices.',
+      labelNames: ['gateway', 'project', 'deployment', 'currency'],
+      registers,
+      collect: () => {
+        cost.reset();
+        for (const s of this.costed) {
+          for (const [currency, micros] of s.cost!) cost.inc({ gateway: s.gateway, project: s.project, deployment: s.deployment, currency }, micros / 1e6);
+        }
+      },
     });
     this.duration = new CellHistogram({
       name: 'tollgate_request_duration_seconds',
@@ -181,6 +199,11 @@ export class Metrics implements ExchangeObserver {
     series.requests[r.outcome] = (series.requests[r.outcome] ?? 0) + 1;
     if (r.promptTokens) series.prompt += r.promptTokens;
     if (r.completionTokens) series.completion += r.completionTokens;
+    if (r.currency !== undefined) {
+      series.cost ??= new Map();
+      series.cost.set(r.currency, (series.cost.get(r.currency) ?? 0) + (r.costMicros ?? 0));
+      this.costed.add(series);
+    }
     this.unsynced.add(series);
     series.duration.observe(r.durationMs / 1000);
     if (r.upstreamMs !== undefined) series.upstream.observe(r.upstreamMs / 1000);
@@ -219,6 +242,7 @@ export class Metrics implements ExchangeObserver {
         completion: 0,
         duration: this.duration.cell({ gateway, deployment }),
         upstream: this.upstreamDuration.cell({ gateway, deployment }),
+        cost: null,
       };
       this.series.set(key, s);
     }

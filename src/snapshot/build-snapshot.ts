@@ -1,5 +1,6 @@
 import { buildAgentRuntimes } from '../agents/agent-runtime.js';
-import { defaultLimitIdentity, gatewayDefaultApplies, limitIdentity } from '../domain/default-limit.js';
+import { budgetRuleId, defaultLimitIdentity, gatewayDefaultApplies, limitIdentity } from '../domain/default-limit.js';
+import { priceRuntime, type PriceRuntime } from '../accounting/pricing.js';
 import { breakerPolicy, retryAttempts, retryOn } from './backend-policy.js';
 import type { Deployment, Gateway, Limit, Project } from '../domain/model.js';
 import type { SecretBox } from '../security/secret-box.js';
@@ -68,9 +69,11 @@ export function buildSnapshot(records: ConfigRecords, secrets: SecretBox, served
         apiVersion: d.apiVersion,
         defaultCompletionReservation: d.defaultCompletionReservation,
         options: Object.freeze({ ...d.options }),
+        price: d.pricing ? priceRuntime(d.pricing) : null,
     };
     const pool = d.backends && d.backends.length > 0 ? backendPool(d, base, secrets) : undefined;
-    byName.set(d.name, Object.freeze(pool ? { ...base, pool } : base));
+    const worstPrice = pool ? dearest(pool.backends.map((b) => b.deployment.price ?? null)) : base.price;
+    byName.set(d.name, Object.freeze(pool ? { ...base, pool, worstPrice } : { ...base, worstPrice }));
   }
 
   const projectNames = new Map(records.projects.map((p) => [p.id, p.name]));
@@ -83,7 +86,27 @@ export function buildSnapshot(records: ConfigRecords, secrets: SecretBox, served
     if (l.deploymentId === null) ownProjectWide.add(l.projectId);
     let list = limitsByProject.get(l.projectId);
     if (!list) limitsByProject.set(l.projectId, (list = []));
-    list.push(limitRuntime(l, gateway.id, gateway.name, projectNames.get(l.projectId) ?? '', deploymentNames));
+    const runtime = limitRuntime(l, gateway.id, gateway.name, projectNames.get(l.projectId) ?? '', deploymentNames);
+    // A limit with only a budget has no token rule to reserve against.
+    if (runtime.tokensPerMinute !== null || runtime.tokenQuota !== null) list.push(runtime);
+    if (l.budget) {
+      list.push(
+        Object.freeze({
+          id: budgetRuleId(l.id),
+          tag: limitIdentity(l).tag,
+          gatewayId: runtime.gatewayId,
+          gatewayName: runtime.gatewayName,
+          projectName: runtime.projectName,
+          deploymentName: runtime.deploymentName,
+          tokensPerMinute: null,
+          tokenQuota: l.budget.micros,
+          quotaPeriod: l.budget.period,
+          unit: 'micros' as const,
+          budget: l.budget,
+          limitId: l.id,
+        }),
+      );
+    }
   }
 
   const projectsByKeyHash = new Map<string, ProjectRuntime>();
@@ -131,6 +154,7 @@ function backendPool(d: Deployment, base: DeploymentRuntime, secrets: SecretBox)
           upstreamModel: b.upstreamModel ?? base.upstreamModel,
           upstreamApiKey: b.upstreamApiKeySealed === null ? null : secrets.open(b.upstreamApiKeySealed),
           apiVersion: b.apiVersion ?? base.apiVersion,
+          price: b.pricing ? priceRuntime(b.pricing) : (base.price ?? null),
         }),
       }),
     );
@@ -174,6 +198,26 @@ function gatewayDefaultLimit(gateway: Gateway, project: Project): LimitRuntime |
     quotaPeriod: values.quotaPeriod,
     gatewayDefault: true,
   });
+}
+
+/** The dearest price per kind of token of a pool's backends; null when one has none or currencies differ. */
+function dearest(prices: readonly (PriceRuntime | null)[]): PriceRuntime | null {
+  const first = prices[0];
+  if (!first) return null;
+  const max = (a: bigint, b: bigint) => (b > a ? b : a);
+  let worst: PriceRuntime = first;
+  for (const p of prices) {
+    if (p === null || p.currency !== first.currency) return null;
+    worst = {
+      currency: first.currency,
+      input: max(worst.input, p.input),
+      cachedInput: max(worst.cachedInput, p.cachedInput),
+      cacheWrite: max(worst.cacheWrite, p.cacheWrite),
+      output: max(worst.output, p.output),
+      promptWorst: max(worst.promptWorst, p.promptWorst),
+    };
+  }
+  return Object.freeze(worst);
 }
 
 /** Precomputes, per deployment, the limits a request must fit, so the request path does one Map lookup. */

@@ -1,5 +1,6 @@
 import type { AgentRuntime } from '../agents/agent-runtime.js';
-import type { ProviderName, QuotaPeriod } from '../domain/model.js';
+import type { PriceRuntime } from '../accounting/pricing.js';
+import type { Budget, ProviderName, QuotaPeriod } from '../domain/model.js';
 import { EMPTY_MCP_INDEX, type McpIndex } from '../mcp/mcp-snapshot.js';
 
 /**
@@ -64,6 +65,13 @@ export interface DeploymentRuntime {
   readonly options: Readonly<Record<string, unknown>>;
   /** Set when the deployment has several upstreams; absent: `upstream*` above is its one upstream. */
   readonly pool?: BackendPool;
+  /** Its prices (a backend's view: the backend's own, else the deployment's); null: none. */
+  readonly price?: PriceRuntime | null;
+  /**
+   * What a budget reserves at: the price, or for a pool the dearest of its backends' prices per
+   * kind of token; null when any of them has none, or they differ in currency.
+   */
+  readonly worstPrice?: PriceRuntime | null;
 }
 
 /** A deployment's backends and the rules that route among them (defaults already applied). */
@@ -108,6 +116,10 @@ export interface LimitRuntime {
   readonly quotaPeriod: QuotaPeriod | null;
   /** Set on the limit a gateway's default project limit makes for a project without its own. */
   readonly gatewayDefault?: true;
+  /** Money budget rules (unit `micros`): the budget, and the id of the limit that carries it. */
+  readonly unit?: 'micros';
+  readonly budget?: Budget;
+  readonly limitId?: string;
 }
 
 export const EMPTY_SNAPSHOT: ConfigSnapshot = Object.freeze({

@@ -11,6 +11,7 @@ import type {
   GatewayStatus,
   Instance,
   Limit,
+  Pricing,
   NodeRecord,
   ProjectGatewayStatus,
   ProviderName,
@@ -19,7 +20,7 @@ import type {
   Resource,
   Role,
 } from '../domain/model.js';
-import { DEFAULT_LIMIT_ID_PREFIX } from '../domain/default-limit.js';
+import { BUDGET_RULE_SUFFIX, DEFAULT_LIMIT_ID_PREFIX } from '../domain/default-limit.js';
 import type { UsageStore } from '../usage/ledger.js';
 import { KyselyUsageStore } from './kysely-usage-store.js';
 import { KyselyAgentStore } from './kysely-agent-store.js';
@@ -67,6 +68,7 @@ const toDeployment = (r: Row<'deployments'>): Deployment => ({
   ...(r.backends ? { backends: JSON.parse(r.backends) as Backend[] } : {}),
   ...(r.retry ? { retry: JSON.parse(r.retry) as RetryPolicy } : {}),
   ...(r.circuit_breaker ? { circuitBreaker: JSON.parse(r.circuit_breaker) as CircuitBreakerPolicy } : {}),
+  ...(r.pricing ? { pricing: JSON.parse(r.pricing) as Pricing } : {}),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -112,6 +114,9 @@ const toLimit = (r: Row<'limits'>): Limit => ({
   tokensPerMinute: num(r.tokens_per_minute),
   tokenQuota: num(r.token_quota),
   quotaPeriod: r.quota_period as QuotaPeriod | null,
+  ...(r.budget_micros == null
+    ? {}
+    : { budget: { micros: Number(r.budget_micros), currency: r.budget_currency ?? '', period: r.budget_period as QuotaPeriod } }),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -250,6 +255,7 @@ export class KyselyStore implements Store {
           backends: jsonOrNull(d.backends),
           retry: jsonOrNull(d.retry),
           circuit_breaker: jsonOrNull(d.circuitBreaker),
+          pricing: jsonOrNull(d.pricing),
           created_at: d.createdAt,
           updated_at: d.updatedAt,
         })
@@ -285,6 +291,7 @@ export class KyselyStore implements Store {
         backends: p.backends === undefined ? undefined : jsonOrNull(p.backends),
         retry: p.retry === undefined ? undefined : jsonOrNull(p.retry),
         circuit_breaker: p.circuitBreaker === undefined ? undefined : jsonOrNull(p.circuitBreaker),
+        pricing: p.pricing === undefined ? undefined : jsonOrNull(p.pricing),
         updated_at: p.updatedAt,
       })
       .where('id', '=', id)
@@ -443,6 +450,9 @@ export class KyselyStore implements Store {
           tokens_per_minute: l.tokensPerMinute,
           token_quota: l.tokenQuota,
           quota_period: l.quotaPeriod,
+          budget_micros: l.budget?.micros ?? null,
+          budget_currency: l.budget?.currency ?? null,
+          budget_period: l.budget?.period ?? null,
           created_at: l.createdAt,
           updated_at: l.updatedAt,
         })
@@ -480,6 +490,9 @@ export class KyselyStore implements Store {
         tokens_per_minute: p.tokensPerMinute,
         token_quota: p.tokenQuota,
         quota_period: p.quotaPeriod,
+        ...(p.budget === undefined
+          ? {}
+          : { budget_micros: p.budget?.micros ?? null, budget_currency: p.budget?.currency ?? null, budget_period: p.budget?.period ?? null }),
         updated_at: p.updatedAt,
       })
       .where('id', '=', id)
@@ -627,7 +640,10 @@ export class KyselyStore implements Store {
         await db
           .deleteFrom('limiter_state')
           .where('limit_id', 'not in', db.selectFrom('limits').select('id'))
+          // MCP call limits (docs/mcp.md) count on the same limiter: kept while they exist.
           .where('limit_id', 'not in', db.selectFrom('mcp_limits').select('id'))
+          // A limit's budget counts under its own id (budgetRuleId): kept with its limit.
+          .where('limit_id', 'not in', db.selectFrom('limits').select(sql<string>`id || ${BUDGET_RULE_SUFFIX}`.as('id')))
           .where('limit_id', 'not in', db
             .selectFrom('gateways')
             .innerJoin('projects', 'projects.resource_id', 'gateways.resource_id')

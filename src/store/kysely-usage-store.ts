@@ -116,7 +116,7 @@ export class KyselyUsageStore implements UsageStore {
           .insertInto(table)
           .values(rows.slice(i, i + 200))
           .onConflict((oc) =>
-            oc.columns(['gateway', 'bucket_ms', 'project', 'deployment']).doUpdateSet(
+            oc.columns(['gateway', 'bucket_ms', 'project', 'deployment', 'currency']).doUpdateSet(
               Object.fromEntries(COUNTERS.map((c) => [c, sql`${sql.ref(`${table}.${c}`)} + ${sql.ref(`excluded.${c}`)}`])),
             ),
           )
@@ -143,7 +143,7 @@ export class KyselyUsageStore implements UsageStore {
   async recentUse(fromMs: number): Promise<RecentUse[]> {
     const rows = await this.db
       .selectFrom('request_log')
-      .select(['gateway', 'project', 'deployment', 'at_ms', 'latency_ms', 'total_tokens'])
+      .select(['gateway', 'project', 'deployment', 'at_ms', 'latency_ms', 'total_tokens', 'cost_micros', 'currency'])
       .where('id', '>=', idBoundAt(LEDGER_ID_PREFIX, fromMs))
       .where('total_tokens', '>', 0)
       .execute();
@@ -153,6 +153,8 @@ export class KyselyUsageStore implements UsageStore {
       deployment: r.deployment,
       startMs: Number(r.at_ms) - Number(r.latency_ms),
       tokens: Number(r.total_tokens),
+      costMicros: Number(r.cost_micros ?? 0),
+      currency: r.currency,
     }));
   }
 
@@ -163,17 +165,33 @@ export class KyselyUsageStore implements UsageStore {
 
   async usage(q: UsageQuery): Promise<UsagePoint[]> {
     const { rows } = await usageStatement(q, ROLLUP_TABLE[q.interval]).execute(this.db);
-    return rows.map((r) => {
+    // One row per (bucket, group, currency): merged into one point per (bucket, group).
+    const points = new Map<string, UsagePoint>();
+    for (const r of rows) {
       const n = (c: (typeof COUNTERS)[number]) => Number(r[c] ?? 0);
-      const requests = Object.fromEntries(OUTCOMES.map((o) => [o, n(o)])) as Record<Outcome, number>;
-      return {
-        bucketMs: Number(r.bucket_ms),
-        group: r.grp,
-        requests: { ...requests, total: n('requests') },
-        tokens: { prompt: n('prompt_tokens'), completion: n('completion_tokens'), total: n('total_tokens') },
-        latencyMsSum: n('latency_ms'),
-      };
-    });
+      const key = `${r.bucket_ms}\u0000${r.grp ?? ''}`;
+      let p = points.get(key);
+      if (!p) {
+        p = {
+          bucketMs: Number(r.bucket_ms),
+          group: r.grp,
+          requests: { ...(Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>), total: 0 },
+          tokens: { prompt: 0, completion: 0, total: 0 },
+          latencyMsSum: 0,
+          cost: {},
+        };
+        points.set(key, p);
+      }
+      for (const o of OUTCOMES) p.requests[o] += n(o);
+      p.requests.total += n('requests');
+      p.tokens.prompt += n('prompt_tokens');
+      p.tokens.completion += n('completion_tokens');
+      p.tokens.total += n('total_tokens');
+      p.latencyMsSum += n('latency_ms');
+      const cost = n('cost_micros');
+      if (r.currency && cost > 0) p.cost[r.currency] = (p.cost[r.currency] ?? 0) + cost;
+    }
+    return [...points.values()];
   }
 
   async prune(beforeMs: number, rollupsBeforeMs: number): Promise<number> {
@@ -215,6 +233,8 @@ export function toRow(e: LedgerEntry): Database['request_log'] {
     limit_value: e.refusal?.limit ?? null,
     remaining_tokens: e.refusal?.remaining ?? null,
     message: e.message ?? null,
+    cost_micros: e.costMicros ?? null,
+    currency: e.currency ?? null,
   };
 }
 
@@ -250,6 +270,8 @@ export function toRowValues(e: LedgerEntry): unknown[] {
     e.refusal?.limit ?? null,
     e.refusal?.remaining ?? null,
     e.message ?? null,
+    e.costMicros ?? null,
+    e.currency ?? null,
   ];
 }
 
@@ -286,10 +308,11 @@ function fromRow(r: Selectable<Database['request_log']>): LedgerEntry {
           refusal: {
             limitId: r.limit_id,
             scope: r.limit_scope as LimitScope,
-            kind: r.limit_kind as 'tpm' | 'quota',
+            kind: r.limit_kind as 'tpm' | 'quota' | 'budget',
             limit: Number(r.limit_value),
             remaining: r.remaining_tokens == null ? null : Number(r.remaining_tokens),
           },
         }),
+    ...(r.currency == null ? {} : { costMicros: Number(r.cost_micros ?? 0), currency: r.currency }),
   };
 }

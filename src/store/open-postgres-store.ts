@@ -49,7 +49,7 @@ class PostgresUsageStore extends KyselyUsageStore {
   protected override upsertRollups(trx: Transaction<Database>, rollups: Rollups): Promise<void> {
     const sorted = (rows: RollupRow[]) =>
       [...rows].sort(
-        (a, b) => compare(a.gateway, b.gateway) || compare(a.project, b.project) || compare(a.deployment, b.deployment) || a.bucket_ms - b.bucket_ms,
+        (a, b) => compare(a.gateway, b.gateway) || compare(a.project, b.project) || compare(a.deployment, b.deployment) || a.bucket_ms - b.bucket_ms || compare(a.currency, b.currency),
       );
     return super.upsertRollups(trx, { minute: sorted(rollups.minute), hour: sorted(rollups.hour), day: sorted(rollups.day) });
   }

@@ -25,6 +25,8 @@ export interface Database {
     backends?: string | null;
     retry?: string | null;
     circuit_breaker?: string | null;
+    /** JSON Pricing; null: no prices. */
+    pricing?: string | null;
     created_at: string;
     updated_at: string;
   };
@@ -72,6 +74,9 @@ export interface Database {
     tokens_per_minute: number | null;
     token_quota: number | null;
     quota_period: string | null;
+    budget_micros?: number | null;
+    budget_currency?: string | null;
+    budget_period?: string | null;
     created_at: string;
     updated_at: string;
   };
@@ -126,6 +131,8 @@ export interface Database {
     limit_value: number | null;
     remaining_tokens: number | null;
     message: string | null;
+    cost_micros: number | null;
+    currency: string | null;
   };
   nodes: {
     id: string;

@@ -9,7 +9,7 @@ import type { Database } from './schema.js';
  * event loop and its writer thread (which runs ledgerTransaction's own source).
  */
 
-const ROLLUP_KEYS = ['gateway', 'project', 'deployment', 'bucket_ms'] as const;
+const ROLLUP_KEYS = ['gateway', 'project', 'deployment', 'bucket_ms', 'currency'] as const;
 export const ROLLUP_COLUMNS = [...ROLLUP_KEYS, ...COUNTERS] as const;
 const LOG_COLUMNS = Object.keys(toRow(sampleEntry())) as (keyof Database['request_log'])[];
 
@@ -53,7 +53,7 @@ export const LEDGER_SQL: LedgerSql = {
     INTERVALS.map((interval) => [
       interval,
       `insert into ${ROLLUP_TABLE[interval]} (${ROLLUP_COLUMNS.join(', ')}) values (${ROLLUP_COLUMNS.map(() => '?').join(', ')})
-       on conflict (gateway, bucket_ms, project, deployment) do update set ${COUNTERS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`,
+       on conflict (gateway, bucket_ms, project, deployment, currency) do update set ${COUNTERS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`,
     ]),
   ) as Record<UsageInterval, string>,
   markInsert: 'insert into ledger_rollup_marks (writer, through_id, seen_ms) values (?, ?, ?)',

@@ -47,13 +47,14 @@ export type DeploymentPatch = Partial<
     | 'backends'
     | 'retry'
     | 'circuitBreaker'
+    | 'pricing'
     | 'updatedAt'
   >
 >;
 /** A gateway's settings; its name, resource and instance never change. */
 export type GatewayPatch = Partial<Pick<Gateway, 'logContent' | 'defaultProjectLimit' | 'corsOrigins'>>;
 export type ProjectPatch = Partial<Pick<Project, 'gatewayStatus' | 'primaryKey' | 'secondaryKey'>>;
-export type LimitPatch = Partial<Pick<Limit, 'tokensPerMinute' | 'tokenQuota' | 'quotaPeriod' | 'updatedAt'>>;
+export type LimitPatch = Partial<Pick<Limit, 'tokensPerMinute' | 'tokenQuota' | 'quotaPeriod' | 'budget' | 'updatedAt'>>;
 
 /**
  * Persistence for the control plane. Business rules live in the admin service; the store only

@@ -7,7 +7,7 @@ import { COUNTERS } from '../usage/rollups.js';
 const WRITER = nodePart(LEDGER_ID_PREFIX);
 
 /** One summed bucket, as the database answers it (PostgreSQL sums bigints as numeric text). */
-export type UsageSumRow = { bucket_ms: number | string; grp: string | null } & Record<(typeof COUNTERS)[number], number | string | null>;
+export type UsageSumRow = { bucket_ms: number | string; grp: string | null; currency: string } & Record<(typeof COUNTERS)[number], number | string | null>;
 
 /**
  * The usage of a range, exact up to the last log write: the rollups, plus the log rows that no
@@ -58,7 +58,9 @@ export function usageStatement(q: UsageQuery, rollupTable: string): RawBuilder<U
         ? sql`1 as requests`
         : isOutcome(c)
           ? sql`case when l.outcome = ${sql.lit(c)} then 1 else 0 end as ${sql.ref(c)}`
-          : sql`${sql.ref(`l.${c}`)} as ${sql.ref(c)}`,
+          : c === 'cost_micros'
+            ? sql`coalesce(l.cost_micros, 0) as cost_micros`
+            : sql`${sql.ref(`l.${c}`)} as ${sql.ref(c)}`,
     ),
   );
   const sums = sql.join(
@@ -66,13 +68,13 @@ export function usageStatement(q: UsageQuery, rollupTable: string): RawBuilder<U
     sql`, `,
   );
   return sql<UsageSumRow>`
-    select bucket_ms, ${q.groupBy ? sql`grp` : sql`null`} as grp, ${sums}
+    select bucket_ms, ${q.groupBy ? sql`grp` : sql`null`} as grp, currency, ${sums}
       from (
-        select bucket_ms${rolledGroup}, ${sql.join(COUNTERS.map((c) => sql.ref(c)))}
+        select bucket_ms${rolledGroup}, currency, ${sql.join(COUNTERS.map((c) => sql.ref(c)))}
           from ${table}
          where ${rolledGateway} and bucket_ms >= ${from} and bucket_ms < ${q.toMs} ${rolledFilter}
         union all
-        select (l.at_ms / ${sql.lit(step)}) * ${sql.lit(step)} as bucket_ms${loggedGroup}, ${loggedCounters}
+        select (l.at_ms / ${sql.lit(step)}) * ${sql.lit(step)} as bucket_ms${loggedGroup}, coalesce(l.currency, '') as currency, ${loggedCounters}
           from request_log l
           join ledger_rollup_marks m
             on m.writer = substr(l.id, ${sql.lit(WRITER.start + 1)}, ${sql.lit(WRITER.length)}) and l.id > m.through_id
@@ -80,7 +82,7 @@ export function usageStatement(q: UsageQuery, rollupTable: string): RawBuilder<U
            -- The tail only: served by the (gateway, id) index, whatever the time range asked.
            and l.id > (select min(through_id) from ledger_rollup_marks)
       ) u
-     group by bucket_ms${q.groupBy ? sql`, grp` : sql``}
+     group by bucket_ms${q.groupBy ? sql`, grp` : sql``}, currency
      order by bucket_ms`;
 }
 

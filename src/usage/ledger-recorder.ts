@@ -50,6 +50,9 @@ export class LedgerRecorder implements ExchangeObserver {
       maxTokensCapped: r.maxTokensCapped ?? null,
       refusal: r.refusal ? { limitId: r.refusal.limitId, scope: r.refusal.scope, kind: r.refusal.kind, limit: r.refusal.limit, remaining: r.refusal.remaining } : null,
       message: r.message ?? null,
+      // Plain fields, not a spread: this runs once per request.
+      costMicros: r.currency === undefined ? undefined : (r.costMicros ?? 0),
+      currency: r.currency,
     });
   }
 }

@@ -46,6 +46,12 @@ export interface LedgerEntry {
   refusal?: LimitRefusal | null;
   /** The error message the client got (null: it got an answer). */
   message?: string | null;
+  /**
+   * The exact cost of the request in micro-units (millionths) of `currency` (see pricing.ts);
+   * null (or absent) with no currency when its deployment has no prices.
+   */
+  costMicros?: number | null;
+  currency?: string | null;
 }
 
 /** Where a limit scope comes from: the project's own limits, or the gateway's default project limit. */
@@ -55,10 +61,10 @@ export type LimitScope = 'project-wide' | 'per-deployment' | 'default';
 export interface LimitRefusal {
   limitId: string;
   scope: LimitScope;
-  kind: 'tpm' | 'quota';
-  /** The limit's value: tokens per minute, or the quota. */
+  kind: 'tpm' | 'quota' | 'budget';
+  /** The limit's value: tokens per minute, or the quota (a budget: micro-units). */
   limit: number;
-  /** Tokens left under that limit when it refused (null: not known). */
+  /** Tokens left under that limit when it refused (a budget: micro-units; null: not known). */
   remaining: number | null;
 }
 
@@ -85,6 +91,9 @@ export interface RollupRow {
   completion_tokens: number;
   total_tokens: number;
   latency_ms: number;
+  /** The currency of cost_micros; '' for rows without cost. Part of the row's key. */
+  currency: string;
+  cost_micros: number;
 }
 
 /** Rollup rows to add, per interval. */
@@ -109,6 +118,9 @@ export interface RecentUse {
   /** When the request began (it was charged then). */
   startMs: number;
   tokens: number;
+  /** Its cost in micro-units of `currency` (0 and null without prices). */
+  costMicros: number;
+  currency: string | null;
 }
 
 export interface UsageQuery {
@@ -129,6 +141,8 @@ export interface UsagePoint {
   requests: Record<Outcome, number> & { total: number };
   tokens: { prompt: number; completion: number; total: number };
   latencyMsSum: number;
+  /** Cost in micro-units per currency (ISO 4217 code → micro-units); {} when nothing was priced. */
+  cost: Record<string, number>;
 }
 
 export interface LogQuery {

@@ -3,14 +3,19 @@ import { INTERVAL_MS, OUTCOMES, type LedgerEntry, type RollupRow, type Rollups, 
 export const INTERVALS = ['minute', 'hour', 'day'] as const satisfies readonly UsageInterval[];
 
 /** The summed columns of a rollup row. */
-export const COUNTERS = ['requests', ...OUTCOMES, 'prompt_tokens', 'completion_tokens', 'total_tokens', 'latency_ms'] as const satisfies readonly (keyof RollupRow)[];
+export const COUNTERS = ['requests', ...OUTCOMES, 'prompt_tokens', 'completion_tokens', 'total_tokens', 'latency_ms', 'cost_micros'] as const satisfies readonly (keyof RollupRow)[];
 
-/** Adds entries to rollup rows keyed by (gateway, project, deployment, bucket of `step` ms). */
+/** A rollup row's key: (gateway, project, deployment, bucket, currency). */
+export const rollupKey = (r: Pick<RollupRow, 'gateway' | 'project' | 'deployment' | 'bucket_ms' | 'currency'>): string =>
+  `${r.gateway}\u0000${r.project}\u0000${r.deployment}\u0000${r.bucket_ms}\u0000${r.currency}`;
+
+/** Adds entries to rollup rows keyed by (gateway, project, deployment, bucket of `step` ms, currency). */
 export function addToRollups(rows: Map<string, RollupRow>, entries: readonly LedgerEntry[], step: number): void {
   for (const e of entries) {
     const bucket = Math.floor(e.atMs / step) * step;
     const deployment = e.deployment ?? '';
-    const key = `${e.gateway}\u0000${e.project}\u0000${deployment}\u0000${bucket}`;
+    const currency = e.currency ?? '';
+    const key = `${e.gateway}\u0000${e.project}\u0000${deployment}\u0000${bucket}\u0000${currency}`;
     let row = rows.get(key);
     if (!row) {
       row = {
@@ -30,6 +35,8 @@ export function addToRollups(rows: Map<string, RollupRow>, entries: readonly Led
         completion_tokens: 0,
         total_tokens: 0,
         latency_ms: 0,
+        currency,
+        cost_micros: 0,
       };
       rows.set(key, row);
     }
@@ -39,6 +46,7 @@ export function addToRollups(rows: Map<string, RollupRow>, entries: readonly Led
     row.completion_tokens += e.completionTokens;
     row.total_tokens += e.totalTokens;
     row.latency_ms += e.latencyMs;
+    row.cost_micros += e.costMicros ?? 0;
   }
 }
 
@@ -92,7 +100,7 @@ export class RollupAccumulator {
     for (const interval of INTERVALS) {
       const rows = this.rows[interval];
       for (const row of taken[interval]) {
-        const key = `${row.gateway}\u0000${row.project}\u0000${row.deployment}\u0000${row.bucket_ms}`;
+        const key = rollupKey(row);
         const held = rows.get(key);
         if (!held) rows.set(key, row);
         else for (const c of COUNTERS) held[c] += row[c];

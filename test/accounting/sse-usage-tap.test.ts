@@ -681,7 +681,7 @@ describe('SseUsageTap: Anthropic Messages stream', () => {
     operation: 'messages',
     events,
     usageIndex: null,
-    usage: { prompt: 365, completion: 89, total: 454 },
+    usage: { prompt: 365, completion: 89, total: 454, cachedInput: 300, cacheWrite: 40 },
     text: 'Weather: use the tool.Let me check — 日本 🎉 "quoted"\nget_weather{"city": "Paris"}',
     terminated: true,
   };
@@ -711,6 +711,6 @@ describe('SseUsageTap: Anthropic Messages stream', () => {
       namedEvent({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { input_tokens: 12, cache_read_input_tokens: 5, output_tokens: 3 } }),
     ];
     const { tap } = feed('messages', false, [Buffer.from(stream.join(''), 'utf8')]);
-    expect(tap.usage).toEqual({ prompt: 17, completion: 3, total: 20 });
+    expect(tap.usage).toEqual({ prompt: 17, completion: 3, total: 20, cachedInput: 5 });
   });
 });

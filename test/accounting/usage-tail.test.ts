@@ -8,7 +8,7 @@ describe('usageObjectFromTail', () => {
   it('reads the usage at the end of a completion without parsing the rest', () => {
     const body = JSON.stringify({ id: 'x', choices: [{ message: { content: 'a "usage": {"prompt_tokens": 999} b }{' } }], usage });
     expect(usageObjectFromTail(body)).toEqual({ usage });
-    expect(usageOf('chat.completions', usageObjectFromTail(body))).toEqual({ prompt: 12, completion: 7, total: 19 });
+    expect(usageOf('chat.completions', usageObjectFromTail(body))).toEqual({ prompt: 12, completion: 7, total: 19, cachedInput: 4 });
   });
 
   it('copes with whitespace, nested objects and braces inside strings', () => {

@@ -11,7 +11,7 @@ describe('usageOf', () => {
       choices: [{ index: 0, message: { role: 'assistant', content: 'Hi' } }],
       usage: { prompt_tokens: 17, completion_tokens: 5, total_tokens: 22, prompt_tokens_details: { cached_tokens: 10 } },
     };
-    expect(usageOf(operation, payload)).toEqual({ prompt: 17, completion: 5, total: 22 });
+    expect(usageOf(operation, payload)).toEqual({ prompt: 17, completion: 5, total: 22, cachedInput: 10 });
   });
 
   it('counts tokens reported only in the total as completion, so prompt + completion = total', () => {
@@ -83,7 +83,7 @@ describe('usageOf validates what the upstream reports', () => {
   it('rounds fractions up: a token partly used is used', () => {
     expect(chat({ prompt_tokens: 10.5, completion_tokens: 2.1, total_tokens: 12.6 })).toEqual({ prompt: 11, completion: 3, total: 14 });
     expect(usageOf('responses', { usage: { input_tokens: 0.2, output_tokens: 7 } })).toEqual({ prompt: 1, completion: 7, total: 8 });
-    expect(usageOf('messages', { usage: { input_tokens: 4.5, cache_read_input_tokens: 0.5, output_tokens: 1.5 } })).toEqual({ prompt: 6, completion: 2, total: 8 });
+    expect(usageOf('messages', { usage: { input_tokens: 4.5, cache_read_input_tokens: 0.5, output_tokens: 1.5 } })).toEqual({ prompt: 6, completion: 2, total: 8, cachedInput: 1 });
   });
 
   it(`cuts counts beyond ${MAX_ANSWER_TOKENS} tokens to the bound, and says so`, () => {
@@ -93,7 +93,7 @@ describe('usageOf validates what the upstream reports', () => {
     expect(chat({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 1e20 })).toEqual({ prompt: 10, completion: MAX - 10, total: MAX, capped: true });
     // JSON's 1e400 parses as Infinity: a number beyond the bound like any other.
     expect(usageOf('chat.completions', JSON.parse('{"usage":{"prompt_tokens":1e400,"completion_tokens":1}}'))).toEqual({ prompt: MAX, completion: 0, total: MAX, capped: true });
-    expect(usageOf('messages', { usage: { input_tokens: 3, cache_creation_input_tokens: 1e20, output_tokens: 2 } })).toEqual({ prompt: MAX, completion: 0, total: MAX, capped: true });
+    expect(usageOf('messages', { usage: { input_tokens: 3, cache_creation_input_tokens: 1e20, output_tokens: 2 } })).toEqual({ prompt: MAX, completion: 0, total: MAX, capped: true, cacheWrite: MAX });
     // At the bound exactly: believed.
     expect(chat({ prompt_tokens: MAX - 1, completion_tokens: 1 })).toEqual({ prompt: MAX - 1, completion: 1, total: MAX });
   });
@@ -129,7 +129,7 @@ describe('usageOf validates what the upstream reports', () => {
       .filter((data) => data.includes('"usage"'))
       .at(-1)!;
     // 307 + 26 = 560 as reported: 227 reasoning tokens are in the total only.
-    expect(usageOf('chat.completions', JSON.parse(last))).toEqual({ prompt: 307, completion: 253, total: 560 });
+    expect(usageOf('chat.completions', JSON.parse(last))).toEqual({ prompt: 307, completion: 253, total: 560, cachedInput: 306, reasoning: 227 });
   });
 });
 
@@ -239,7 +239,7 @@ describe('completionTextOf', () => {
 describe('Anthropic Messages usage and text', () => {
   it('counts the prompt as input plus cache writes and reads', () => {
     const usage = { input_tokens: 12, cache_creation_input_tokens: 200, cache_read_input_tokens: 3000, output_tokens: 40, server_tool_use: { web_search_requests: 0 } };
-    expect(usageOf('messages', { usage })).toEqual({ prompt: 3212, completion: 40, total: 3252 });
+    expect(usageOf('messages', { usage })).toEqual({ prompt: 3212, completion: 40, total: 3252, cachedInput: 3000, cacheWrite: 200 });
     expect(usageOf('messages', { usage: { input_tokens: 5, output_tokens: 1 } })).toEqual({ prompt: 5, completion: 1, total: 6 });
     expect(usageOf('messages', { usage: { service_tier: 'standard' } })).toBeNull();
     // OpenAI's field names mean nothing in this dialect.

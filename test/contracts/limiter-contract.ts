@@ -870,6 +870,97 @@ export function limiterContract(name: string, make: LimiterFactory): void {
       });
     });
 
+    describe('money budgets: micro-units in the same all-or-nothing step', () => {
+      const budgetRule = (micros: number, period: QuotaPeriod = 'monthly', id = uniqueRuleId('budget')): LimitRule => ({
+        id,
+        tokensPerMinute: null,
+        tokenQuota: micros,
+        quotaPeriod: period,
+        unit: 'micros',
+      });
+
+      it('reserves tokens and cost together; a budget that refuses charges no token limit', async () => {
+        const tokens = makeRule({ tpm: 1000, quota: 5000 });
+        const budget = budgetRule(10_000);
+        const refusedByBudget = await limiter.reserve([tokens, budget], 100, 10_001);
+        expect(refusedByBudget.ok).toBe(false);
+        if (!refusedByBudget.ok) {
+          expect(refusedByBudget.rule.id).toBe(budget.id);
+          expect(refusedByBudget.kind).toBe('quota');
+          expect(refusedByBudget.limit).toBe(10_000);
+          // Larger than the whole budget: no wait makes it fit.
+          expect(refusedByBudget.retryAfterSeconds).toBeNull();
+        }
+        expect(await tpmUsed(tokens)).toBe(0);
+        expect(await quotaUsed(tokens)).toBe(0);
+        expect(await quotaUsed(budget)).toBe(0);
+
+        const first = await limiter.reserve([tokens, budget], 100, 6_000);
+        expect(first.ok).toBe(true);
+        expect(await quotaUsed(tokens)).toBe(100);
+        expect(await quotaUsed(budget)).toBe(6_000);
+        // The standing (rate-limit headers) speaks of tokens only.
+        if (first.ok) expect(first.standing.quota?.limit).toBe(5000);
+
+        // 6000 + 5000 > 10000: refused until the period ends, tokens untouched.
+        const second = await limiter.reserve([tokens, budget], 10, 5_000);
+        expect(second.ok).toBe(false);
+        if (!second.ok) {
+          const monthEnd = Date.UTC(2030, 5, 1);
+          expect(second.rule.id).toBe(budget.id);
+          expect(second.periodEnd).toBe(monthEnd);
+          expect(second.retryAfterSeconds).toBe(Math.ceil((monthEnd - now) / SEC));
+        }
+        expect(await quotaUsed(tokens)).toBe(100);
+
+        if (!first.ok) return;
+        await limiter.settle(first.reservation, 70, 4_321);
+        expect(await quotaUsed(tokens)).toBe(70);
+        expect(await tpmUsed(tokens)).toBe(70);
+        expect(await quotaUsed(budget)).toBe(4_321);
+        // Settled once: a second settle changes nothing.
+        await limiter.settle(first.reservation, 1, 1);
+        expect(await quotaUsed(budget)).toBe(4_321);
+      });
+
+      it('returns the cost on release, and charges an overrun of the cost on settle', async () => {
+        const budget = budgetRule(1_000_000, 'daily');
+        const a = await limiter.reserve([budget], 50, 400_000);
+        const b = await limiter.reserve([budget], 50, 300_000);
+        if (!a.ok || !b.ok) throw new Error('expected both admitted');
+        await limiter.release(a.reservation);
+        expect(await quotaUsed(budget)).toBe(300_000);
+        await limiter.settle(b.reservation, 60, 350_001);
+        expect(await quotaUsed(budget)).toBe(350_001);
+      });
+
+      it('64 concurrent reservations never push reserved or settled spend over the budget', async () => {
+        const random = prng(2064);
+        const budget = budgetRule(1_000_000, 'daily');
+        const tpm = makeRule({ tpm: 100_000 });
+        const calls = Array.from({ length: 64 }, () => {
+          const micros = 20_000 + Math.floor(random() * 60_000);
+          return { tokens: 1 + Math.floor(random() * 500), micros, used: Math.floor(micros * random()) };
+        });
+        const results = await Promise.all(calls.map((c) => limiter.reserve([tpm, budget], c.tokens, c.micros)));
+        let reserved = 0;
+        let settled = 0;
+        results.forEach((r, i) => {
+          if (!r.ok) {
+            expect(r.rule.id).toBe(budget.id);
+            return;
+          }
+          reserved += calls[i]!.micros;
+          settled += calls[i]!.used;
+        });
+        expect(reserved).toBeLessThanOrEqual(1_000_000);
+        expect(results.filter((r) => !r.ok).length).toBeGreaterThan(0);
+        expect(await quotaUsed(budget)).toBe(reserved);
+        await Promise.all(results.map((r, i) => (r.ok ? limiter.settle(r.reservation, calls[i]!.tokens, calls[i]!.used) : undefined)));
+        expect(await quotaUsed(budget)).toBe(settled);
+      });
+    });
+
     describe('model check', () => {
       for (const seed of [1, 2, 3, 5, 8, 13]) {
         it(`matches a reference model over random operations (seed ${seed})`, async () => {

@@ -694,6 +694,8 @@ function written(ids: SequentialIds, count: number, startMs = T0): LedgerEntry[]
       upstreamMs: null,
       overheadMs: null,
       content: null,
+      // Cost in two currencies (one bucket may hold both), none on some rows: summed per currency.
+      ...(prompt === 0 ? {} : { costMicros: 1_000_003 * (i + 1), currency: i % 4 === 3 ? 'EUR' : 'USD' }),
     };
   });
 }
@@ -708,7 +710,7 @@ function pointsOf(entries: readonly LedgerEntry[], step: number, group?: 'projec
     let p = points.get(key);
     if (!p) {
       const zero = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
-      p = { bucketMs, group: grp, requests: { ...zero, total: 0 }, tokens: { prompt: 0, completion: 0, total: 0 }, latencyMsSum: 0 };
+      p = { bucketMs, group: grp, requests: { ...zero, total: 0 }, tokens: { prompt: 0, completion: 0, total: 0 }, latencyMsSum: 0, cost: {} };
       points.set(key, p);
     }
     p.requests[e.outcome] += 1;
@@ -717,6 +719,7 @@ function pointsOf(entries: readonly LedgerEntry[], step: number, group?: 'projec
     p.tokens.completion += e.completionTokens;
     p.tokens.total += e.totalTokens;
     p.latencyMsSum += e.latencyMs;
+    if (e.currency && e.costMicros) p.cost[e.currency] = (p.cost[e.currency] ?? 0) + e.costMicros;
   }
   return sorted([...points.values()]);
 }

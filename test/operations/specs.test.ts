@@ -15,7 +15,7 @@ interface Recording {
   stream: boolean;
   status: number;
   file: string;
-  expect: { prompt: number; completion: number; total: number } | null;
+  expect: { prompt: number; completion: number; total: number; raw?: Record<string, unknown> } | null;
 }
 
 const catalog = JSON.parse(readFileSync(`${DIR}catalog.json`, 'utf8')) as Recording[];
@@ -139,7 +139,22 @@ describe('usage and text per spec, on the provider recordings', () => {
   const withoutUsage = answered.filter((r) => r.expect === null);
   expect(withUsage.length).toBeGreaterThan(30);
   // The recorded total is the truth: xAI reports reasoning tokens only in it (see validUsage).
-  const expected = (r: Recording) => ({ prompt: r.expect!.prompt, completion: r.expect!.total - r.expect!.prompt, total: r.expect!.total });
+  // Its parts as each provider names them (docs/limits.md): cache reads, cache writes, reasoning.
+  const expected = (r: Recording) => {
+    const raw = (r.expect!.raw ?? {}) as Record<string, Record<string, number> | number | undefined>;
+    const detail = (field: string, key: string) => (raw[field] as Record<string, number> | undefined)?.[key];
+    const parts = {
+      cachedInput: detail('prompt_tokens_details', 'cached_tokens') ?? detail('input_tokens_details', 'cached_tokens') ?? (raw.cache_read_input_tokens as number | undefined),
+      cacheWrite: raw.cache_creation_input_tokens as number | undefined,
+      reasoning: detail('completion_tokens_details', 'reasoning_tokens') ?? detail('output_tokens_details', 'reasoning_tokens') ?? detail('output_tokens_details', 'thinking_tokens'),
+    };
+    return {
+      prompt: r.expect!.prompt,
+      completion: r.expect!.total - r.expect!.prompt,
+      total: r.expect!.total,
+      ...Object.fromEntries(Object.entries(parts).filter(([, v]) => v !== undefined && v > 0)),
+    };
+  };
 
   it.each(withUsage.filter((r) => !r.stream).map((r) => [r.id, r] as const))('%s: the answer’s usage', (_id, r) => {
     const spec = operationSpec(r.endpoint);

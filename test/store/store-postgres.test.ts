@@ -128,11 +128,11 @@ function usageContract(name: string, open: () => Promise<Store>): void {
     const first = [
       entry(T0 + 1_000),
       entry(T0 + 2_000, { outcome: 'rate_limited', status: 429, upstreamStatus: null, promptTokens: 0, completionTokens: 0, totalTokens: 0, latencyMs: 0.5, upstreamMs: null, overheadMs: null }),
-      entry(T0 + MIN + 5_000, { project: 'p2', stream: true, content: '{"prompt":"hi"}' }),
+      entry(T0 + MIN + 5_000, { project: 'p2', stream: true, content: '{"prompt":"hi"}', costMicros: 3, currency: 'EUR' }),
     ];
     const second = [
       entry(T0 + 30_000, { promptTokens: 1_000_000, completionTokens: 2_000_000, totalTokens: 3_000_000, latencyMs: 16_777_216 }),
-      entry(T0 + 40_000, { latencyMs: 1.5 }),
+      entry(T0 + 40_000, { latencyMs: 1.5, costMicros: 7_000_000_000_001, currency: 'USD' }),
       entry(T0 + HOUR + 1, { deployment: null, outcome: 'rejected', status: 400, errorCode: 'bad_request', upstreamStatus: null }),
       entry(T0 + DAY + 7, { outcome: 'upstream_error', status: 502, upstreamStatus: 500 }),
       entry(T0 + DAY + 8, { gateway: 'gw2' }),
@@ -151,7 +151,7 @@ function usageContract(name: string, open: () => Promise<Store>): void {
         let p = points.get(key);
         if (!p) {
           const zero = { ok: 0, rate_limited: 0, quota_exceeded: 0, rejected: 0, upstream_error: 0, client_aborted: 0, never_fits: 0 } satisfies Record<Outcome, number>;
-          p = { bucketMs, group: grp, requests: { ...zero, total: 0 }, tokens: { prompt: 0, completion: 0, total: 0 }, latencyMsSum: 0 };
+          p = { bucketMs, group: grp, requests: { ...zero, total: 0 }, tokens: { prompt: 0, completion: 0, total: 0 }, latencyMsSum: 0, cost: {} };
           points.set(key, p);
         }
         p.requests[e.outcome] += 1;
@@ -160,6 +160,7 @@ function usageContract(name: string, open: () => Promise<Store>): void {
         p.tokens.completion += e.completionTokens;
         p.tokens.total += e.totalTokens;
         p.latencyMsSum += e.latencyMs;
+        if (e.currency && e.costMicros) p.cost[e.currency] = (p.cost[e.currency] ?? 0) + e.costMicros;
       }
       return [...points.values()].sort((a, b) => a.bucketMs - b.bucketMs || String(a.group).localeCompare(String(b.group)));
     }

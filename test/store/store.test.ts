@@ -105,6 +105,8 @@ describe('ledger rows for the SQLite writer', () => {
       maxTokensCapped: 30,
       refusal: { limitId: 'lim_1', scope: 'per-deployment', kind: 'quota', limit: 1000, remaining: 12 },
       message: 'The token quota…',
+      costMicros: 1234,
+      currency: 'USD',
     };
     expect(toRowValues(entry)).toEqual(Object.values(toRow(entry)));
     // The refusal is five columns (limit id, scope, kind, value, remaining).

@@ -40,7 +40,7 @@ interface Sent {
   tokens: { prompt: number; completion: number } | null;
 }
 
-type Tally = { requests: Record<Outcome | 'total', number>; tokens: { prompt: number; completion: number; total: number } };
+type Tally = { requests: Record<Outcome | 'total', number>; tokens: { prompt: number; completion: number; total: number }; cost: Record<string, unknown> };
 
 function tally(list: readonly Sent[]): Tally {
   const requests = { total: 0, ...Object.fromEntries(OUTCOMES.map((o) => [o, 0])) } as Record<Outcome | 'total', number>;
@@ -52,7 +52,8 @@ function tally(list: readonly Sent[]): Tally {
     tokens.completion += s.tokens?.completion ?? 0;
     tokens.total += (s.tokens?.prompt ?? 0) + (s.tokens?.completion ?? 0);
   }
-  return { requests, tokens };
+  // No deployment here has prices: no cost.
+  return { requests, tokens, cost: {} };
 }
 
 function sumPoints(points: ReadonlyArray<Pick<UsagePoint, 'requests' | 'tokens'>>): Tally {
@@ -64,7 +65,8 @@ function sumPoints(points: ReadonlyArray<Pick<UsagePoint, 'requests' | 'tokens'>
     tokens.completion += p.tokens.completion;
     tokens.total += p.tokens.total;
   }
-  return { requests, tokens };
+  // No deployment here has prices: no cost.
+  return { requests, tokens, cost: {} };
 }
 
 const countBy = <T>(list: readonly T[], key: (item: T) => string): Record<string, number> => {
@@ -499,6 +501,7 @@ describe('usage accounting end to end', () => {
         completion: entries.reduce((n, e) => n + e.completionTokens, 0),
         total: entries.reduce((n, e) => n + e.totalTokens, 0),
       },
+      cost: {},
     };
     expect(fromLedger).toEqual(expected);
     const latencySum = entries.reduce((n, e) => n + e.latencyMs, 0);

@@ -7,7 +7,7 @@ import { useSession } from '../session';
 import { BackendPoolFields, emptyBackend, poolBody, poolDraftOf, type PoolDraft } from './BackendPoolFields';
 import { useNotify } from '../components/Toast';
 
-const FIELDS = ['name', 'provider', 'upstreamUrl', 'upstreamModel', 'apiVersion', 'upstreamApiKey', 'defaultCompletionReservation', 'options', 'backends', 'retry', 'circuitBreaker'] as const;
+const FIELDS = ['name', 'provider', 'upstreamUrl', 'upstreamModel', 'apiVersion', 'upstreamApiKey', 'defaultCompletionReservation', 'options', 'backends', 'retry', 'circuitBreaker', 'pricing'] as const;
 
 const URL_HINTS: Record<Provider, string> = {
   openai: 'Optional: defaults to https://api.openai.com/v1.',
@@ -44,6 +44,15 @@ export function DeploymentDialog({ resource, deployment, onClose, onSaved }: Dep
   const [isPool, setIsPool] = useState(Boolean(deployment?.backends));
   const [pool, setPool] = useState<PoolDraft>(() => poolDraftOf(deployment));
   const hasKey = deployment?.hasUpstreamApiKey ?? false;
+  const [useCatalog, setUseCatalog] = useState(false);
+  const [prices, setPrices] = useState(() => ({
+    currency: deployment?.pricing?.currency ?? 'USD',
+    inputPerMillion: deployment?.pricing?.inputPerMillion ?? '',
+    outputPerMillion: deployment?.pricing?.outputPerMillion ?? '',
+    cachedInputPerMillion: deployment?.pricing?.cachedInputPerMillion ?? '',
+    cacheWritePerMillion: deployment?.pricing?.cacheWritePerMillion ?? '',
+  }));
+  const setPrice = (field: keyof typeof prices) => (value: string) => setPrices({ ...prices, [field]: value });
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -63,6 +72,7 @@ export function DeploymentDialog({ resource, deployment, onClose, onSaved }: Dep
       apiVersion: apiVersion.trim() || null,
       defaultCompletionReservation: reservation.trim() === '' ? null : Number(reservation),
       options: parsedOptions,
+      pricing: pricingBody(useCatalog, prices),
     };
     if (isPool && provider !== 'simulated') {
       Object.assign(body, poolBody(pool, deployment), { upstreamUrl: null });
@@ -189,6 +199,36 @@ export function DeploymentDialog({ resource, deployment, onClose, onSaved }: Dep
         >
           {(control) => <textarea {...control} rows={3} spellCheck={false} value={options} onChange={(e) => setOptions(e.target.value)} />}
         </Field>
+        <fieldset className="pricing">
+          <legend>Prices per million tokens</legend>
+          <label className="toggle">
+            <input type="checkbox" checked={useCatalog} onChange={(e) => setUseCatalog(e.target.checked)} /> Take the prices from the built-in
+            catalog (by the model sent upstream)
+          </label>
+          {useCatalog ? null : (
+            <div className="field-pair">
+              <Field label="Price currency" error={errors.fields.pricing} hint="ISO 4217, e.g. USD.">
+                {(control) => <input {...control} maxLength={3} value={prices.currency} onChange={(e) => setPrice('currency')(e.target.value)} />}
+              </Field>
+              <Field label="Input price" hint="Empty input and output prices: no prices.">
+                {(control) => <input {...control} inputMode="decimal" value={prices.inputPerMillion} onChange={(e) => setPrice('inputPerMillion')(e.target.value)} />}
+              </Field>
+              <Field label="Output price">
+                {(control) => <input {...control} inputMode="decimal" value={prices.outputPerMillion} onChange={(e) => setPrice('outputPerMillion')(e.target.value)} />}
+              </Field>
+              <Field label="Cached input price" hint="Empty: the input price.">
+                {(control) => (
+                  <input {...control} inputMode="decimal" value={prices.cachedInputPerMillion} onChange={(e) => setPrice('cachedInputPerMillion')(e.target.value)} />
+                )}
+              </Field>
+              <Field label="Cache write price" hint="Empty: the input price.">
+                {(control) => (
+                  <input {...control} inputMode="decimal" value={prices.cacheWritePerMillion} onChange={(e) => setPrice('cacheWritePerMillion')(e.target.value)} />
+                )}
+              </Field>
+            </div>
+          )}
+        </fieldset>
         <FormError message={errors.form} />
         <div className="form-actions">
           <button type="button" onClick={onClose}>
@@ -201,4 +241,20 @@ export function DeploymentDialog({ resource, deployment, onClose, onSaved }: Dep
       </form>
     </Modal>
   );
+}
+
+/** The prices to send: the catalog's, the ones typed, or none (input and output left empty). */
+function pricingBody(
+  useCatalog: boolean,
+  p: { currency: string; inputPerMillion: string; outputPerMillion: string; cachedInputPerMillion: string; cacheWritePerMillion: string },
+): unknown {
+  if (useCatalog) return 'catalog';
+  if (p.inputPerMillion.trim() === '' && p.outputPerMillion.trim() === '') return null;
+  return {
+    currency: p.currency.trim().toUpperCase(),
+    inputPerMillion: p.inputPerMillion.trim(),
+    outputPerMillion: p.outputPerMillion.trim(),
+    ...(p.cachedInputPerMillion.trim() === '' ? {} : { cachedInputPerMillion: p.cachedInputPerMillion.trim() }),
+    ...(p.cacheWritePerMillion.trim() === '' ? {} : { cacheWritePerMillion: p.cacheWritePerMillion.trim() }),
+  };
 }

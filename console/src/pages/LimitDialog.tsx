@@ -7,7 +7,7 @@ import { useSession } from '../session';
 import { scopeOf } from './limit-scope';
 import { useNotify } from '../components/Toast';
 
-const FIELDS = ['project', 'deployment', 'tokensPerMinute', 'tokenQuota', 'quotaPeriod'] as const;
+const FIELDS = ['project', 'deployment', 'tokensPerMinute', 'tokenQuota', 'quotaPeriod', 'budget'] as const;
 const FIELD_OF_CODE = { limit_exists: 'deployment' };
 
 interface LimitDialogProps {
@@ -29,6 +29,9 @@ export function LimitDialog({ gateway, limit, projects, deployments, onClose, on
   const [tpm, setTpm] = useState(limit?.tokensPerMinute?.toString() ?? '');
   const [quota, setQuota] = useState(limit?.tokenQuota?.toString() ?? '');
   const [period, setPeriod] = useState<QuotaPeriod | ''>(limit?.quotaPeriod ?? '');
+  const [budgetAmount, setBudgetAmount] = useState(limit?.budget?.amount ?? '');
+  const [budgetCurrency, setBudgetCurrency] = useState(limit?.budget?.currency ?? 'USD');
+  const [budgetPeriod, setBudgetPeriod] = useState<QuotaPeriod>(limit?.budget?.period ?? 'monthly');
   const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const [pending, setPending] = useState(false);
   /** Set after a save the server warned about: the dialog stays open to show it. */
@@ -37,13 +40,14 @@ export function LimitDialog({ gateway, limit, projects, deployments, onClose, on
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const values = { tokensPerMinute: toTokens(tpm), tokenQuota: toTokens(quota), quotaPeriod: period === '' ? null : period };
+    const budget = budgetAmount.trim() === '' ? null : { amount: budgetAmount.trim(), currency: budgetCurrency.trim().toUpperCase(), period: budgetPeriod };
+    const values = { tokensPerMinute: toTokens(tpm), tokenQuota: toTokens(quota), quotaPeriod: period === '' ? null : period, budget };
     if (Number.isNaN(values.tokensPerMinute) || Number.isNaN(values.tokenQuota)) {
       const field = Number.isNaN(values.tokensPerMinute) ? 'tokensPerMinute' : 'tokenQuota';
       return setErrors({ fields: { [field]: 'Enter a whole number of tokens.' }, form: null });
     }
-    if (values.tokensPerMinute === null && values.tokenQuota === null) {
-      return setErrors({ fields: {}, form: 'Set tokens per minute, a token quota, or both.' });
+    if (values.tokensPerMinute === null && values.tokenQuota === null && budget === null) {
+      return setErrors({ fields: {}, form: 'Set tokens per minute, a token quota, a budget, or several.' });
     }
     if (values.tokenQuota !== null && values.quotaPeriod === null) {
       return setErrors({ fields: { quotaPeriod: 'Choose the period of the quota.' }, form: null });
@@ -135,6 +139,25 @@ export function LimitDialog({ gateway, limit, projects, deployments, onClose, on
             {(control) => (
               <select {...control} value={period} onChange={(e) => setPeriod(e.target.value as QuotaPeriod | '')}>
                 <option value="">No quota</option>
+                {QUOTA_PERIODS.map((p) => (
+                  <option key={p} value={p}>
+                    {p}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        </div>
+        <div className="field-pair">
+          <Field label="Budget" error={errors.fields.budget} hint="Money per period, e.g. 25.50; leave empty for none. Needs the deployments' prices.">
+            {(control) => <input {...control} inputMode="decimal" value={budgetAmount} onChange={(e) => setBudgetAmount(e.target.value)} />}
+          </Field>
+          <Field label="Currency" hint="ISO 4217, as the deployments' prices.">
+            {(control) => <input {...control} maxLength={3} value={budgetCurrency} onChange={(e) => setBudgetCurrency(e.target.value)} />}
+          </Field>
+          <Field label="Budget period">
+            {(control) => (
+              <select {...control} value={budgetPeriod} onChange={(e) => setBudgetPeriod(e.target.value as QuotaPeriod)}>
                 {QUOTA_PERIODS.map((p) => (
                   <option key={p} value={p}>
                     {p}

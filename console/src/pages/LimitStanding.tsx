@@ -1,5 +1,6 @@
 import type { LimitStatus } from '../api-types';
-import { formatIn, formatNumber, formatUtc } from '../format';
+import { formatIn, formatNumber, formatTime, formatUtc } from '../format';
+import { formatMicros } from '../usage-series';
 import { useApiData } from '../use-api-data';
 
 /** Limit standing is the limiter's live count: refreshed every few seconds. */
@@ -36,21 +37,41 @@ export function LimitStanding({ status, scope }: { status: LimitStatus; scope: s
           reset={`resets ${formatIn(status.quota.resetAt)} (${formatUtc(status.quota.resetAt)})`}
         />
       ) : null}
+      {status.budget ? (
+        <Meter
+          label={`Budget (${status.budget.period})`}
+          ariaLabel={`Budget spent, ${scope}`}
+          used={status.budget.spent.micros}
+          limit={status.budget.limit.micros}
+          remaining={status.budget.remaining.micros}
+          format={(micros) => `${formatMicros(micros)} ${status.budget!.currency}`}
+          reset={`resets ${formatIn(status.budget.resetAt)} (${formatTime(status.budget.resetAt, false)})`}
+        />
+      ) : null}
     </div>
   );
 }
 
-export function Meter(props: { label: string; ariaLabel: string; used: number; limit: number; remaining: number; reset: string }) {
-  const { label, ariaLabel, used, limit, remaining, reset } = props;
+export function Meter(props: {
+  label: string;
+  ariaLabel: string;
+  used: number;
+  limit: number;
+  remaining: number;
+  reset: string;
+  /** How amounts read (default: token counts). */
+  format?: (n: number) => string;
+}) {
+  const { label, ariaLabel, used, limit, remaining, reset, format = formatNumber } = props;
   const share = limit > 0 ? Math.min(1, used / limit) : 1;
   const tone = share >= 0.9 ? 'meter-high' : share >= 0.7 ? 'meter-mid' : 'meter-low';
-  const text = `${formatNumber(used)} / ${formatNumber(limit)} used`;
+  const text = `${format(used)} / ${format(limit)} used`;
   return (
     <div className="meter-block">
       <div className="meter-caption">
         <span>{label}</span>
         <span>
-          {text} · {formatNumber(remaining)} left
+          {text} · {format(remaining)} left
         </span>
       </div>
       <div
@@ -60,7 +81,7 @@ export function Meter(props: { label: string; ariaLabel: string; used: number; l
         aria-valuemin={0}
         aria-valuemax={limit}
         aria-valuenow={Math.min(used, limit)}
-        aria-valuetext={`${text}, ${formatNumber(remaining)} left`}
+        aria-valuetext={`${text}, ${format(remaining)} left`}
       >
         <div className="meter-fill" style={{ width: `${(share * 100).toFixed(1)}%` }} />
       </div>

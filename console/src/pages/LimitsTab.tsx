@@ -77,6 +77,7 @@ export function LimitsTab({ gateway }: { gateway: Gateway }) {
                 <th scope="col">Deployment</th>
                 <th scope="col">Tokens per minute</th>
                 <th scope="col">Token quota</th>
+                <th scope="col">Budget</th>
                 <th scope="col" className="standing-col">
                   Standing
                 </th>
@@ -92,6 +93,7 @@ export function LimitsTab({ gateway }: { gateway: Gateway }) {
                   <td className="num">
                     {limit.tokenQuota === null ? '—' : `${formatNumber(limit.tokenQuota)} ${limit.quotaPeriod ?? ''}`}
                   </td>
+                  <td className="num">{limit.budget ? `${limit.budget.amount} ${limit.budget.currency} ${limit.budget.period}` : '—'}</td>
                   <td>
                     <StandingCell key={limit.updatedAt} gateway={gateway.name} id={limit.id} scope={scopeOf(limit)} />
                   </td>

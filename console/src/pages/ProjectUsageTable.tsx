@@ -1,5 +1,6 @@
 import type { GatewayProject, RequestCounts, UsageReport } from '../api-types';
 import { formatNumber } from '../format';
+import { costText } from '../usage-series';
 import { limitValuesText } from './limit-scope';
 
 interface ProjectUsage {
@@ -8,23 +9,26 @@ interface ProjectUsage {
   project: GatewayProject | null;
   requests: RequestCounts;
   tokens: number;
+  /** Micro-units by currency (a deployment without prices adds none). */
+  costMicros: Record<string, number>;
 }
 
 /**
- * Who uses what: every project of the gateway's resource with its requests and tokens in the range,
+ * Who uses what: every project of the gateway's resource with its requests, tokens and cost in the range,
  * those without a limit (or without traffic) included, busiest first.
  */
 export function ProjectUsageTable({ report, projects }: { report: UsageReport; projects: readonly GatewayProject[] }) {
   const rows = new Map<string, ProjectUsage>();
-  for (const p of projects) rows.set(p.name, { name: p.name, project: p, requests: zero(), tokens: 0 });
+  for (const p of projects) rows.set(p.name, { name: p.name, project: p, requests: zero(), tokens: 0, costMicros: {} });
   for (const series of report.series) {
     const name = series.project ?? series.group ?? '';
     if (name === '') continue;
     let row = rows.get(name);
-    if (!row) rows.set(name, (row = { name, project: null, requests: zero(), tokens: 0 }));
+    if (!row) rows.set(name, (row = { name, project: null, requests: zero(), tokens: 0, costMicros: {} }));
     for (const point of series.points) {
       for (const key of Object.keys(row.requests) as (keyof RequestCounts)[]) row.requests[key] += point.requests[key];
       row.tokens += point.tokens.total;
+      for (const [currency, money] of Object.entries(point.cost ?? {})) row.costMicros[currency] = (row.costMicros[currency] ?? 0) + money.micros;
     }
   }
   const sorted = [...rows.values()].sort((a, b) => b.tokens - a.tokens || b.requests.total - a.requests.total || a.name.localeCompare(b.name));
@@ -50,6 +54,9 @@ export function ProjectUsageTable({ report, projects }: { report: UsageReport; p
             <th scope="col" className="num">
               Never fit
             </th>
+            <th scope="col" className="num">
+              Cost
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -66,6 +73,7 @@ export function ProjectUsageTable({ report, projects }: { report: UsageReport; p
               <td className="num">{formatNumber(r.requests.rate_limited)}</td>
               <td className="num">{formatNumber(r.requests.quota_exceeded)}</td>
               <td className="num">{formatNumber(r.requests.never_fits)}</td>
+              <td className="num">{costText(r.costMicros)}</td>
             </tr>
           ))}
         </tbody>

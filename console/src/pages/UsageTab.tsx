@@ -76,6 +76,14 @@ export function UsageTab({ gateway }: { gateway: Gateway }) {
       ) : (
         <>
           <dl className="totals" aria-label="Totals">
+            {Object.entries(totals.cost)
+              .sort(([a], [b]) => a.localeCompare(b))
+              .map(([currency, money]) => (
+                <div key={currency} className="cost-card">
+                  <dt>Cost ({currency})</dt>
+                  <dd title={`${money.micros} micro-units`}>{money.amount}</dd>
+                </div>
+              ))}
             <Total label="Total tokens" value={totals.tokens.total} />
             <Total label="Prompt tokens" value={totals.tokens.prompt} />
             <Total label="Completion tokens" value={totals.tokens.completion} />
@@ -96,6 +104,7 @@ export function UsageTab({ gateway }: { gateway: Gateway }) {
               name of resource {gateway.resource}); it shows here within seconds. Or pick a longer time range.
             </EmptyState>
           ) : (
+            <>
             <div className="charts">
               <Chart title="Tokens per project">
                 <TokensChart data={projectRows} formatTick={formatTick} />
@@ -118,6 +127,7 @@ export function UsageTab({ gateway }: { gateway: Gateway }) {
                 </BarChart>
               </Chart>
             </div>
+            </>
           )}
         </>
       )}

@@ -5,6 +5,7 @@ import { apiPath, type ListBody } from '../admin-client.js';
 import { intOption } from '../options.js';
 import { err, formatTable, out, printJson, printList, when, type Column } from '../output.js';
 import { ADMIN_GROUP, connect, MAX_TOKENS, orNull, tokensOrNone, withConnection, type ConnectionFlags } from './common.js';
+import { budgetOption, budgetText } from './cost-options.js';
 import {
   addGatewaySettingOptions,
   describeGatewaySettings,
@@ -148,11 +149,16 @@ const limitColumns: Column<LimitView>[] = [
   { header: 'period', value: (l) => l.quotaPeriod },
 ];
 
+/** The limit columns, with the budget when any limit shown has one. */
+const limitColumnsOf = (limits: readonly LimitView[]): Column<LimitView>[] =>
+  limits.some((l) => l.budget) ? [...limitColumns, { header: 'budget', value: (l) => budgetText(l.budget) }] : limitColumns;
+
 interface LimitFlags extends ConnectionFlags {
   gateway: string;
   tpm?: number | 'none';
   quota?: number | 'none';
   period?: string;
+  budget?: ReturnType<typeof budgetOption>;
 }
 
 export function registerLimitCommands(program: Command): void {
@@ -163,7 +169,7 @@ export function registerLimitCommands(program: Command): void {
   const gatewayFlag = (cmd: Command) => cmd.requiredOption('-g, --gateway <name>', 'the gateway');
   const show = (flags: ConnectionFlags, limit: LimitView) => {
     if (flags.json) printJson(limit);
-    else out(formatTable([limit], limitColumns));
+    else out(formatTable([limit], limitColumnsOf([limit])));
     // On stderr: a script reading stdout gets the limit, a person sees what it means for clients.
     for (const warning of limit.warnings ?? []) err(`warning: ${warning}`);
   };
@@ -173,18 +179,19 @@ export function registerLimitCommands(program: Command): void {
     printList(
       flags.json,
       body,
-      limitColumns,
+      limitColumnsOf(body.items),
       `no limits on gateway "${flags.gateway}" yet — create one with: tollgate limits create --gateway ${flags.gateway} --project <project> --tpm <n>`,
     );
   });
 
   withConnection(
-    gatewayFlag(limits.command('create').description('create a limit; give --tpm, --quota with --period, or both'))
+    gatewayFlag(limits.command('create').description('create a limit; give --tpm, --quota with --period, --budget, or several'))
       .requiredOption('--project <name>', 'the project it limits')
       .option('--deployment <name>', 'limit only this deployment (default: all deployments together)')
       .option('--tpm <n>', 'tokens per minute', intOption('--tpm', 1, MAX_TOKENS))
       .option('--quota <n>', 'tokens per quota period', intOption('--quota', 1, MAX_TOKENS))
-      .addOption(new Option('--period <period>', 'the quota period').choices(QUOTA_PERIODS)),
+      .addOption(new Option('--period <period>', 'the quota period').choices(QUOTA_PERIODS))
+      .option('--budget <budget>', 'a money budget: AMOUNT CUR/PERIOD, e.g. "25 USD/monthly" (docs/cost.md)', budgetOption),
   ).action(async (flags: LimitFlags & { project: string; deployment?: string }) => {
     const created = await connect(flags).post<LimitView>(apiPath`/gateways/${flags.gateway}/limits`, {
       project: flags.project,
@@ -192,6 +199,7 @@ export function registerLimitCommands(program: Command): void {
       tokensPerMinute: orNull(flags.tpm) ?? null,
       tokenQuota: orNull(flags.quota) ?? null,
       quotaPeriod: flags.period ?? null,
+      ...(flags.budget && flags.budget !== 'none' ? { budget: flags.budget } : {}),
     });
     show(flags, created);
   });
@@ -200,16 +208,18 @@ export function registerLimitCommands(program: Command): void {
     scopeFlags(gatewayFlag(limits.command('update').argument('[id]', 'limit id (see tollgate limits list), or name it by --project [--deployment]').description('change a limit; flags not given keep their value')))
       .option('--tpm <n|none>', 'tokens per minute, or none', tokensOrNone('--tpm'))
       .option('--quota <n|none>', 'tokens per quota period, or none (clears the period too)', tokensOrNone('--quota'))
-      .addOption(new Option('--period <period|none>', 'the quota period, or none').choices([...QUOTA_PERIODS, 'none'])),
+      .addOption(new Option('--period <period|none>', 'the quota period, or none').choices([...QUOTA_PERIODS, 'none']))
+      .option('--budget <budget|none>', 'a money budget: AMOUNT CUR/PERIOD, e.g. "25 USD/monthly", or none', budgetOption),
   ).action(async (id: string | undefined, flags: LimitFlags & ScopeFlags) => {
     const patch = Object.fromEntries(
       Object.entries({
         tokensPerMinute: orNull(flags.tpm),
         tokenQuota: orNull(flags.quota),
         quotaPeriod: orNull(flags.period),
+        budget: orNull(flags.budget),
       }).filter(([, v]) => v !== undefined),
     );
-    if (Object.keys(patch).length === 0) throw new Error('nothing to update: pass --tpm, --quota or --period');
+    if (Object.keys(patch).length === 0) throw new Error('nothing to update: pass --tpm, --quota, --period or --budget');
     show(flags, await connect(flags).patch<LimitView>(limitPath(flags, id), patch));
   });
 

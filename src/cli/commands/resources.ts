@@ -6,6 +6,7 @@ import { intOption } from '../options.js';
 import { cell, formatTable, out, printJson, printList, when } from '../output.js';
 import { BACKEND_COLUMNS, backendFields, backendOptions, mergesPolicies, type BackendFlags } from './deployment-backends.js';
 import { ADMIN_GROUP, connect, keyValue, MAX_TOKENS, orNull, tokensOrNone, withConnection, type ConnectionFlags } from './common.js';
+import { pricingOption } from './cost-options.js';
 
 export function registerInstanceCommands(program: Command): void {
   const instances = program
@@ -93,6 +94,7 @@ export function registerResourceCommands(program: Command): void {
 
 interface DeploymentFlags extends ConnectionFlags, BackendFlags {
   resource: string;
+  pricing?: ReturnType<typeof pricingOption>;
   provider?: string;
   upstreamUrl?: string;
   upstreamModel?: string;
@@ -119,7 +121,12 @@ function deploymentFlags(cmd: Command, mode: 'create' | 'update'): Command {
     .option('--upstream-api-key <key>', 'upstream credential, stored sealed and never shown again ("" clears it on update)')
     .option('--api-version <version>', 'api-version for azure-openai')
     .addOption(reservation)
-    .option('-o, --option <key=value>', 'provider option, repeatable; the value is JSON when it parses (latencyMs=0)', keyValue);
+    .option('-o, --option <key=value>', 'provider option, repeatable; the value is JSON when it parses (latencyMs=0)', keyValue)
+    .option(
+      '--pricing <prices>',
+      `prices per million tokens: CUR:input/output[/cachedInput[/cacheWrite]] (USD:2.5/10/1.25), "catalog" (the built-in prices of the upstream model)${mode === 'update' ? ' or "none"' : ''}`,
+      pricingOption,
+    );
   return backendOptions(cmd, mode);
 }
 
@@ -132,6 +139,7 @@ function deploymentFields(flags: DeploymentFlags): Record<string, unknown> {
     upstreamApiKey: flags.upstreamApiKey,
     apiVersion: flags.apiVersion,
     defaultCompletionReservation: orNull(flags.defaultCompletionReservation),
+    pricing: orNull(flags.pricing),
   };
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
 }

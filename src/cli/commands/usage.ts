@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { LogPage, LogView, Outcome, RequestCounts, TokenCounts, UsageGroupBy, UsageReport } from '../../controlplane/api-types.js';
+import type { CostView, LogPage, LogView, Outcome, RequestCounts, TokenCounts, UsageGroupBy, UsageReport } from '../../controlplane/api-types.js';
 import { OUTCOMES } from '../../usage/ledger.js';
 import { AdminApiError, apiPath, type AdminClient } from '../admin-client.js';
 import { intOption } from '../options.js';
@@ -79,7 +79,14 @@ interface UsageRow {
   group: string | null;
   requests: Requests;
   tokens: Tokens;
+  cost: CostView;
 }
+
+/** Cost as exact amounts per currency: "0.012345 USD" (several currencies joined). */
+const costText = (cost: CostView): string | null => {
+  const parts = Object.entries(cost).map(([currency, m]) => `${m.amount} ${currency}`);
+  return parts.length === 0 ? null : parts.join(', ');
+};
 
 const errors = (r: Requests) => r.rejected + r.upstream_error + r.client_aborted;
 
@@ -143,7 +150,7 @@ export function registerUsageCommands(program: Command): void {
     const body = await client.get<LogPage>(logsPath(flags, flags.limit, flags.cursor));
     if (flags.json) return printJson(body);
     if (body.items.length === 0) out(noLogs(flags));
-    else out(formatTable(body.items, logColumns));
+    else out(formatTable(body.items, logColumnsOf(body.items)));
     if (body.nextCursor) err(`more entries: ${continueCommand(flags, body.nextCursor)}`);
   });
 }
@@ -151,7 +158,7 @@ export function registerUsageCommands(program: Command): void {
 function printUsage(body: UsageReport): void {
   const groupBy = body.groupBy;
   const rows: UsageRow[] = body.series
-    .flatMap((s) => s.points.map((p) => ({ t: p.t, group: groupBy ? (s[groupBy] ?? '(none)') : null, requests: p.requests, tokens: p.tokens })))
+    .flatMap((s) => s.points.map((p) => ({ t: p.t, group: groupBy ? (s[groupBy] ?? '(none)') : null, requests: p.requests, tokens: p.tokens, cost: p.cost ?? {} })))
     .sort((a, b) => a.t.localeCompare(b.t) || (a.group ?? '').localeCompare(b.group ?? ''));
   if (rows.length === 0) {
     out(`no usage for gateway "${body.gateway}" in that range (${when(body.from)} to ${when(body.to)}) — send requests through it and try again`);
@@ -169,8 +176,10 @@ function printUsage(body: UsageReport): void {
     { header: 'prompt', value: (r) => r.tokens.prompt },
     { header: 'completion', value: (r) => r.tokens.completion },
     { header: 'total tokens', value: (r) => r.tokens.total },
+    // Only when something was priced (deployments with pricing).
+    ...(Object.keys(body.totals.cost ?? {}).length > 0 ? [{ header: 'cost', value: (r: UsageRow) => costText(r.cost) }] : []),
   ];
-  const totals: UsageRow = { t: null, group: null, requests: body.totals.requests, tokens: body.totals.tokens };
+  const totals: UsageRow = { t: null, group: null, requests: body.totals.requests, tokens: body.totals.tokens, cost: body.totals.cost ?? {} };
   out(formatTable([...rows, totals], columns));
 }
 
@@ -198,6 +207,15 @@ const logColumns: Column<LogView>[] = [
   { header: 'latency', value: (e) => `${Math.round(e.latencyMs)}ms` },
   { header: 'request id', value: (e) => e.requestId },
 ];
+
+const costColumn: Column<LogView> = { header: 'cost', value: (e) => (e.cost ? `${e.cost.amount} ${e.cost.currency}` : null) };
+
+/** The log columns, with each request's cost when any of them is priced. */
+const logColumnsOf = (entries: readonly LogView[]): Column<LogView>[] => {
+  if (!entries.some((e) => e.cost)) return logColumns;
+  const at = logColumns.findIndex((c) => c.header === 'tokens') + 1;
+  return [...logColumns.slice(0, at), costColumn, ...logColumns.slice(at)];
+};
 
 function logsPath(flags: LogsFlags, limit: number, cursor: string | undefined): string {
   return (
@@ -261,7 +279,7 @@ async function follow(client: AdminClient, flags: LogsFlags): Promise<void> {
   const print = (entries: LogView[]) => {
     if (entries.length === 0) return;
     if (flags.json) out(entries.map((e) => JSON.stringify(e)).join('\n'));
-    else out(lines(formatTable([...(printed ?? []), ...entries], logColumns)).slice(printed ? -entries.length : 0).join('\n'));
+    else out(lines(formatTable([...(printed ?? []), ...entries], logColumnsOf([...(printed ?? []), ...entries]))).slice(printed ? -entries.length : 0).join('\n'));
     printed = [...(printed ?? []), ...entries].slice(-100);
   };
   try {

@@ -1,4 +1,4 @@
-import type { Backend, Deployment, ProviderName } from '../../domain/model.js';
+import type { Backend, Deployment, Pricing, ProviderName } from '../../domain/model.js';
 import { operationSpec } from '../../operations/registry.js';
 import type { Provider, SettingProblem } from '../../providers/provider.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
@@ -15,6 +15,7 @@ export interface BackendInput {
   apiVersion?: string | null;
   priority?: number;
   weight?: number;
+  pricing?: Pricing | null;
 }
 
 /**
@@ -50,6 +51,9 @@ export function sealBackends(inputs: readonly BackendInput[], current: readonly 
       apiVersion: b.apiVersion ?? null,
       priority: b.priority ?? 1,
       weight: b.weight ?? 1,
+      // Absent: the prices stored for a backend of that name stay (a console edit that does not
+      // show them keeps them); null removes them.
+      ...((b.pricing === undefined ? was?.pricing : b.pricing) ? { pricing: (b.pricing === undefined ? was?.pricing : b.pricing)! } : {}),
     });
   }
   return out;

@@ -1,5 +1,6 @@
 import { newId } from '../../domain/ids.js';
-import type { CircuitBreakerPolicy, Deployment, ProviderName, RetryPolicy } from '../../domain/model.js';
+import { catalogModels, catalogPricing } from '../../accounting/price-catalog.js';
+import type { CircuitBreakerPolicy, Deployment, Pricing, ProviderName, RetryPolicy } from '../../domain/model.js';
 import { hasUrlSecrets, isRedactedUrl, redactUrl } from '../../security/url-secrets.js';
 import { conflict, invalid } from '../admin-errors.js';
 import type { Principal } from '../permissions.js';
@@ -24,6 +25,8 @@ export interface DeploymentInput {
   backends?: BackendInput[] | null;
   retry?: RetryPolicy | null;
   circuitBreaker?: CircuitBreakerPolicy | null;
+  /** Prices per million tokens; "catalog": the built-in catalog's for its upstream model; null: none. */
+  pricing?: Pricing | 'catalog' | null;
 }
 export type DeploymentUpdate = Partial<Omit<DeploymentInput, 'name'>>;
 
@@ -65,6 +68,7 @@ export class DeploymentAdmin {
       defaultCompletionReservation: input.defaultCompletionReservation ?? null,
       options: input.options ?? {},
       ...this.pool(input, undefined),
+      ...pricingOf(input.pricing, input.upstreamModel ?? input.name),
       createdAt: at,
       updatedAt: at,
     };
@@ -97,6 +101,9 @@ export class DeploymentAdmin {
         patch.defaultCompletionReservation !== undefined ? patch.defaultCompletionReservation : current.defaultCompletionReservation,
       options: patch.options ?? current.options,
       ...this.pool(patch, current),
+      ...(patch.pricing === undefined
+        ? {}
+        : pricingOf(patch.pricing, (patch.upstreamModel !== undefined ? patch.upstreamModel : current.upstreamModel) ?? current.name)),
       updatedAt: now(),
     };
     this.validate(updated);
@@ -172,6 +179,20 @@ export class DeploymentAdmin {
     });
     if (problem) throw invalid(problem.message, problem.field);
   }
+}
+
+/** The pricing to store: given, taken from the catalog for the upstream model, or none. */
+function pricingOf(pricing: Pricing | 'catalog' | null | undefined, model: string): { pricing: Pricing | null } | Record<string, never> {
+  if (pricing === undefined) return {};
+  if (pricing !== 'catalog') return { pricing };
+  const found = catalogPricing(model);
+  if (!found) {
+    throw invalid(
+      `pricing: the built-in catalog has no prices for model "${model}" (it knows ${catalogModels().join(', ')}); give the prices instead`,
+      'pricing',
+    );
+  }
+  return { pricing: found };
 }
 
 /** A deployment change as the audit log keeps it: no credentials. */

@@ -1,6 +1,8 @@
-import { defaultLimitAddress, defaultLimitIdentity, gatewayDefaultApplies, limitIdentity, projectOfDefaultAddress } from '../../domain/default-limit.js';
+import { budgetRuleId, defaultLimitAddress, defaultLimitIdentity, gatewayDefaultApplies, limitIdentity, projectOfDefaultAddress } from '../../domain/default-limit.js';
 import { newId } from '../../domain/ids.js';
-import type { Deployment, Gateway, Limit, QuotaPeriod } from '../../domain/model.js';
+import type { Budget, Deployment, Gateway, Limit, QuotaPeriod } from '../../domain/model.js';
+import { invalid } from '../admin-errors.js';
+import { formatMicros } from '../../accounting/pricing.js';
 import { UniqueViolationError } from '../../store/store.js';
 import { limitExists, missingOnGateway, notFound } from '../admin-errors.js';
 import { checkLimitValues, patchLimitValues } from '../limit-values.js';
@@ -16,8 +18,15 @@ export interface LimitInput {
   tokensPerMinute?: number | null;
   tokenQuota?: number | null;
   quotaPeriod?: QuotaPeriod | null;
+  /** A money budget per period (docs/cost.md): its amount already in micro-units; null: none. */
+  budget?: Budget | null;
 }
-export type LimitUpdate = Pick<LimitInput, 'tokensPerMinute' | 'tokenQuota' | 'quotaPeriod'>;
+export type LimitUpdate = Pick<LimitInput, 'tokensPerMinute' | 'tokenQuota' | 'quotaPeriod' | 'budget'>;
+
+const withWarnings = <T extends object>(view: T, warnings: string[]): T => (warnings.length > 0 ? { ...view, warnings } : view);
+
+/** A limit change as the audit log keeps it: the budget in micro-units, as stored. */
+const auditOf = (input: LimitUpdate | LimitInput): Record<string, unknown> => ({ ...input });
 
 /** Token limits of a gateway: per project, for one deployment or all of them. */
 export class LimitAdmin {
@@ -52,6 +61,17 @@ export class LimitAdmin {
       deployment: names.deployment(limit),
       source: 'project' as const,
       rule: { ...limit, ...limitIdentity(limit) },
+      budget: limit.budget ?? null,
+      budgetRule: limit.budget
+        ? {
+            id: budgetRuleId(limit.id),
+            tag: limitIdentity(limit).tag,
+            tokensPerMinute: null,
+            tokenQuota: limit.budget.micros,
+            quotaPeriod: limit.budget.period,
+            unit: 'micros' as const,
+          }
+        : null,
     };
   }
 
@@ -74,6 +94,8 @@ export class LimitAdmin {
       deployment: null,
       source: 'gateway-default' as const,
       rule: { ...defaultLimitIdentity(gateway.id, project.id), ...values },
+      budget: null,
+      budgetRule: null,
     };
   }
 
@@ -113,14 +135,25 @@ export class LimitAdmin {
     const deploymentId = deployment?.id ?? null;
     const scope = deployment ? `deployment "${deployment.name}"` : 'all deployments';
     if (await store.findLimitByScope(gateway.id, project.id, deploymentId)) throw limitExists(project.name, scope);
-    const values = checkLimitValues({
-      tokensPerMinute: input.tokensPerMinute ?? null,
-      tokenQuota: input.tokenQuota ?? null,
-      quotaPeriod: input.quotaPeriod ?? null,
-    });
+    const budget = input.budget ?? null;
+    const values = checkLimitValues(
+      { tokensPerMinute: input.tokensPerMinute ?? null, tokenQuota: input.tokenQuota ?? null, quotaPeriod: input.quotaPeriod ?? null },
+      undefined,
+      budget !== null,
+    );
+    const warnings = budget ? await this.budgetCoverage(gateway, deployment ?? null, budget) : [];
     const at = now();
-    const limit: Limit = { id: newId('lim'), gatewayId: gateway.id, projectId: project.id, deploymentId, ...values, createdAt: at, updatedAt: at };
-    await this.ctx.changes.change(actor, 'limit.create', `gateways/${gatewayName}/limits/${limit.id}`, { ...input }, async (tx) => {
+    const limit: Limit = {
+      id: newId('lim'),
+      gatewayId: gateway.id,
+      projectId: project.id,
+      deploymentId,
+      ...values,
+      ...(budget ? { budget } : {}),
+      createdAt: at,
+      updatedAt: at,
+    };
+    await this.ctx.changes.change(actor, 'limit.create', `gateways/${gatewayName}/limits/${limit.id}`, auditOf(input), async (tx) => {
       try {
         await tx.insertLimit(limit);
       } catch (err) {
@@ -129,7 +162,8 @@ export class LimitAdmin {
         throw err;
       }
     });
-    return withWarnings(limitView(limit, project.name, deployment?.name ?? null), await this.reservationOf(gateway, deployment));
+    const view = limitView(limit, project.name, deployment?.name ?? null);
+    return withWarnings(view, [...reservationWarnings(view, await this.reservationOf(gateway, deployment)), ...warnings]);
   }
 
   /** The completion reserved for a request without max_tokens under a limit of this scope (the largest, for all deployments). */
@@ -143,14 +177,44 @@ export class LimitAdmin {
   async update(actor: Principal, gatewayName: string, id: string, patch: LimitUpdate) {
     const gateway = await this.ctx.find.gateway(gatewayName);
     const limit = await this.ctx.find.limit(gateway, id);
-    const values = checkLimitValues(patchLimitValues(limit, patch));
-    const updated: Limit = { ...limit, ...values, updatedAt: now() };
-    const previous = Object.fromEntries(Object.keys(patch).map((k) => [k, limit[k as keyof LimitUpdate] ?? null]));
-    await this.ctx.changes.change(actor, 'limit.update', `gateways/${gatewayName}/limits/${id}`, { ...patch }, (tx) => tx.updateLimit(id, updated), previous);
+    const budget = patch.budget !== undefined ? patch.budget : (limit.budget ?? null);
+    const values = checkLimitValues(patchLimitValues(limit, patch), undefined, budget !== null);
     const names = await this.ctx.find.scopeNames(gateway.resourceId);
-    const deploymentName = names.deployment(updated);
-    const deployment = deploymentName === null ? null : await this.ctx.store.findDeployment(gateway.resourceId, deploymentName);
-    return withWarnings(limitView(updated, names.project(updated), names.deployment(updated)), await this.reservationOf(gateway, deployment));
+    const deploymentName = names.deployment(limit);
+    const deployment = deploymentName === null ? null : ((await this.ctx.store.findDeployment(gateway.resourceId, deploymentName)) ?? null);
+    const warnings = budget && patch.budget ? await this.budgetCoverage(gateway, deployment, budget) : [];
+    const updated: Limit = { ...limit, ...values, budget, updatedAt: now() };
+    const previous = Object.fromEntries(Object.keys(patch).map((k) => [k, limit[k as keyof LimitUpdate] ?? null]));
+    await this.ctx.changes.change(actor, 'limit.update', `gateways/${gatewayName}/limits/${id}`, auditOf(patch), (tx) => tx.updateLimit(id, updated), previous);
+    const view = limitView(updated, names.project(updated), names.deployment(updated));
+    return withWarnings(view, [...reservationWarnings(view, await this.reservationOf(gateway, deployment)), ...warnings]);
+  }
+
+  /**
+   * Whether a budget can count what it covers: a budget on one deployment without prices in its
+   * currency is refused (every request under it would be); a project-wide budget over some such
+   * deployments is accepted with a warning naming them (their requests are refused with
+   * deployment_not_priced until they are priced).
+   */
+  private async budgetCoverage(gateway: Gateway, deployment: Deployment | null, budget: Budget): Promise<string[]> {
+    const unpriced = (d: Deployment) => {
+      const prices = d.backends && d.backends.length > 0 ? d.backends.map((b) => b.pricing ?? d.pricing ?? null) : [d.pricing ?? null];
+      return prices.some((p) => p === null || p.currency !== budget.currency);
+    };
+    const amount = `${formatMicros(budget.micros)} ${budget.currency}`;
+    if (deployment) {
+      if (unpriced(deployment)) {
+        throw invalid(
+          `budget: deployment "${deployment.name}" has no prices in ${budget.currency} (set its pricing first: a budget of ${amount} could not count its requests)`,
+          'budget',
+        );
+      }
+      return [];
+    }
+    const names = (await this.ctx.store.listDeployments(gateway.resourceId)).filter(unpriced).map((d) => d.name);
+    return names.length === 0
+      ? []
+      : [`deployments without prices in ${budget.currency}: ${names.join(', ')}; under this budget their requests are refused (deployment_not_priced) until they are priced`];
   }
 
   async delete(actor: Principal, gatewayName: string, id: string) {
@@ -172,7 +236,8 @@ export class LimitAdmin {
  * A limit below the completion reserved for requests without max_tokens does not block them (they
  * are capped to what it holds, see docs/limits.md), but their answers are cut short: said once, here.
  */
-function withWarnings(view: LimitView, reservation: number): LimitView {
+/** What a limit below the default completion reservation means for requests without max_tokens. */
+function reservationWarnings(view: LimitView, reservation: number): string[] {
   const warnings: string[] = [];
   const below = (what: string, value: number | null) => {
     if (value !== null && value < reservation) {
@@ -184,5 +249,5 @@ function withWarnings(view: LimitView, reservation: number): LimitView {
   };
   below('tokensPerMinute', view.tokensPerMinute);
   below('tokenQuota', view.tokenQuota);
-  return warnings.length === 0 ? view : { ...view, warnings };
+  return warnings;
 }

@@ -6,6 +6,8 @@ import type { AdminService } from '../admin-service.js';
 import { permissionWords, roleRefusal } from '../admin-errors.js';
 import { can, type Principal } from '../permissions.js';
 import type { LimitValues } from '../../domain/model.js';
+import type { Pricing } from '../../accounting/pricing.js';
+import { budgetView } from '../views.js';
 import { CONFIG_VERSION, type ConfigDocument, type DeploymentDoc, type GatewayDoc, type LimitDoc, type LimitValuesDoc } from './document.js';
 import { planConfig, type ConfigChange, type CreatedKeys, type PlannedStep, type StepContext } from './plan.js';
 import { readCurrentConfig } from './state.js';
@@ -65,11 +67,13 @@ export class ConfigService {
                 ...(b.apiVersion === null ? {} : { apiVersion: b.apiVersion }),
                 priority: b.priority,
                 weight: b.weight,
+                ...(b.pricing ? { pricing: b.pricing } : {}),
               })),
             }
           : {}),
         ...(d.retry ? { retry: d.retry } : {}),
         ...(d.circuitBreaker ? { circuitBreaker: d.circuitBreaker } : {}),
+        ...(d.pricing ? { pricing: pricingDoc(d.pricing) } : {}),
       })),
       projects: [...r.projects.keys()],
       ...(current.mcp ? exportMcpServers(current.mcp, r.resource.name) : {}),
@@ -90,6 +94,8 @@ export class ConfigService {
           project,
           ...(deployment === null ? {} : { deployment }),
           ...limitValuesDoc(limit),
+          // Written as the document gives it ({amount, currency, period}), not as parsed (micro-units).
+          ...(limit.budget ? { budget: budgetView(limit.budget) as unknown as LimitDoc['budget'] } : {}),
         })),
       ...exportAgents(g.agents),
       ...(current.mcp ? exportMcpGateway(current.mcp, g.gateway.name) : {}),
@@ -168,6 +174,11 @@ export class ConfigService {
       cause.options,
     );
   }
+}
+
+/** Prices as a document writes them (the catalog's note on where they came from is the store's). */
+function pricingDoc({ source: _source, ...prices }: Pricing): Pricing {
+  return prices;
 }
 
 /** A limit's values as a document writes them: only those set. */

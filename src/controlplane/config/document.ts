@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { agentDoc, agentLimitDoc } from './agent-doc.js';
 import { gatewayMcpFields, resourceMcpFields } from './mcp-config.js';
-import { corsOrigins, deploymentFields, deploymentName, limitValues, name, optionalText, quotaPeriod, tokens } from '../schemas.js';
+import { budgetBody, corsOrigins, deploymentFields, deploymentName, limitValues, name, optionalText, quotaPeriod, tokens } from '../schemas.js';
 
 /**
  * The declarative config document (`tollgate.yaml`): resources with their deployments and
@@ -35,6 +35,8 @@ const limit = z.strictObject({
   tokensPerMinute: tokens.nullable().optional(),
   tokenQuota: tokens.nullable().optional(),
   quotaPeriod: quotaPeriod.nullable().optional(),
+  /** A money budget per period: {amount, currency, period} (docs/cost.md). */
+  budget: budgetBody.nullable().optional(),
 });
 
 const gateway = z.strictObject({

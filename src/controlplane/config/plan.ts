@@ -4,6 +4,8 @@ import type { Backend, Deployment, Gateway } from '../../domain/model.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
 import { notInResource } from '../admin-errors.js';
 import { limitValuesProblem as valuesProblem } from '../limit-values.js';
+import { catalogPricing } from '../../accounting/price-catalog.js';
+import type { Pricing } from '../../accounting/pricing.js';
 import type { AdminService, DeploymentUpdate, GatewayUpdate, LimitUpdate } from '../admin-service.js';
 import type { Permission, Principal } from '../permissions.js';
 import type { ConfigDocument, DeploymentDoc, GatewayDoc, LimitValuesDoc, ResourceDoc } from './document.js';
@@ -207,6 +209,7 @@ class Planner {
           backends: d.backends ?? null,
           retry: d.retry ?? null,
           circuitBreaker: d.circuitBreaker ?? null,
+          pricing: d.pricing ?? null,
         }),
       );
       return;
@@ -220,6 +223,9 @@ class Planner {
     if (!this.sameBackends(existing.backends ?? null, d.backends ?? null)) patch.backends = d.backends ?? null;
     if (!isDeepStrictEqual(existing.retry ?? null, d.retry ?? null)) patch.retry = d.retry ?? null;
     if (!isDeepStrictEqual(existing.circuitBreaker ?? null, d.circuitBreaker ?? null)) patch.circuitBreaker = d.circuitBreaker ?? null;
+    // "catalog" is compared as the prices it stands for (what the store holds).
+    const pricing: Pricing | null = d.pricing === 'catalog' ? catalogPricing(d.upstreamModel ?? d.name) : (d.pricing ?? null);
+    if (!isDeepStrictEqual(withoutSource(existing.pricing ?? null), withoutSource(pricing))) patch.pricing = d.pricing ?? null;
     const fields = Object.keys(patch);
     if (fields.length > 0) {
       const from = Object.fromEntries(fields.map((f) => [f, shownDeploymentValue(f, f === 'upstreamApiKey' ? existing.upstreamApiKeySealed : existing[f as keyof Deployment])]));
@@ -430,7 +436,7 @@ class Planner {
       seen.add(key);
       if (!resource.projects.has(l.project)) this.problems.push(`${at}: ${notInResource('project', l.project, g.resource)}`);
       if (l.deployment && !resource.deployments.has(l.deployment)) this.problems.push(`${at}: ${notInResource('deployment', l.deployment, g.resource)}`);
-      const problem = limitValuesProblem(l);
+      const problem = limitValuesProblem(l, l.budget != null);
       if (problem) this.problems.push(`${at}: ${problem}`);
 
       const values = { tokensPerMinute: l.tokensPerMinute ?? null, tokenQuota: l.tokenQuota ?? null, quotaPeriod: l.quotaPeriod ?? null };
@@ -442,10 +448,10 @@ class Planner {
           'limit',
           target,
           'manage-gateways',
-          ({ service, actor }) => service.limits.create(actor, g.name, { project: l.project, deployment: l.deployment ?? null, ...values }),
+          ({ service, actor }) => service.limits.create(actor, g.name, { project: l.project, deployment: l.deployment ?? null, ...values, budget: l.budget ?? null }),
           undefined,
           undefined,
-          { to: setValues(values) },
+          { to: setValues({ ...values, budget: l.budget ?? null }) },
         );
         continue;
       }
@@ -453,6 +459,7 @@ class Planner {
       for (const field of Object.keys(values) as (keyof typeof values)[]) {
         if (current.limit[field] !== values[field]) Object.assign(patch, { [field]: values[field] });
       }
+      if (!isDeepStrictEqual(current.limit.budget ?? null, l.budget ?? null)) patch.budget = l.budget ?? null;
       const fields = Object.keys(patch);
       const id = current.limit.id;
       if (fields.length > 0) {
@@ -548,8 +555,8 @@ class Planner {
 type ChangeValues = Pick<ConfigChange, 'from' | 'to'>;
 
 /** A limit's values that are set (a plan shows `tokensPerMinute: 5000`, not three nulls). */
-function setValues(v: { tokensPerMinute: number | null; tokenQuota: number | null; quotaPeriod: string | null }): Record<string, unknown> {
-  return Object.fromEntries(Object.entries({ tokensPerMinute: v.tokensPerMinute, tokenQuota: v.tokenQuota, quotaPeriod: v.quotaPeriod }).filter(([, x]) => x !== null));
+function setValues(v: { tokensPerMinute: number | null; tokenQuota: number | null; quotaPeriod: string | null; budget?: unknown }): Record<string, unknown> {
+  return Object.fromEntries(Object.entries({ tokensPerMinute: v.tokensPerMinute, tokenQuota: v.tokenQuota, quotaPeriod: v.quotaPeriod, budget: v.budget ?? null }).filter(([, x]) => x !== null));
 }
 
 /** A deployment field's value as a plan may show it: keys as `(set)`, URLs without credentials, backends by name. */
@@ -604,6 +611,13 @@ function gatewaySettings(g: GatewayDoc): Pick<Gateway, 'logContent' | 'defaultPr
 }
 
 /** The admin API's rules for a limit's values (a limit's or a gateway default's), checked before anything is changed. */
-function limitValuesProblem(l: LimitValuesDoc): string | null {
-  return valuesProblem({ tokensPerMinute: l.tokensPerMinute ?? null, tokenQuota: l.tokenQuota ?? null, quotaPeriod: l.quotaPeriod ?? null })?.message ?? null;
+function limitValuesProblem(l: LimitValuesDoc, hasBudget = false): string | null {
+  return valuesProblem({ tokensPerMinute: l.tokensPerMinute ?? null, tokenQuota: l.tokenQuota ?? null, quotaPeriod: l.quotaPeriod ?? null }, hasBudget)?.message ?? null;
+}
+
+/** Prices without the note of where they came from: what a document and the store compare on. */
+function withoutSource(p: Pricing | null): Omit<Pricing, 'source'> | null {
+  if (p === null) return null;
+  const { source: _source, ...prices } = p;
+  return prices;
 }

@@ -10,6 +10,7 @@ import * as m0008 from './0008-sealed-upstream-url.js';
 import * as m0009 from './0009-backend-pools.js';
 import * as m0010 from './0010-mcp.js';
 import * as m0011 from './0011-agents.js';
+import * as m0012 from './0012-cost.js';
 import * as m0013 from './0013-audit-previous.js';
 import * as m0014 from './0014-refusals.js';
 import * as m0014b from './0014-refusals-gateway-ids.js';
@@ -28,6 +29,7 @@ export const migrationProvider: MigrationProvider = {
     '0009-backend-pools': m0009,
     '0010-mcp': m0010,
     '0011-agents': m0011,
+    '0012-cost': m0012,
     '0013-audit-previous': m0013,
     '0014-refusals': m0014,
     '0014-refusals-gateway-ids': m0014b,
