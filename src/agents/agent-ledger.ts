@@ -5,7 +5,8 @@ import type { AgentStore } from '../store/agent-store.js';
 import type { AgentRequestRecord } from './agent-model.js';
 
 /** One finished agent request, as the proxy reports it. */
-export type AgentExchange = Omit<AgentRequestRecord, 'id'>;
+/** A finished agent request: `gateway` is the gateway's id (the ledger's key), `gatewayName` labels the metric. */
+export type AgentExchange = Omit<AgentRequestRecord, 'id'> & { gatewayName: string };
 
 /**
  * The agent request ledger: rows are queued on the request path and written in batches off it
@@ -36,13 +37,14 @@ export class AgentLedger {
   }
 
   record(e: AgentExchange): void {
-    this.requests.inc({ gateway: e.gateway, agent: e.agent, project: e.project, outcome: e.outcome });
+    const { gatewayName, ...row } = e;
+    this.requests.inc({ gateway: gatewayName, agent: e.agent, project: e.project, outcome: e.outcome });
     if (this.store === null) return;
     if (this.queue.length >= this.options.maxQueue) {
       this.dropped++;
       return;
     }
-    this.queue.push({ id: this.ids.next(e.atMs), ...e });
+    this.queue.push({ id: this.ids.next(e.atMs), ...row });
   }
 
   start(): void {

@@ -42,7 +42,7 @@ export async function agentLimitSeeds(
   }
 
   return rules.map((rule) => {
-    const key = keyOf(rule.gatewayName, rule.agentName, rule.projectName);
+    const key = keyOf(rule.gatewayId, rule.agentName, rule.projectName);
     const quotaUsed = rule.tokenQuota !== null && rule.quotaPeriod !== null ? (used.get(rule.quotaPeriod)?.get(key) ?? 0) : null;
     return { rule, use: { window: windows.get(key) ?? new Map(), quotaUsed } };
   });

@@ -59,6 +59,7 @@ export interface AgentRequestRecord {
   id: string;
   atMs: number;
   requestId: string;
+  /** The gateway's id (a deleted gateway's name may be reused: its requests stay its own). */
   gateway: string;
   agent: string;
   project: string;

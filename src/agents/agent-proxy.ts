@@ -255,7 +255,8 @@ export function createAgentProxy(deps: AgentProxyDeps): AgentProxy {
     deps.ledger.record({
       atMs: x.atMs,
       requestId: x.id,
-      gateway: x.project.gateway.name,
+      gateway: x.project.gateway.id,
+      gatewayName: x.project.gateway.name,
       agent: x.agent.name,
       project: x.project.name,
       method: x.method,

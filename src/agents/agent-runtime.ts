@@ -7,7 +7,8 @@ export const agentLimitTag = (gatewayId: string, projectId: string): string => `
 /** An agent limit as the limiter knows it: requests count as tokens, one per request. */
 export interface AgentLimitRule extends LimitRule {
   readonly tag: string;
-  /** Whose use it counts, by the names the agent ledger keeps. */
+  /** Whose use it counts, as the agent ledger keeps it: the gateway by id, the agent and project by name. */
+  readonly gatewayId: string;
   readonly gatewayName: string;
   readonly agentName: string;
   readonly projectName: string;
@@ -62,6 +63,7 @@ export function buildAgentRuntimes(
         tokensPerMinute: l.requestsPerMinute,
         tokenQuota: l.requestQuota,
         quotaPeriod: l.quotaPeriod,
+        gatewayId: l.gatewayId,
         gatewayName: servedGateways.get(l.gatewayId) ?? '',
         agentName: agentNames.get(l.agentId) ?? '',
         projectName: projectNames.get(l.projectId) ?? '',

@@ -120,7 +120,7 @@ export async function mcpLogs(service: AdminService, mcp: McpStore, gatewayName:
   const gateway = await service.gateways.get(gatewayName);
   const q = parse(mcpLogsQuery, query);
   const rows = await mcp.calls({
-    gateway: gateway.name,
+    gateway: await service.gateways.ledgerKey(gateway.name),
     limit: q.limit + 1,
     ...(q.from !== undefined ? { fromMs: q.from } : {}),
     ...(q.to !== undefined ? { toMs: q.to } : {}),
@@ -143,7 +143,7 @@ export async function mcpUsage(service: AdminService, mcp: McpStore, gatewayName
   if (from > to) throw new TollgateError('validation_failed', "from: must not be after 'to'", { param: 'from' });
   const interval = q.interval ?? (to - from <= 6 * 3_600_000 ? 'minute' : to - from <= 14 * DAY ? 'hour' : 'day');
   const points = await mcp.usage({
-    gateway: gateway.name,
+    gateway: await service.gateways.ledgerKey(gateway.name),
     fromMs: from,
     toMs: to,
     intervalMs: INTERVAL_MS[interval],

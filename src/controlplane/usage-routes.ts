@@ -129,7 +129,7 @@ export function registerUsageRoutes(app: FastifyInstance, { service, usage, limi
   app.get<{ Params: { g: string } }>('/gateways/:g/logs', { config: requires('read', { summary: "A gateway's request log, newest first (`requestId=` finds one request; `kind=agent`: agent requests; `kind=mcp`: MCP calls)", query: logsQuery, returns: 'LogPage, AgentLogPage or McpLogPage' }) }, async (r): Promise<LogPage | AgentLogPage | McpLogPage> => {
     if (mcp && isMcp(r.query)) return mcpLogs(service, mcp, r.params.g, r.query);
     const q = parse(logsQuery, r.query);
-    if (q.kind === 'agent') return agentLogPage(agents, (await service.gateways.get(r.params.g)).name, q);
+    if (q.kind === 'agent') return agentLogPage(agents, await service.gateways.ledgerKey(r.params.g), q);
     const key = await service.gateways.ledgerKey(r.params.g);
     return logPage(key, r.query);
   });

@@ -7,7 +7,9 @@ export interface McpCallRecord {
   requestId: string;
   startedAtMs: number;
   durationMs: number;
+  /** The gateway's name (metrics, log lines) and id (the ledger files its rows under it: names can be reused). */
   gateway?: string;
+  gatewayId?: string;
   project?: string;
   server: string;
   /** The JSON-RPC method; `response` for a client's answer; the HTTP method for GET and DELETE. */
@@ -59,7 +61,7 @@ export class McpCallLedger implements McpCallObserver {
   ) {}
 
   mcpCallFinished(r: Readonly<McpCallRecord>): void {
-    if (r.gateway === undefined || r.project === undefined) return;
+    if (r.gatewayId === undefined || r.project === undefined) return;
     if (this.queue.length >= this.options.maxQueue) {
       this.options.onDropped?.(1);
       return;
@@ -69,7 +71,7 @@ export class McpCallLedger implements McpCallObserver {
       id: this.ids.next(at),
       atMs: at,
       requestId: r.requestId,
-      gateway: r.gateway,
+      gateway: r.gatewayId,
       project: r.project,
       server: r.server,
       method: r.method,

@@ -144,6 +144,7 @@ async function forward(deps: McpProxyDeps, req: IncomingMessage, res: ServerResp
   const project = authenticate(deps, req);
   r.project = project.name;
   r.gateway = project.gateway?.name;
+  r.gatewayId = project.gateway?.id;
 
   let bodyText: string | undefined;
   if (req.method === 'POST') {

@@ -41,6 +41,7 @@ export interface McpGrantRuntime {
 
 /** A call limit as the limiter sees it (calls are its tokens) and as refusals name it. */
 export interface McpLimitRuntime extends LimitRule {
+  readonly gatewayId: string;
   readonly gatewayName: string;
   readonly projectName: string;
   readonly serverName: string;
@@ -89,6 +90,7 @@ export function buildMcpIndex(records: ConfigRecords, secrets: SecretBox, gatewa
     if (!list) limitsByScope.set(scope, (list = []));
     const runtime: McpLimitRuntime = Object.freeze({
       ...mcpLimitRule(l),
+      gatewayId: l.gatewayId,
       gatewayName: gateway.name,
       projectName: projectNames.get(l.projectId) ?? '',
       serverName: serverNames.get(l.serverId) ?? '',

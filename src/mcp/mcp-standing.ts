@@ -24,7 +24,7 @@ export async function mcpLedgerStandings(store: McpStore, limits: readonly McpLi
     let quotaUsed = 0;
     const quotaFrom = rule.callQuota !== null && rule.quotaPeriod !== null ? periodStart(rule.quotaPeriod, now) : null;
     for (const c of calls) {
-      if (c.gateway !== rule.gatewayName || c.project !== rule.projectName || c.server !== rule.serverName) continue;
+      if (c.gateway !== rule.gatewayId || c.project !== rule.projectName || c.server !== rule.serverName) continue;
       if (rule.tool !== null && c.tool !== rule.tool) continue;
       const s = Math.floor(c.startMs / 1000);
       if (rule.callsPerMinute !== null && s > second - WINDOW_SECONDS) window.set(s, (window.get(s) ?? 0) + 1);
@@ -49,7 +49,7 @@ export async function replayMcpCalls(limiter: MemoryLimiter, store: McpStore, li
     const after = saved.get(rule.id);
     if (after === undefined) continue;
     for (const c of calls) {
-      if (c.endMs <= after || c.gateway !== rule.gatewayName || c.project !== rule.projectName || c.server !== rule.serverName) continue;
+      if (c.endMs <= after || c.gateway !== rule.gatewayId || c.project !== rule.projectName || c.server !== rule.serverName) continue;
       if (rule.tool !== null && c.tool !== rule.tool) continue;
       limiter.replay([rule], 1, c.startMs);
       replayed++;

@@ -18,6 +18,7 @@ export interface McpCallEntry {
   /** When the exchange ended (it began at atMs - latencyMs). */
   atMs: number;
   requestId: string;
+  /** The gateway's id (a deleted gateway's name may be reused: its calls stay its own). */
   gateway: string;
   project: string;
   server: string;
