@@ -284,6 +284,8 @@ export interface GatewayUsageSummary {
   enabledProjects: number;
   requests: RequestCounts;
   tokens: TokenCounts;
+  /** Exact cost per currency of the priced requests. */
+  cost: CostView;
   /** Requests refused by a limit: rate_limited + quota_exceeded + never_fits. */
   refusals: number;
 }

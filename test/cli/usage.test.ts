@@ -120,6 +120,22 @@ describe('tollgate usage', () => {
     expect(lines(out)).toEqual([expect.stringMatching(/^no usage for gateway "gw1" in that range .* — send requests through it and try again$/)]);
   });
 
+  it('without --gateway prints one row per gateway (who uses what), agreeing with the API', SLOW, async () => {
+    const api = (await gw.admin('GET', '/usage')).body as { gateways: Array<{ name: string; requests: { total: number }; refusals: number; tokens: { total: number } }> };
+    const text = await ok(['usage']);
+    const [range, header, row] = lines(text);
+    expect(range).toMatch(/ to /);
+    expect(header!.trim().split(/ {2,}/)).toEqual(['GATEWAY', 'PROJECTS ON', 'REQUESTS', 'REFUSALS', 'ERRORS', 'TOTAL TOKENS']);
+    const g = api.gateways.find((x) => x.name === 'gw1')!;
+    expect(row!.trim().split(/ {2,}/)).toEqual(['gw1', '1/1', String(g.requests.total), String(g.refusals), expect.any(String), String(g.tokens.total)]);
+    expect(g.requests.total).toBeGreaterThanOrEqual(4);
+    expect(g.refusals).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(await ok(['usage', '--json']))).toEqual(expect.objectContaining({ gateways: expect.any(Array) }));
+    const run = await tollgate(['usage', '--group-by', 'project']);
+    expect(run.code).toBe(1);
+    expect(lines(run.stderr)).toEqual([expect.stringContaining('--group-by needs --gateway')]);
+  });
+
   it('rejects a bad --from before calling the API, on one line', SLOW, async () => {
     const run = await tollgate(['usage', '--gateway', 'gw1', '--from', 'xyz']);
     expect(run.code).toBe(1);

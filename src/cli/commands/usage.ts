@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { CostView, LogPage, LogView, Outcome, RequestCounts, TokenCounts, UsageGroupBy, UsageReport } from '../../controlplane/api-types.js';
+import type { CostView, GatewayUsageSummary, LogPage, LogView, Outcome, RequestCounts, TokenCounts, UsageGroupBy, UsageOverview, UsageReport } from '../../controlplane/api-types.js';
 import { OUTCOMES } from '../../usage/ledger.js';
 import { AdminApiError, apiPath, type AdminClient } from '../admin-client.js';
 import { intOption } from '../options.js';
@@ -66,7 +66,8 @@ const rangeOptions = (cmd: Command, what: string) =>
     .option('--to <time>', `${what} up to this time (default: now), same forms as --from`, timeOption('--to'));
 
 interface UsageFlags extends ConnectionFlags, RangeFlags {
-  gateway: string;
+  /** Absent: every gateway (the overview). */
+  gateway?: string;
   interval?: string;
   project?: string;
   deployment?: string;
@@ -96,8 +97,8 @@ export function registerUsageCommands(program: Command): void {
       program
         .command('usage')
         .helpGroup(ADMIN_GROUP)
-        .description("show a gateway's requests and tokens over time (default: the last 24 hours)")
-        .requiredOption('-g, --gateway <name>', 'the gateway'),
+        .description("show a gateway's requests and tokens over time (default: the last 24 hours); without --gateway, every gateway's totals (default: since 00:00 UTC today)")
+        .option('-g, --gateway <name>', 'the gateway (without it: one row per gateway)'),
       'usage',
     )
       .addOption(new Option('--interval <interval>', 'one row per minute, hour or day (default: from the length of the range)').choices(['minute', 'hour', 'day']))
@@ -106,6 +107,13 @@ export function registerUsageCommands(program: Command): void {
       .addOption(new Option('--group-by <what>', 'one row per project or deployment in each interval').choices(['project', 'deployment'])),
   ).action(async (flags: UsageFlags) => {
     checkRange(flags);
+    if (flags.gateway === undefined) {
+      const perGateway = (['interval', 'project', 'deployment', 'groupBy'] as const).filter((f) => flags[f] !== undefined);
+      if (perGateway.length > 0) throw new Error(`--${perGateway[0] === 'groupBy' ? 'group-by' : perGateway[0]} needs --gateway: without it, usage is one row per gateway`);
+      const overview = await connect(flags).get<UsageOverview>(`/usage${query({ from: flags.from, to: flags.to })}`);
+      if (flags.json) return printJson(overview);
+      return printOverview(overview);
+    }
     const body = await connect(flags).get<UsageReport>(
       apiPath`/gateways/${flags.gateway}/usage` +
         query({
@@ -181,6 +189,28 @@ function printUsage(body: UsageReport): void {
   ];
   const totals: UsageRow = { t: null, group: null, requests: body.totals.requests, tokens: body.totals.tokens, cost: body.totals.cost ?? {} };
   out(formatTable([...rows, totals], columns));
+}
+
+/** Who uses what across gateways: one row per gateway and a total. */
+function printOverview(body: UsageOverview): void {
+  if (body.gateways.length === 0) {
+    out('no gateways yet — create one with: tollgate gateways create --name <name> --resource <resource>');
+    return;
+  }
+  type Row = Pick<GatewayUsageSummary, 'requests' | 'tokens' | 'cost' | 'refusals'> & { name: string; projects: string };
+  const rows: Row[] = body.gateways.map((g) => ({ ...g, projects: `${g.enabledProjects}/${g.projects}` }));
+  const priced = rows.some((r) => Object.keys(r.cost ?? {}).length > 0);
+  const columns: Column<Row>[] = [
+    { header: 'gateway', value: (r) => r.name },
+    { header: 'projects on', value: (r) => r.projects },
+    { header: 'requests', value: (r) => r.requests.total },
+    { header: 'refusals', value: (r) => r.refusals },
+    { header: 'errors', value: (r) => errors(r.requests) },
+    { header: 'total tokens', value: (r) => r.tokens.total },
+    ...(priced ? [{ header: 'cost', value: (r: Row) => costText(r.cost ?? {}) }] : []),
+  ];
+  out(`${when(body.from)} to ${when(body.to)}`);
+  out(formatTable(rows, columns));
 }
 
 interface LogsFlags extends ConnectionFlags, RangeFlags {
