@@ -15,6 +15,7 @@ import type { AgentLedger } from './agent-ledger.js';
 import type { AgentMonitor } from './agent-monitor.js';
 import type { AgentRuntime } from './agent-runtime.js';
 import { jsonRpcErrorBody, rpcCallOf, type RpcCall } from './jsonrpc.js';
+import { readBody } from '../dataplane/http.js';
 
 export const AGENTS_PREFIX = '/agents/';
 const CARD_PATHS: ReadonlySet<string> = new Set(['/.well-known/agent-card.json', '/.well-known/agent.json']);
@@ -328,39 +329,3 @@ function decode(segment: string): string | null {
   }
 }
 
-/** A request body as text, bounded in size and time (as the model routes' bodies are). */
-function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<string> {
-  const tooLarge = () => new TollgateError('request_too_large', `The request body is larger than the limit of ${limit} bytes.`);
-  if (Number(req.headers['content-length'] ?? 0) > limit) {
-    req.resume();
-    return Promise.reject(tooLarge());
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let length = 0;
-    const timer = setTimeout(() => {
-      req.off('data', onData);
-      reject(new TollgateError('request_timeout', `The request body did not arrive within ${timeoutMs / 1000} seconds.`));
-    }, timeoutMs);
-    const onData = (chunk: Buffer) => {
-      length += chunk.length;
-      if (length > limit) {
-        clearTimeout(timer);
-        req.off('data', onData);
-        req.resume();
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('end', () => {
-      clearTimeout(timer);
-      if (length <= limit) resolve(Buffer.concat(chunks, length).toString('utf8'));
-    });
-    req.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
-}
